@@ -1,0 +1,233 @@
+"""One typed configuration: ``prism.yml`` (+ overrides from dbt vars / the Tuner).
+
+Everything tunable lives here with a default and a description; the hash of the resolved
+configuration is recorded in ``mmm_runs`` so a result can be traced to the settings behind it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from prism_mmm.identifiers import check_identifier
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "prism.yml"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Frozen):
+    source: Literal["seed", "csv"] = Field("seed", description="bundled dbt seed or a user CSV")
+    seed: str = Field("conjura_apparel_weekly", description="seed name when source = seed")
+    path: str | None = Field(None, description="CSV path when source = csv")
+    date_column: str = Field("date", description="raw name of the week column")
+    kpi: str = Field("revenue", description="raw name of the KPI column")
+    channels: list[str] = Field(default_factory=list, description="spend channels (safe names)")
+    controls: list[str] = Field(default_factory=list, description="control variables (safe names)")
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="raw column header -> safe name, applied in staging"
+    )
+    label_columns: dict[str, str] = Field(
+        default_factory=dict, description="constant id columns kept as labels (e.g. brand)"
+    )
+    currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
+    brand: str = Field("Conjura apparel brand", description="display name")
+
+    @field_validator("channels", "controls")
+    @classmethod
+    def _safe(cls, names: list[str]) -> list[str]:
+        for name in names:
+            check_identifier(name, "channel/control")
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate names in {names}")
+        return names
+
+    @model_validator(mode="after")
+    def _csv_has_path(self) -> "DataConfig":
+        if self.source == "csv" and not self.path:
+            raise ValueError("data.source is 'csv' but data.path is not set")
+        if not self.channels:
+            raise ValueError("data.channels is empty: at least one spend channel is needed")
+        return self
+
+
+class ChannelTransformConfig(_Frozen):
+    decay: float | None = Field(None, ge=0.0, lt=1.0, description="geometric adstock decay")
+    half_sat: float | None = Field(None, gt=0.0, description="Hill half-saturation (scaled spend)")
+    shape: float | None = Field(None, gt=0.0, description="Hill shape")
+
+
+class TransformConfig(_Frozen):
+    adstock: Literal["geometric", "weibull"] = "geometric"
+    saturation: Literal["hill", "logistic"] = "hill"
+    max_lag: int = Field(8, ge=1, le=26, description="adstock window in weeks")
+    decay: float = Field(0.5, ge=0.0, lt=1.0, description="default adstock decay (ridge)")
+    half_sat: float = Field(0.5, gt=0.0, description="default Hill half-saturation (ridge)")
+    shape: float = Field(1.0, gt=0.0, description="default Hill shape (ridge)")
+    channels: dict[str, ChannelTransformConfig] = Field(default_factory=dict)
+
+    def for_channel(self, channel: str) -> dict[str, float]:
+        override = self.channels.get(channel, ChannelTransformConfig())
+        return {
+            "decay": self.decay if override.decay is None else override.decay,
+            "half_sat": self.half_sat if override.half_sat is None else override.half_sat,
+            "shape": self.shape if override.shape is None else override.shape,
+        }
+
+
+class RidgeConfig(_Frozen):
+    n_boot: int = Field(200, ge=0, description="block-bootstrap refits for ROI intervals")
+    block_weeks: int = Field(8, ge=1, description="bootstrap block length")
+    alphas: list[float] = Field(
+        default_factory=lambda: [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+    )
+    cv_splits: int = Field(5, ge=2, description="time-series CV folds for alpha")
+
+
+class NlsConfig(_Frozen):
+    n_boot: int = Field(100, ge=0, description="bootstrap refits for intervals")
+    block_weeks: int = Field(8, ge=1)
+    n_starts: int = Field(4, ge=1, description="random restarts of the optimiser")
+
+
+class PriorConfig(_Frozen):
+    distribution: str
+    params: dict[str, float]
+
+
+class BayesConfig(_Frozen):
+    chains: int = Field(4, ge=1)
+    draws: int = Field(1000, ge=10)
+    tune: int = Field(1000, ge=10)
+    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+    sampler: Literal["numpyro", "nutpie", "pymc"] = Field(
+        "numpyro", description="NUTS implementation; chosen by measurement (bench/)"
+    )
+    prior_predictive_draws: int = Field(500, ge=50)
+    priors: dict[str, PriorConfig] = Field(
+        default_factory=dict, description="overrides of the model's default priors by name"
+    )
+    use_knowledge_roi_priors: bool = Field(
+        True, description="turn Business Context expected ROI ranges into channel priors"
+    )
+
+
+class OptimizerConfig(_Frozen):
+    horizon_weeks: int = Field(13, ge=1)
+    max_change_pct: float = Field(50.0, ge=0.0, description="default ±% bound around current")
+    unconfirmed_max_change_pct: float = Field(
+        15.0, ge=0.0, description="±% bound for channels the models do not agree on"
+    )
+    budget_changes_pct: list[float] = Field(default_factory=lambda: [-20.0, 20.0])
+    model: Literal["bayes", "ridge", "nls"] = "bayes"
+
+
+class AgentsConfig(_Frozen):
+    rounds: int = Field(3, ge=1)
+    llm_model: str = Field("claude-sonnet-4-5", description="Anthropic model for optional prose")
+    llm_timeout_seconds: float = Field(30.0, gt=0)
+
+
+class NotionConfig(_Frozen):
+    field_definitions_id: str | None = None
+    business_context_id: str | None = None
+    known_issues_id: str | None = None
+    base_url: str | None = Field(None, description="API base URL (tests point it at a fake)")
+
+
+class KnowledgeConfig(_Frozen):
+    directory: str = Field("knowledge", description="local YAML knowledge (default source)")
+    notion: NotionConfig = Field(default_factory=NotionConfig)
+
+
+class PrismConfig(_Frozen):
+    data: DataConfig = Field(default_factory=lambda: DataConfig(channels=DEFAULT_CHANNELS))
+    transforms: TransformConfig = Field(default_factory=TransformConfig)
+    holdout_weeks: int = Field(13, ge=4, description="last N weeks held out (never 4: see DESIGN)")
+    fourier_order: int = Field(2, ge=0, le=10, description="yearly Fourier pairs")
+    anomaly_z: float = Field(3.0, gt=0)
+    random_seed: int = 20240527
+    diagnostics_gating: Literal["strict", "warn", "off"] = "warn"
+    ridge: RidgeConfig = Field(default_factory=RidgeConfig)
+    nls: NlsConfig = Field(default_factory=NlsConfig)
+    bayes: BayesConfig = Field(default_factory=BayesConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.data.channels)
+
+    @property
+    def controls(self) -> list[str]:
+        return list(self.data.controls)
+
+    def config_hash(self) -> str:
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The subset of configuration the SQL models need, as dbt vars."""
+        return {
+            "input_source": self.data.source,
+            "input_csv": str(Path(self.data.path).resolve()) if self.data.path else None,
+            "date_column": self.data.date_column,
+            "kpi_column": self.data.kpi,
+            "channels": self.channels,
+            "controls": self.controls,
+            "rename": dict(self.data.rename),
+            "holdout_weeks": self.holdout_weeks,
+            "fourier_order": self.fourier_order,
+            "anomaly_z": self.anomaly_z,
+        }
+
+
+DEFAULT_CHANNELS = [
+    "google_search",
+    "google_shopping",
+    "google_pmax",
+    "google_display",
+    "google_video",
+    "meta_facebook",
+    "meta_instagram",
+    "meta_other",
+]
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``; nested dicts merge, everything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("PRISM_CONFIG", DEFAULT_CONFIG_PATH))
+
+
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | str | None = None
+) -> PrismConfig:
+    """Load ``prism.yml`` (or defaults when absent) and apply overrides (dict or JSON string)."""
+    path = Path(path) if path else config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        raw = yaml.safe_load(path.read_text()) or {}
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides) if overrides.strip() else {}
+    return PrismConfig.model_validate(deep_merge(raw, overrides or {}))

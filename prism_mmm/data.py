@@ -1,0 +1,135 @@
+"""The modelling input as arrays: built once from the ``mmm_input`` mart, shared by all models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from prism_mmm.config import PrismConfig
+
+SPEND_PREFIX = "spend_"
+CONTROL_PREFIX = "ctrl_"
+SEASON_PREFIXES = ("season_sin_", "season_cos_")
+
+
+@dataclass(frozen=True)
+class MMMData:
+    """Weekly design for one series. Row order is time order.
+
+    spend      (T, C) spend in currency units, columns = ``channels``
+    controls   (T, K) user controls and known-issue event dummies (``control_names``)
+    baseline   (T, B) trend and Fourier seasonality terms (``baseline_names``)
+    y          (T,)   KPI
+    is_train   (T,)   True for training weeks (False = holdout)
+    is_excluded(T,)   True for weeks a known issue says to exclude from fitting
+    """
+
+    week_start_date: np.ndarray
+    channels: list[str]
+    spend: np.ndarray
+    control_names: list[str]
+    controls: np.ndarray
+    baseline_names: list[str]
+    baseline: np.ndarray
+    y: np.ndarray
+    is_train: np.ndarray
+    is_excluded: np.ndarray
+
+    @property
+    def fit_mask(self) -> np.ndarray:
+        return self.is_train & ~self.is_excluded
+
+    @property
+    def n_weeks(self) -> int:
+        return len(self.y)
+
+    def with_y(self, y: np.ndarray) -> "MMMData":
+        """Same design, new KPI (bootstrap and simulation use this)."""
+        return MMMData(**{**self.__dict__, "y": np.asarray(y, dtype=float)})
+
+
+def from_mmm_input(mmm_input: pd.DataFrame, cfg: PrismConfig) -> MMMData:
+    """Build :class:`MMMData` from the ``mmm_input`` mart (one row per week)."""
+    frame = mmm_input.sort_values("week_start_date").reset_index(drop=True)
+    missing = [f"{SPEND_PREFIX}{c}" for c in cfg.channels if f"{SPEND_PREFIX}{c}" not in frame]
+    if missing:
+        raise ValueError(f"mmm_input lacks configured spend columns: {missing}")
+    spend = frame[[f"{SPEND_PREFIX}{c}" for c in cfg.channels]].to_numpy(dtype=float)
+
+    control_cols = [f"{CONTROL_PREFIX}{c}" for c in cfg.controls]
+    controls = frame[control_cols].to_numpy(dtype=float) if control_cols else np.zeros((len(frame), 0))
+    control_names = list(cfg.controls)
+    # Weeks flagged by a known issue with action "flag" each get their own event dummy, so a
+    # one-off spike is absorbed by the dummy instead of being attributed to media.
+    if "known_issue_id" in frame:
+        flagged = frame["known_issue_id"].where(frame.get("known_issue_action") == "flag")
+        for issue_id in sorted(flagged.dropna().unique()):
+            controls = np.column_stack([controls, (flagged == issue_id).to_numpy(dtype=float)])
+            control_names.append(f"event_{issue_id}")
+
+    baseline_cols = ["trend"] + [
+        c for c in frame.columns if c.startswith(SEASON_PREFIXES)
+    ]
+    baseline_cols = [c for c in baseline_cols if c in frame]
+    excluded = (
+        frame["known_issue_action"].eq("exclude").to_numpy()
+        if "known_issue_action" in frame
+        else np.zeros(len(frame), dtype=bool)
+    )
+    return MMMData(
+        week_start_date=pd.to_datetime(frame["week_start_date"]).to_numpy(),
+        channels=list(cfg.channels),
+        spend=spend,
+        control_names=control_names,
+        controls=controls,
+        baseline_names=baseline_cols,
+        baseline=frame[baseline_cols].to_numpy(dtype=float),
+        y=frame["kpi"].to_numpy(dtype=float),
+        is_train=frame["split"].eq("train").to_numpy(),
+        is_excluded=excluded,
+    )
+
+
+def seasonality_features(weeks: pd.Series, fourier_order: int) -> pd.DataFrame:
+    """Trend in [0, 1] and yearly Fourier pairs; mirrors ``int_weekly_features_added.sql``
+    (a test checks the two agree on the bundled data)."""
+    weeks = pd.to_datetime(pd.Series(weeks)).reset_index(drop=True)
+    n = len(weeks)
+    features = {"trend": np.arange(n) / max(n - 1, 1)}
+    day_of_year = weeks.dt.dayofyear.to_numpy(dtype=float)
+    for k in range(1, fourier_order + 1):
+        angle = 2 * np.pi * k * day_of_year / 365.25
+        features[f"season_sin_{k}"] = np.sin(angle)
+        features[f"season_cos_{k}"] = np.cos(angle)
+    return pd.DataFrame(features)
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    *,
+    date_column: str,
+    kpi: str,
+    channels: list[str],
+    controls: list[str] = (),
+    holdout_weeks: int = 13,
+    fourier_order: int = 2,
+) -> MMMData:
+    """Build :class:`MMMData` straight from a clean weekly frame (tests, known-truth data)."""
+    frame = frame.sort_values(date_column).reset_index(drop=True)
+    features = seasonality_features(frame[date_column], fourier_order)
+    n = len(frame)
+    is_train = np.arange(n) < n - holdout_weeks
+    return MMMData(
+        week_start_date=pd.to_datetime(frame[date_column]).to_numpy(),
+        channels=list(channels),
+        spend=frame[list(channels)].to_numpy(dtype=float),
+        control_names=list(controls),
+        controls=frame[list(controls)].to_numpy(dtype=float) if controls else np.zeros((n, 0)),
+        baseline_names=list(features.columns),
+        baseline=features.to_numpy(dtype=float),
+        y=frame[kpi].to_numpy(dtype=float),
+        is_train=is_train,
+        is_excluded=np.zeros(n, dtype=bool),
+    )
