@@ -1,0 +1,82 @@
+-- Anomaly flags (|z| > anomaly_z on the KPI or any spend channel), known-issue flags from the
+-- knowledge layer, and the "cap" action applied (value capped at the 99th percentile of the
+-- weeks without a known issue).
+{%- set channels = prism_channels() %}
+{%- set measures = ['kpi'] + ('spend_' ~ (channels | join(',spend_'))).split(',') %}
+
+with gridded as (
+
+    select * from {{ ref('int_marketing_weeks_gridded') }}
+
+),
+
+known_issues as (
+
+    select * from {{ ref('int_known_issue_weeks_joined') }}
+
+),
+
+joined as (
+
+    select gridded.*, known_issues.* exclude (week_start_date)
+    from gridded
+    left join known_issues using (week_start_date)
+
+),
+
+stats as (
+
+    select
+        {%- for m in measures %}
+        avg({{ m }}) as mean_{{ m }},
+        stddev_samp({{ m }}) as sd_{{ m }},
+        quantile_cont({{ m }}, 0.99) filter (where known_issue_id is null) as p99_{{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from joined
+
+),
+
+scored as (
+
+    select
+        joined.*,
+        {%- for m in measures %}
+        ({{ m }} - stats.mean_{{ m }}) / nullif(stats.sd_{{ m }}, 0) as z_{{ m }},
+        {%- endfor %}
+        stats.*
+    from joined
+    cross join stats
+
+),
+
+final as (
+
+    select
+        week_start_date,
+        {%- for m in measures %}
+        {%- set column_label = var('kpi_column') if m == 'kpi' else m[6:] %}
+        case
+            when known_issue_action = 'cap' and known_issue_column in ('*', '{{ column_label }}')
+                then least({{ m }}, p99_{{ m }})
+            else {{ m }}
+        end as {{ m }},
+        {%- endfor %}
+        {%- for control in prism_controls() %}
+        ctrl_{{ control }},
+        {%- endfor %}
+        {%- for m in measures %}
+        z_{{ m }},
+        {%- endfor %}
+        greatest({% for m in measures %}coalesce(abs(z_{{ m }}), 0){{ ', ' if not loop.last }}{% endfor %})
+            > {{ var('anomaly_z') }} as is_anomaly,
+        known_issue_id,
+        known_issue_ids,
+        known_issue_action,
+        known_issue_column,
+        known_issue_id is not null as is_known_issue,
+        is_observed
+    from scored
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- A complete weekly grid from the first to the last input week. Weeks missing from the input
+-- appear with is_observed = false so the mmm_input tests name them instead of silently
+-- closing the gap.
+with observed as (
+
+    select * from {{ ref('stg_input__marketing_weeks') }}
+
+),
+
+grid as (
+
+    select cast(unnest(generate_series(min(week_start_date), max(week_start_date), interval 7 day)) as date)
+        as week_start_date
+    from observed
+
+),
+
+final as (
+
+    select
+        grid.week_start_date,
+        observed.* exclude (week_start_date, is_observed),
+        coalesce(observed.is_observed, false) as is_observed
+    from grid
+    left join observed using (week_start_date)
+
+)
+
+select * from final

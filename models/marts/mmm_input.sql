@@ -1,0 +1,37 @@
+-- The modelling input: one row per week with KPI, spend per channel, controls, baseline
+-- features, flags and the train/holdout split. Every fitted model reads exactly this table.
+{%- set channels = prism_channels() %}
+
+with features as (
+
+    select * from {{ ref('int_weekly_features_added') }}
+
+),
+
+final as (
+
+    select
+        week_start_date,
+        split,
+        kpi,
+        {%- for channel in channels %}
+        spend_{{ channel }},
+        {%- endfor %}
+        {%- for control in prism_controls() %}
+        ctrl_{{ control }},
+        {%- endfor %}
+        trend,
+        {%- for k in range(1, var('fourier_order') + 1) %}
+        season_sin_{{ k }},
+        season_cos_{{ k }},
+        {%- endfor %}
+        is_anomaly,
+        is_known_issue,
+        known_issue_id,
+        known_issue_action,
+        is_observed
+    from features
+
+)
+
+select * from final

@@ -1,0 +1,59 @@
+"""Run dbt from Python: one place that knows how the project is invoked.
+
+dbt runs as a subprocess of the same interpreter (``python -m dbt.cli.main``), so its own
+log lines stream to the user and a crash in dbt cannot take the caller down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from prism_mmm.config import PROJECT_ROOT, PrismConfig
+
+
+class DbtError(RuntimeError):
+    """dbt returned a non-zero exit code."""
+
+
+def project_dir() -> Path:
+    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT))
+
+
+def warehouse_path() -> Path:
+    path = Path(os.environ.get("PRISM_DUCKDB_PATH", "warehouse/prism.duckdb"))
+    return path if path.is_absolute() else project_dir() / path
+
+
+def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
+    """dbt vars for a build: the SQL-facing config plus run identity and Tuner overrides."""
+    return {**cfg.dbt_vars(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+def run_dbt(
+    command: list[str],
+    dbt_vars: dict[str, Any] | None = None,
+    select: str | None = None,
+    quiet: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run ``dbt <command>`` in the project; raise :class:`DbtError` on failure."""
+    root = project_dir()
+    warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "dbt.cli.main", *command, "--project-dir", str(root),
+            "--profiles-dir", str(root)]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    if select:
+        args += ["--select", select]
+    env = {**os.environ, "PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env["PRISM_DUCKDB_PATH"] = str(warehouse_path())
+    result = subprocess.run(args, cwd=root, env=env, text=True,
+                            capture_output=quiet)
+    if result.returncode != 0:
+        detail = (result.stdout or "")[-4000:] if quiet else "see dbt's log lines above"
+        raise DbtError(f"dbt {' '.join(command)} failed (exit {result.returncode}): {detail}")
+    return result
