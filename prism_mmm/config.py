@@ -30,8 +30,8 @@ class DataConfig(_Frozen):
     source: Literal["seed", "csv"] = Field("seed", description="bundled dbt seed or a user CSV")
     seed: str = Field("conjura_apparel_weekly", description="seed name when source = seed")
     path: str | None = Field(None, description="CSV path when source = csv")
-    date_column: str = Field("date", description="raw name of the week column")
-    kpi: str = Field("revenue", description="raw name of the KPI column")
+    date_column: str = Field("date", description="week column (safe name; see rename)")
+    kpi: str = Field("revenue", description="KPI column (safe name; see rename)")
     channels: list[str] = Field(default_factory=list, description="spend channels (safe names)")
     controls: list[str] = Field(default_factory=list, description="control variables (safe names)")
     rename: dict[str, str] = Field(
@@ -139,10 +139,19 @@ class AgentsConfig(_Frozen):
 
 
 class NotionConfig(_Frozen):
-    field_definitions_id: str | None = None
-    business_context_id: str | None = None
-    known_issues_id: str | None = None
+    field_definitions_id: str | None = Field(
+        None, description="Field Definitions database id or URL (env PRISM_NOTION_* overrides)"
+    )
+    business_context_id: str | None = Field(None, description="Business Context database id/URL")
+    known_issues_id: str | None = Field(None, description="Known Issues database id or URL")
     base_url: str | None = Field(None, description="API base URL (tests point it at a fake)")
+    max_retries: int = Field(
+        3, ge=0, le=10, description="retries of a rate-limited (429) request, then a clear error"
+    )
+    max_retry_wait_seconds: float = Field(
+        60.0, gt=0, description="cap on one wait, whatever Retry-After asks for"
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
 
 
 class KnowledgeConfig(_Frozen):

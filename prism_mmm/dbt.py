@@ -39,10 +39,13 @@ def run_dbt(
     dbt_vars: dict[str, Any] | None = None,
     select: str | None = None,
     quiet: bool = False,
+    duckdb_path: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run ``dbt <command>`` in the project; raise :class:`DbtError` on failure."""
+    """Run ``dbt <command>`` in the project against ``duckdb_path`` (default: the
+    warehouse); raise :class:`DbtError` on failure."""
     root = project_dir()
-    warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    duckdb_path = Path(duckdb_path or warehouse_path())
+    duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "dbt.cli.main", *command, "--project-dir", str(root),
             "--profiles-dir", str(root)]
     if dbt_vars:
@@ -50,7 +53,7 @@ def run_dbt(
     if select:
         args += ["--select", select]
     env = {**os.environ, "PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    env["PRISM_DUCKDB_PATH"] = str(warehouse_path())
+    env["PRISM_DUCKDB_PATH"] = str(duckdb_path)
     result = subprocess.run(args, cwd=root, env=env, text=True,
                             capture_output=quiet)
     if result.returncode != 0:

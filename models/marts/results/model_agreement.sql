@@ -1,0 +1,53 @@
+-- Cross-model agreement per channel for the (run_id, round) being built: mean ROI, coefficient
+-- of variation of ROI across the models that fitted, sign agreement. Confirmed = all three
+-- models fitted (status not failed), signs agree and CV < 0.5 (DESIGN §3).
+with roi as (
+
+    select * from {{ ref('channel_roi') }}
+    where {{ prism_current_run_filter() }}
+
+),
+
+fitted as (
+
+    select distinct run_id, round, model
+    from {{ ref('model_fit_metrics') }}
+    where {{ prism_current_run_filter() }} and status <> 'failed'
+
+),
+
+per_channel as (
+
+    select
+        roi.run_id,
+        roi.round,
+        roi.channel,
+        avg(roi.roi) as roi_mean,
+        stddev_pop(roi.roi) / nullif(abs(avg(roi.roi)), 0) as roi_cv,
+        count(distinct sign(roi.roi)) = 1 and min(sign(roi.roi)) <> 0 as sign_agreement,
+        count(*) as n_models,
+        string_agg(roi.model, ',' order by roi.model) as models
+    from roi
+    inner join fitted using (run_id, round, model)
+    group by roi.run_id, roi.round, roi.channel
+
+),
+
+final as (
+
+    select
+        run_id || '/' || cast(round as varchar) as run_key,
+        run_id,
+        round,
+        channel,
+        roi_mean,
+        roi_cv,
+        sign_agreement,
+        n_models,
+        models,
+        coalesce(n_models = 3 and sign_agreement and roi_cv < 0.5, false) as confirmed
+    from per_channel
+
+)
+
+select * from final

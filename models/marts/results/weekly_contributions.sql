@@ -1,0 +1,2 @@
+-- One mart of the fits' long results (see prism_mmm/pipeline.py); history kept per run_key.
+{{ prism_fit_results('weekly_contributions', ['cast(week_start_date as date) as week_start_date', 'component', 'value', 'low', 'high']) }}

@@ -1,0 +1,81 @@
+"""`prism build`: validate the input, then build the warehouse without ever damaging it.
+
+dbt writes into a copy of the warehouse file; only a fully successful build (models and data
+tests) replaces the real file, atomically. A failed build, bad input or a crash leaves the
+previous warehouse exactly as it was, and readers (the app, BI tools) keep reading the old
+file until the swap.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from prism_mmm.config import PrismConfig
+from prism_mmm.dbt import build_vars, run_dbt, warehouse_path
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the warehouse's write lock."""
+
+
+def new_run_id() -> str:
+    return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:4]
+
+
+def check_not_locked(path: Path) -> None:
+    """Fail early with a clear message when another process writes to the warehouse."""
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(
+                f"the warehouse {path} is locked by another process ({exc}). Close the "
+                "program holding it (a notebook, a BI tool with a write connection, another "
+                "`dbt build`) and run again; nothing was changed."
+            ) from None
+        raise
+
+
+def validate_input(cfg: PrismConfig) -> None:
+    if cfg.data.source == "csv":
+        from prism_mmm.ingest import validate_file
+
+        validate_file(cfg.data.path, cfg)
+
+
+def build_warehouse(
+    cfg: PrismConfig,
+    run_id: str,
+    round_: int = 1,
+    config_overrides: dict[str, Any] | None = None,
+    select: str | None = None,
+    seed: bool = True,
+) -> Path:
+    """Validate, then ``dbt seed`` + ``dbt build`` into a copy and swap it in on success."""
+    validate_input(cfg)
+    target = warehouse_path()
+    check_not_locked(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.stem}.building-{os.getpid()}{target.suffix}")
+    if target.exists():
+        shutil.copy2(target, staging)
+    dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=config_overrides or {})
+    try:
+        if seed:
+            run_dbt(["seed"], dbt_vars=dbt_vars, duckdb_path=staging)
+        run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging)
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, staging.with_name(staging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return target
+

@@ -1,0 +1,249 @@
+"""From ``mmm_input`` to the long results frame a dbt Python model returns.
+
+One fit writes one frame whose rows belong to several marts; the column ``result_table``
+names the mart and the SQL marts select their rows (``models/marts/results/``). Every column
+has a fixed type (``RESULT_SCHEMA``) so the marts keep a stable schema across runs and models.
+A model that fails is recorded as failed — status and message in ``model_fit_metrics`` and
+``mmm_runs`` — never replaced by another model's numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import subprocess
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prism_mmm.config import PrismConfig
+from prism_mmm.data import MMMData, from_mmm_input
+from prism_mmm.models import BUILTIN_MODULES, build_estimator
+
+RESULT_SCHEMA: dict[str, str] = {
+    "run_id": "string",
+    "round": "Int64",
+    "model": "string",
+    "result_table": "string",
+    "split": "string",
+    "week_start_date": "datetime64[us]",
+    "channel": "string",
+    "component": "string",
+    "parameter": "string",
+    "gate": "string",
+    "metric": "string",
+    "value": "float64",
+    "low": "float64",
+    "high": "float64",
+    "threshold": "float64",
+    "actual": "float64",
+    "predicted": "float64",
+    "spend": "float64",
+    "contribution": "float64",
+    "roi": "float64",
+    "roi_low": "float64",
+    "roi_high": "float64",
+    "share": "float64",
+    "r2": "float64",
+    "mape": "float64",
+    "smape": "float64",
+    "nrmse": "float64",
+    "n_weeks": "Int64",
+    "fit_seconds": "float64",
+    "mean": "float64",
+    "sd": "float64",
+    "hdi_low": "float64",
+    "hdi_high": "float64",
+    "r_hat": "float64",
+    "ess_bulk": "float64",
+    "ess_tail": "float64",
+    "response": "float64",
+    "marginal_roi": "float64",
+    "is_current_spend": "boolean",
+    "status": "string",
+    "message": "string",
+    "started_at": "datetime64[us]",
+    "finished_at": "datetime64[us]",
+    "git_commit": "string",
+    "config_hash": "string",
+    "data_hash": "string",
+    "package_versions": "string",
+    "random_seed": "Int64",
+    "config_json": "string",
+}
+
+VERSIONED_PACKAGES = [
+    "prism-mmm", "numpy", "pandas", "scipy", "scikit-learn", "pymc", "pytensor", "arviz",
+    "numpyro", "jax", "nutpie", "duckdb", "dbt-core", "dbt-duckdb",
+]
+
+
+def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str) -> Path:
+    """Where a fit's saved artefacts live (posterior, response surface)."""
+    return Path(project_dir) / "artifacts" / run_id / f"round_{round_}" / model
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reindex(columns=list(RESULT_SCHEMA))
+    return frame.astype(RESULT_SCHEMA)
+
+
+def _rows(result_table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(result_table=result_table)
+
+
+def _git_commit(project_dir: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, text=True,
+                             capture_output=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def data_hash(mmm_input: pd.DataFrame) -> str:
+    payload = pd.util.hash_pandas_object(mmm_input.sort_index(axis=1), index=False).to_numpy()
+    return hashlib.sha256(payload.tobytes()).hexdigest()[:16]
+
+
+def package_versions() -> str:
+    versions = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return json.dumps(versions, sort_keys=True)
+
+
+def predictions_frame(estimator, data: MMMData) -> pd.DataFrame:
+    predicted = estimator.predict()
+    interval = getattr(estimator, "predict_interval", None)
+    low, high = interval() if interval else (np.full_like(predicted, np.nan),) * 2
+    return pd.DataFrame(
+        {
+            "week_start_date": data.week_start_date,
+            "split": np.where(data.is_train, "train", "holdout"),
+            "actual": data.y,
+            "predicted": predicted,
+            "low": low,
+            "high": high,
+        }
+    )
+
+
+def fit_results(
+    model_name: str,
+    mmm_input: pd.DataFrame,
+    cfg: PrismConfig,
+    run_id: str,
+    round_: int,
+    project_dir: Path,
+    roi_priors: dict[str, tuple[float, float]] | None = None,
+) -> pd.DataFrame:
+    """Fit one model and return every result row it produces (see ``RESULT_SCHEMA``)."""
+    from prism_mmm.metrics import fit_metrics
+    from prism_mmm.optimizer import response_curves_frame
+
+    if model_name not in BUILTIN_MODULES:
+        raise ValueError(f"unknown model {model_name!r}; known: {list(BUILTIN_MODULES)}")
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    run = {
+        "run_id": run_id,
+        "round": round_,
+        "model": model_name,
+        "started_at": started,
+        "git_commit": _git_commit(project_dir),
+        "config_hash": cfg.config_hash(),
+        "data_hash": data_hash(mmm_input),
+        "package_versions": package_versions(),
+        "random_seed": cfg.random_seed,
+        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+    }
+    data = from_mmm_input(mmm_input, cfg)
+    tick = time.perf_counter()
+    frames: list[pd.DataFrame] = []
+    try:
+        estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
+        diagnostics = estimator.diagnostics()
+    except Exception as exc:  # noqa: BLE001 - recorded, not hidden: see module docstring
+        if getattr(exc, "gating_strict", False):
+            raise  # diagnostics_gating = strict: the dbt model fails and says which gate
+        seconds = time.perf_counter() - tick
+        message = f"{type(exc).__name__}: {exc}"
+        status_row = pd.DataFrame(
+            [{"split": split, "n_weeks": int(n), "fit_seconds": seconds, "status": "failed",
+              "message": message}
+             for split, n in (("train", data.is_train.sum()), ("holdout", (~data.is_train).sum()))]
+        )
+        frames.append(_rows("model_fit_metrics", status_row))
+        finished = datetime.now(timezone.utc).replace(tzinfo=None)
+        frames.append(_rows("mmm_runs", pd.DataFrame([{
+            **run, "finished_at": finished, "status": "failed",
+            "message": message + "\n" + traceback.format_exc(limit=3)}])))
+        return _finish(frames, run)
+    seconds = time.perf_counter() - tick
+
+    status, message = diagnostics.get("status", "ok"), diagnostics.get("message", "")
+    metrics = fit_metrics(data.y, estimator.predict(), data.is_train)
+    metrics = metrics.assign(fit_seconds=seconds, status=status, message=message)
+    frames.append(_rows("model_fit_metrics", metrics))
+    frames.append(_rows("channel_roi", estimator.roi()))
+    frames.append(_rows("weekly_contributions", estimator.contributions()))
+    frames.append(_rows("model_predictions", predictions_frame(estimator, data)))
+
+    surface = estimator.response_surface()
+    target = artifact_dir(project_dir, run_id, round_, model_name)
+    surface.save(target / "response_surface.json")
+    if hasattr(estimator, "save"):
+        estimator.save(target)
+    frames.append(_rows("response_curves", response_curves_frame(surface, data.spend)))
+
+    for key, table in (("parameters", "bayes_parameter_summary"), ("gates", "bayes_gates")):
+        if isinstance(diagnostics.get(key), pd.DataFrame):
+            frames.append(_rows(table, diagnostics[key]))
+
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    frames.append(_rows("mmm_runs", pd.DataFrame([{
+        **run, "finished_at": finished, "status": status, "message": message}])))
+    return _finish(frames, run)
+
+
+def _finish(frames: list[pd.DataFrame], run: dict) -> pd.DataFrame:
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    frame["run_id"], frame["round"], frame["model"] = run["run_id"], run["round"], run["model"]
+    return _typed(frame)
+
+
+
+def roi_ranges_from_context(business_context: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """channel -> (roi_low, roi_high) from the ``knowledge_business_context`` table."""
+    rows = business_context[
+        (business_context["key"] == "expected_roi") & business_context["channel"].notna()
+    ]
+    return {str(r.channel): (float(r.roi_low), float(r.roi_high)) for r in rows.itertuples()}
+
+
+def fit_model_table(
+    model_name: str,
+    mmm_input: pd.DataFrame,
+    run_id: str,
+    round_: int,
+    config_overrides: str | dict | None,
+    business_context: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Entry point of the ``fit_<model>`` dbt Python models."""
+    from prism_mmm.config import load_config
+    from prism_mmm.dbt import project_dir
+
+    root = project_dir()
+    cfg = load_config(root / "prism.yml", overrides=config_overrides)
+    roi_priors = None
+    if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
+        roi_priors = roi_ranges_from_context(business_context) or None
+    return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors)

@@ -1,0 +1,12 @@
+from prism_mmm.pipeline import fit_model_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", tags=["mmm_results"])
+    run_id = dbt.config.meta_get("run_id")
+    round_ = dbt.config.meta_get("round")
+    overrides = dbt.config.meta_get("config_overrides")
+    mmm_input = dbt.ref("mmm_input").df()
+    # Expected ROI ranges from the knowledge layer become priors (switchable in prism.yml).
+    business_context = dbt.ref("knowledge_business_context").df()
+    return fit_model_table("bayes", mmm_input, run_id, round_, overrides, business_context)
