@@ -46,4 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m prism_mmm.cli` this module is __main__; use the imported copy so the
+    # PrismError the commands raise is the class main() catches.
+    from prism_mmm.cli import main as package_main
+
+    sys.exit(package_main())

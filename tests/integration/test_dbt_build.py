@@ -1,0 +1,95 @@
+"""The real pipeline on the bundled data: dbt seed + build + tests, three real fits."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="module")
+def warehouse(built_warehouse):
+    con = duckdb.connect(str(built_warehouse.duckdb_path), read_only=True)
+    yield con
+    con.close()
+
+
+def test_mmm_input_has_the_bundled_weeks_and_channels(warehouse):
+    frame = warehouse.sql("select * from mmm_input order by week_start_date").df()
+    assert len(frame) == 132
+    assert frame["week_start_date"].min() == pd.Timestamp("2021-11-22")
+    assert frame["week_start_date"].max() == pd.Timestamp("2024-05-27")
+    spend_columns = [c for c in frame if c.startswith("spend_")]
+    assert len(spend_columns) == 8
+    assert (frame["split"] == "holdout").sum() == 13
+    assert frame["trend"].iloc[0] == 0 and frame["trend"].iloc[-1] == 1
+
+
+def test_known_outlier_week_is_flagged(warehouse):
+    flagged = warehouse.sql(
+        "select week_start_date, known_issue_id, known_issue_action from mmm_input "
+        "where is_known_issue").df()
+    assert list(flagged["week_start_date"].dt.strftime("%Y-%m-%d")) == ["2022-05-30"]
+    assert flagged["known_issue_action"].tolist() == ["flag"]
+    anomaly = warehouse.sql(
+        "select z_score, is_known_issue from eda_anomalies "
+        "where week_start_date = '2022-05-30' and column_name = 'google_shopping'").fetchone()
+    assert anomaly[0] == pytest.approx(10.19, abs=0.01) and anomaly[1] is True
+
+
+def test_eda_marts(warehouse):
+    summary = warehouse.sql("select * from eda_channel_summary").df().set_index("channel")
+    assert summary["spend_share"].sum() == pytest.approx(1.0)
+    assert summary.loc["google_shopping", "zero_weeks"] == 101
+    assert summary.loc["google_shopping", "sparsity"] == pytest.approx(101 / 132)
+    assert summary.loc["meta_facebook", "spend_share"] == pytest.approx(0.644, abs=0.001)
+    n_pairs = warehouse.sql("select count(*) from eda_correlation").fetchone()[0]
+    assert n_pairs == 9 * 9  # 8 channels + kpi, both orders and the diagonal
+    vif = warehouse.sql("select max(vif), min(vif) from eda_vif").fetchone()
+    assert 1.0 <= vif[1] <= vif[0] < 10
+
+
+def test_data_readiness_score_with_reasons(warehouse):
+    score, n_weeks, reasons = warehouse.sql(
+        "select score, n_weeks, reasons from data_readiness").fetchone()
+    assert n_weeks == 132
+    assert score == 3
+    assert "google_shopping (76.5% zero weeks)" in reasons
+    assert "2023-05-29" in reasons  # an unexplained KPI anomaly is named
+
+
+def test_features_match_the_python_twin(warehouse):
+    from prism_mmm.data import seasonality_features
+
+    frame = warehouse.sql("select * from mmm_input order by week_start_date").df()
+    expected = seasonality_features(frame["week_start_date"], fourier_order=2)
+    for column in expected:
+        assert frame[column].to_numpy() == pytest.approx(expected[column].to_numpy(), abs=1e-12)
+
+
+def test_every_model_wrote_results(warehouse):
+    metrics = warehouse.sql("select model, split, status, fit_seconds from model_fit_metrics").df()
+    assert set(metrics["model"]) == {"ridge", "bayes", "nls"}
+    assert set(metrics["split"]) == {"train", "holdout"}
+    assert (metrics["fit_seconds"] > 0).all()
+    roi = warehouse.sql("select model, channel, roi, roi_low, roi_high from channel_roi").df()
+    assert len(roi) == 3 * 8
+    for model, group in roi.groupby("model"):
+        assert (group["roi"].abs() > 0).any(), f"{model} returned all-zero ROI"
+    assert (roi["roi_low"] <= roi["roi"] + 1e-9).all() and (roi["roi"] <= roi["roi_high"] + 1e-9).all()
+    gates = warehouse.sql("select gate from bayes_gates").df()["gate"]
+    assert set(gates) == {f"g{i}" for i in range(1, 8)}
+    runs = warehouse.sql("select run_id, round, model, status, config_hash, data_hash from mmm_runs").df()
+    assert len(runs) == 3 and set(runs["run_id"]) == {"test-run"}
+    agreement = warehouse.sql("select channel, confirmed from model_agreement").df()
+    assert len(agreement) == 8
+
+
+def test_curves_cover_twice_the_max_spend(warehouse):
+    curves = warehouse.sql(
+        "select model, channel, max(spend) as top, count(*) filter (where is_current_spend) as n_current "
+        "from response_curves group by model, channel").df()
+    maxima = warehouse.sql("select channel, max_weekly_spend from eda_channel_summary").df()
+    merged = curves.merge(maxima, on="channel")
+    assert (merged["top"] >= 2 * merged["max_weekly_spend"] - 1e-6).all()
+    assert (merged["n_current"] == 1).all()

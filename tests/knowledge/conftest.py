@@ -1,0 +1,26 @@
+"""Fixtures for the knowledge-layer tests: a running fake Notion and a scratch snapshot dir."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.knowledge.fake_notion import FakeNotion
+
+BUNDLED = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNotion]:
+    """A started fake Notion with a small page size, so every database spans several pages."""
+    with FakeNotion(page_size=2) as server:
+        yield server
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path) -> Path:
+    """A copy of the bundled knowledge YAML, as the previous snapshot."""
+    return Path(shutil.copytree(BUNDLED, tmp_path / "knowledge"))
