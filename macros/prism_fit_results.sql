@@ -1,8 +1,8 @@
 {#- Rows of one result mart from the three fits' long frames (prism_mmm/pipeline.py). -#}
-{% macro prism_fit_results(result_table, columns) %}
+{% macro prism_fit_results(result_table, columns, fits=['fit_ridge', 'fit_bayes', 'fit_nls']) %}
 with fits as (
 
-    {%- for fit in ['fit_ridge', 'fit_bayes', 'fit_nls'] %}
+    {%- for fit in fits %}
     select * from {{ ref(fit) }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}

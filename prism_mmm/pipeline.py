@@ -204,7 +204,7 @@ def fit_results(
         estimator.save(target)
     frames.append(_rows("response_curves", response_curves_frame(surface, data.spend)))
 
-    for key, table in (("parameters", "bayes_parameter_summary"), ("gates", "bayes_gates")):
+    for key, table in (("parameters", "model_parameters"), ("gates", "bayes_gates")):
         if isinstance(diagnostics.get(key), pd.DataFrame):
             frames.append(_rows(table, diagnostics[key]))
 

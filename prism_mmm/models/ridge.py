@@ -1,0 +1,456 @@
+"""Ridge MMM: fixed adstock + Hill features, non-negative ridge, block-bootstrap intervals.
+
+The model (DESIGN §3)::
+
+    y_t = intercept + sum_b gamma_b * baseline_bt + sum_k delta_k * control_kt
+          + sum_c beta_c * hill(adstock(spend_ct / scale_c; decay_c); half_sat_c, shape_c)
+
+- ``scale_c`` is the channel's maximum weekly spend over the fit weeks, so scaled spend lies in
+  [0, 1] on the data the model learns from and ``half_sat`` reads as "a fraction of the largest
+  week" (``half_sat = 0.5``: half the effect at half the biggest week's spend).
+- Media coefficients ``beta_c >= 0``; intercept, trend, seasonality and controls are free.
+- Every column is standardised on the fit weeks so one ``alpha`` penalises comparably; the
+  intercept is not penalised. ``alpha`` is chosen by rolling-origin (time-series) CV.
+- Adstock/Hill parameters are the configured ones. Where a channel's ``decay`` or ``half_sat``
+  is not configured and ``tune_transforms`` is on, a small grid is searched per channel by the
+  same time-series CV (coordinate-wise, like a one-pass version of Robyn's hyperparameter
+  search). ``shape`` is never searched: with ~100 weeks it is barely identified.
+- Intervals: ``n_boot`` moving-block bootstrap refits of the residuals with alpha and the
+  transforms held at their chosen values, so they show sampling noise of the coefficients and
+  not the uncertainty of the transform choice (the NLS model learns those; the Bayesian model
+  integrates over them).
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import cho_factor, solve_triangular
+from scipy.optimize import nnls
+from sklearn.model_selection import TimeSeriesSplit
+
+from prism_mmm.config import PrismConfig
+from prism_mmm.data import MMMData
+from prism_mmm.models.base import (
+    MMMEstimator,
+    adstock_hill_features,
+    contributions_frame,
+    media_share_problem,
+    moving_block_indices,
+    negligible_channels,
+    parameter_summary,
+    register,
+    roi_from_draws,
+)
+from prism_mmm.response import ResponseSurface
+
+TRANSFORM_KEYS = ("decay", "half_sat", "shape")
+# Search grids for unconfigured channels, inside GeometricAdstock/HillSaturation bounds.
+# half_sat is in units of the channel's largest fit week (scaled spend).
+DECAY_GRID = (0.0, 0.2, 0.4, 0.6, 0.8)
+HALF_SAT_GRID = (0.2, 0.35, 0.5, 0.75, 1.1)
+
+
+def channel_scale(spend: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
+    """(C,) per-channel scale: maximum weekly spend over the fit weeks (1.0 if never spent)."""
+    top = spend[fit_mask].max(axis=0) if fit_mask.any() else np.zeros(spend.shape[1])
+    return np.where(top > 0, top, 1.0)
+
+
+def nonneg_ridge(gram: np.ndarray, xty: np.ndarray, alpha: float, n_nonneg: int) -> np.ndarray:
+    """Minimise ``||y - X b||^2 + alpha ||b||^2`` with ``b[:n_nonneg] >= 0``.
+
+    Works from the Gram matrix ``X'X`` and ``X'y`` (``xty`` may be (p,) or (p, D) for D
+    right-hand sides at once, e.g. bootstrap refits): with ``R'R = X'X + alpha I`` the
+    objective equals ``||R b - R^-T X'y||^2`` up to a constant, a p x p problem. Free-sign
+    coefficients are split into positive and negative parts so one NNLS call solves it
+    exactly (at the optimum one part is zero, so nothing is double-penalised).
+    """
+    p = gram.shape[0]
+    upper, _ = cho_factor(gram + alpha * np.eye(p), lower=False)
+    upper = np.triu(upper)
+    rhs = solve_triangular(upper, xty, trans="T")
+    design = np.hstack([upper, -upper[:, n_nonneg:]])
+    columns = rhs[:, None] if rhs.ndim == 1 else rhs
+    coef = np.empty_like(columns)
+    for d in range(columns.shape[1]):
+        parts, _ = nnls(design, columns[:, d], maxiter=50 * p)
+        coef[:, d] = parts[:p]
+        coef[n_nonneg:, d] -= parts[p:]
+    return coef.reshape(xty.shape)
+
+
+def _standardise(x_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations; a constant column keeps sd 1 (it centres to 0
+    and ridge sends its coefficient to 0, e.g. an event dummy that falls in the holdout)."""
+    mean = x_fit.mean(axis=0)
+    sd = x_fit.std(axis=0)
+    return mean, np.where(sd > 1e-12, sd, 1.0)
+
+
+def rolling_origin_splits(n: int, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Time-series CV folds over ``n`` fit weeks whose first training window is about half the
+    data: a fold trained on a few weeks cannot learn yearly seasonality and would push CV
+    towards needless shrinkage."""
+    test_size = max(1, n // (2 * n_splits))
+    return list(TimeSeriesSplit(n_splits=n_splits, test_size=test_size).split(np.arange(n)))
+
+
+def cv_mse(
+    x: np.ndarray,
+    y: np.ndarray,
+    alphas: np.ndarray,
+    n_nonneg: int,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """(len(alphas),) mean validation MSE over ``folds`` (standardising on each train fold)."""
+    errors = np.zeros(len(alphas))
+    for train, test in folds:
+        mean, sd = _standardise(x[train])
+        xs_train = (x[train] - mean) / sd
+        xs_test = (x[test] - mean) / sd
+        y_mean = y[train].mean()
+        gram = xs_train.T @ xs_train
+        xty = xs_train.T @ (y[train] - y_mean)
+        for a, alpha in enumerate(alphas):
+            coef = nonneg_ridge(gram, xty, alpha, n_nonneg)
+            errors[a] += np.mean((y[test] - y_mean - xs_test @ coef) ** 2)
+    return errors / len(folds)
+
+
+@register
+class RidgeMMM(MMMEstimator):
+    """Non-negative ridge MMM on fixed adstock + Hill features (see module docstring).
+
+    Parameters
+    ----------
+    decay, half_sat, shape : float
+        Transform parameters for channels without their own entry in ``channel_params``.
+    channel_params : dict, optional
+        ``{channel: {"decay": .., "half_sat": .., "shape": ..}}``; any subset of keys.
+    tuned_params : sequence of str
+        Which of ``decay``/``half_sat`` may be chosen by CV where not set in
+        ``channel_params``. Empty: always use the configured values.
+    max_lag : int
+        Adstock window in weeks.
+    alphas : sequence of float
+        Candidate penalties (all > 0), chosen by time-series CV.
+    cv_splits : int
+        Number of rolling-origin CV folds.
+    n_boot, block_weeks : int
+        Moving-block residual bootstrap refits and block length.
+    random_state : int
+        Seed of the bootstrap.
+    """
+
+    model_name = "ridge"
+
+    def __init__(
+        self,
+        decay: float = 0.5,
+        half_sat: float = 0.5,
+        shape: float = 1.0,
+        channel_params: dict[str, dict[str, float]] | None = None,
+        tuned_params: tuple[str, ...] = ("decay", "half_sat"),
+        max_lag: int = 8,
+        alphas: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+        cv_splits: int = 5,
+        n_boot: int = 200,
+        block_weeks: int = 8,
+        random_state: int = 0,
+    ) -> None:
+        self.decay = decay
+        self.half_sat = half_sat
+        self.shape = shape
+        self.channel_params = channel_params
+        self.tuned_params = tuned_params
+        self.max_lag = max_lag
+        self.alphas = alphas
+        self.cv_splits = cv_splits
+        self.n_boot = n_boot
+        self.block_weeks = block_weeks
+        self.random_state = random_state
+
+    @classmethod
+    def from_config(cls, cfg: PrismConfig) -> RidgeMMM:
+        """Build from ``PrismConfig``.
+
+        A transform parameter counts as configured when ``prism.yml`` sets it, globally
+        (``transforms.decay``) or per channel (``transforms.channels.<c>.decay``); only
+        unconfigured ``decay``/``half_sat`` values are searched by CV.
+        """
+        transforms = cfg.transforms
+        if transforms.adstock != "geometric" or transforms.saturation != "hill":
+            raise ValueError(
+                "RidgeMMM supports geometric adstock with Hill saturation; configured "
+                f"{transforms.adstock!r} + {transforms.saturation!r}"
+            )
+        set_globally = {key for key in TRANSFORM_KEYS if key in transforms.model_fields_set}
+        channel_params = {}
+        for channel in cfg.channels:
+            override = transforms.channels.get(channel)
+            configured = {
+                key: value
+                for key, value in (override.model_dump() if override else {}).items()
+                if value is not None
+            }
+            resolved = transforms.for_channel(channel)
+            configured |= {key: resolved[key] for key in set_globally if key not in configured}
+            if configured:
+                channel_params[channel] = configured
+        return cls(
+            decay=transforms.decay,
+            half_sat=transforms.half_sat,
+            shape=transforms.shape,
+            channel_params=channel_params,
+            max_lag=transforms.max_lag,
+            alphas=tuple(cfg.ridge.alphas),
+            cv_splits=cfg.ridge.cv_splits,
+            n_boot=cfg.ridge.n_boot,
+            block_weeks=cfg.ridge.block_weeks,
+            random_state=cfg.random_seed,
+        )
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, data: MMMData) -> RidgeMMM:
+        alphas = np.asarray(self.alphas, dtype=float)
+        if alphas.size == 0 or np.any(alphas <= 0):
+            raise ValueError(f"alphas must be a non-empty list of positive numbers: {alphas}")
+        fit_rows = np.flatnonzero(data.fit_mask)
+        if len(fit_rows) < 2 * self.cv_splits + 2:
+            raise ValueError(
+                f"{len(fit_rows)} fit weeks are too few for {self.cv_splits}-fold time-series CV"
+            )
+        unknown = set(self.channel_params or {}) - set(data.channels)
+        if unknown:
+            raise ValueError(f"channel_params for channels not in the data: {sorted(unknown)}")
+
+        n_channels = len(data.channels)
+        self.scale_ = channel_scale(data.spend, data.fit_mask)
+        params = {
+            key: np.array(
+                [
+                    (self.channel_params or {}).get(channel, {}).get(key, getattr(self, key))
+                    for channel in data.channels
+                ],
+                dtype=float,
+            )
+            for key in TRANSFORM_KEYS
+        }
+        y_fit = data.y[fit_rows]
+        folds = rolling_origin_splits(len(fit_rows), self.cv_splits)
+        other_columns = np.column_stack([data.controls, data.baseline])[fit_rows]
+
+        def design(features: np.ndarray) -> np.ndarray:
+            return np.column_stack([features[fit_rows], other_columns])
+
+        features = adstock_hill_features(
+            data.spend,
+            self.scale_,
+            params["decay"],
+            params["half_sat"],
+            params["shape"],
+            self.max_lag,
+        )
+        self.tuned_channels_ = self._search_transforms(
+            data, params, features, design, y_fit, alphas, folds
+        )
+        self.decay_, self.half_sat_, self.shape_ = (
+            params["decay"],
+            params["half_sat"],
+            params["shape"],
+        )
+        self.features_ = adstock_hill_features(
+            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
+        )
+
+        x_fit = design(self.features_)
+        self.cv_mse_ = cv_mse(x_fit, y_fit, alphas, n_channels, folds)
+        self.alpha_ = float(alphas[int(np.argmin(self.cv_mse_))])
+
+        mean, sd = _standardise(x_fit)
+        xs = (x_fit - mean) / sd
+        gram = xs.T @ xs
+        y_mean = y_fit.mean()
+        coef_std = nonneg_ridge(gram, xs.T @ (y_fit - y_mean), self.alpha_, n_channels)
+        self.coef_, self.intercept_ = self._unstandardise(coef_std, y_mean, mean, sd)
+
+        fitted = self.intercept_ + x_fit @ self.coef_
+        residuals = y_fit - fitted
+        rng = np.random.default_rng(self.random_state)
+        rows = moving_block_indices(len(fit_rows), self.block_weeks, self.n_boot, rng)
+        y_boot = fitted[None, :] + residuals[rows]  # (D, n_fit)
+        boot_mean = y_boot.mean(axis=1)
+        boot_std = nonneg_ridge(
+            gram, xs.T @ (y_boot - boot_mean[:, None]).T, self.alpha_, n_channels
+        )  # (p, D)
+        self.boot_coef_ = (boot_std / sd[:, None]).T
+        self.boot_intercept_ = boot_mean - self.boot_coef_ @ mean
+        self.data_ = data
+        return self
+
+    def _search_transforms(self, data, params, features, design, y_fit, alphas, folds) -> list[str]:
+        """Coordinate-wise grid search of unconfigured decay/half_sat by CV; updates ``params``
+        and ``features`` in place, returns the channels that were searched."""
+        configured = self.channel_params or {}
+        searched = []
+        n_channels = len(data.channels)
+        for c, channel in enumerate(data.channels):
+            free = [k for k in self.tuned_params if k not in configured.get(channel, {})]
+            if not free:
+                continue
+            grids = {
+                "decay": DECAY_GRID if "decay" in free else (params["decay"][c],),
+                "half_sat": HALF_SAT_GRID if "half_sat" in free else (params["half_sat"][c],),
+            }
+            best = (np.inf, params["decay"][c], params["half_sat"][c])
+            for decay, half_sat in product(grids["decay"], grids["half_sat"]):
+                features[:, c] = adstock_hill_features(
+                    data.spend[:, c : c + 1],
+                    self.scale_[c : c + 1],
+                    np.array([decay]),
+                    np.array([half_sat]),
+                    params["shape"][c : c + 1],
+                    self.max_lag,
+                )[:, 0]
+                score = cv_mse(design(features), y_fit, alphas, n_channels, folds).min()
+                if score < best[0]:
+                    best = (score, decay, half_sat)
+            _, params["decay"][c], params["half_sat"][c] = best
+            features[:, c] = adstock_hill_features(
+                data.spend[:, c : c + 1],
+                self.scale_[c : c + 1],
+                params["decay"][c : c + 1],
+                params["half_sat"][c : c + 1],
+                params["shape"][c : c + 1],
+                self.max_lag,
+            )[:, 0]
+            searched.append(channel)
+        return searched
+
+    @staticmethod
+    def _unstandardise(
+        coef_std: np.ndarray, y_mean: float, mean: np.ndarray, sd: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        coef = coef_std / sd
+        return coef, float(y_mean - coef @ mean)
+
+    # -- results ------------------------------------------------------------------------
+    def _split_coef(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(..., p) coefficients -> media (C), controls (K), baseline (B) parts."""
+        n_channels = len(self.data_.channels)
+        n_controls = len(self.data_.control_names)
+        return (
+            coef[..., :n_channels],
+            coef[..., n_channels : n_channels + n_controls],
+            coef[..., n_channels + n_controls :],
+        )
+
+    def predict(self, data: MMMData | None = None) -> np.ndarray:
+        self._check_fitted()
+        data = self.data_ if data is None else data
+        features = adstock_hill_features(
+            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
+        )
+        return (
+            self.intercept_ + np.column_stack([features, data.controls, data.baseline]) @ self.coef_
+        )
+
+    def contributions(self) -> pd.DataFrame:
+        self._check_fitted()
+        data = self.data_
+        media, controls, baseline = self._split_coef(self.coef_)
+        boot_media, boot_controls, boot_baseline = self._split_coef(self.boot_coef_)
+        components = {"baseline": self.intercept_ + data.baseline @ baseline}
+        draws = {"baseline": self.boot_intercept_[:, None] + boot_baseline @ data.baseline.T}
+        for c, channel in enumerate(data.channels):
+            components[channel] = media[c] * self.features_[:, c]
+            draws[channel] = boot_media[:, c : c + 1] * self.features_[None, :, c]
+        for k, control in enumerate(data.control_names):
+            components[control] = controls[k] * data.controls[:, k]
+            draws[control] = boot_controls[:, k : k + 1] * data.controls[None, :, k]
+        return contributions_frame(data.week_start_date, components, draws)
+
+    def roi(self) -> pd.DataFrame:
+        self._check_fitted()
+        media, _, _ = self._split_coef(self.coef_)
+        boot_media, _, _ = self._split_coef(self.boot_coef_)
+        totals = self.features_.sum(axis=0)
+        return roi_from_draws(
+            self.data_.channels,
+            self.data_.spend,
+            boot_media * totals[None, :],
+            media * totals,
+            float(self.data_.y.sum()),
+        )
+
+    def response_surface(self) -> ResponseSurface:
+        self._check_fitted()
+        media, _, _ = self._split_coef(self.coef_)
+        boot_media, _, _ = self._split_coef(self.boot_coef_)
+        # Without bootstrap refits the point fit is the only draw (a zero-width band).
+        draws = boot_media if len(boot_media) else media[None, :]
+        return ResponseSurface(
+            model=self.model_name,
+            channels=list(self.data_.channels),
+            saturation="hill",
+            scale=self.scale_.copy(),
+            coef=draws,
+            sat_params={
+                "half_sat": np.tile(self.half_sat_, (len(draws), 1)),
+                "shape": np.tile(self.shape_, (len(draws), 1)),
+            },
+            current_weekly_spend=self.data_.spend.mean(axis=0),
+            point_coef=media.copy(),
+            point_params={"half_sat": self.half_sat_.copy(), "shape": self.shape_.copy()},
+        )
+
+    def diagnostics(self) -> dict:
+        """Status, message, the chosen alpha and a per-channel parameter frame.
+
+        ``failed`` when every channel coefficient is zero (the seed system's silent failure:
+        a model that attributes nothing to media must say so); ``warning`` when alpha sits
+        at the largest candidate (the penalty, not the data, may be deciding the result).
+        """
+        self._check_fitted()
+        media, _, _ = self._split_coef(self.coef_)
+        roi = self.roi()
+        zeroed = negligible_channels(roi)
+        alphas = np.asarray(self.alphas, dtype=float)
+        if len(zeroed) == len(media):
+            status = "failed"
+            message = (
+                f"regularisation set every channel coefficient to (nearly) zero (alpha={self.alpha_:g}):"
+                " the model attributes nothing to media; ROI is not informative"
+            )
+        elif self.alpha_ >= alphas.max() and len(alphas) > 1:
+            status = "warning"
+            message = (
+                f"alpha={self.alpha_:g} is the largest candidate; a larger one may fit better"
+                " and the channel coefficients may be over-shrunk"
+            )
+        else:
+            status = "ok"
+            message = f"alpha={self.alpha_:g} chosen by {self.cv_splits}-fold time-series CV"
+        if zeroed and status != "failed":
+            message += f"; zero coefficient (no association found): {', '.join(zeroed)}"
+        share_problem = media_share_problem(roi["share"].to_numpy())
+        if share_problem and status != "failed":
+            status = "warning"
+            message = f"{share_problem}; {message}"
+        parameters = parameter_summary(
+            self.data_.channels,
+            {"decay": self.decay_, "half_sat": self.half_sat_, "shape": self.shape_,
+             "coef": media},
+            {"coef": self._split_coef(self.boot_coef_)[0]},
+        )
+        return {
+            "status": status,
+            "message": message,
+            "alpha": self.alpha_,
+            "cv_mse": dict(zip(alphas.tolist(), self.cv_mse_.tolist())),
+            "zero_channels": zeroed,
+            "parameters": parameters,
+        }
