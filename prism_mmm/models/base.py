@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from prism_mmm.data import MMMData
+from prism_mmm.transforms import GeometricAdstock, hill
 
 # Column contracts of the result methods.
 CONTRIBUTION_COLUMNS = ["week_start_date", "component", "value", "low", "high"]
@@ -123,3 +124,128 @@ def default_spend_grid(spend: np.ndarray, n_points: int = 41) -> np.ndarray:
     top = 2.0 * float(np.max(spend)) if np.max(spend) > 0 else 1.0
     grid = np.linspace(0.0, top, n_points)
     return np.unique(np.append(grid, float(np.mean(spend))))
+
+
+def moving_block_indices(
+    n: int, block_weeks: int, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(n_boot, n) row indices of a moving-block bootstrap of an ``n``-week series.
+
+    Blocks of ``block_weeks`` consecutive weeks, with random starts, are laid end to end and
+    cut to ``n``, so resampled residuals keep their short-range autocorrelation (weekly MMM
+    residuals are rarely independent, and an i.i.d. bootstrap would give too narrow intervals).
+    """
+    block = max(1, min(block_weeks, n))
+    n_blocks = -(-n // block)
+    starts = rng.integers(0, n - block + 1, size=(n_boot, n_blocks))
+    rows = starts[:, :, None] + np.arange(block)[None, None, :]
+    return rows.reshape(n_boot, n_blocks * block)[:, :n]
+
+
+def adstock_hill_features(
+    spend: np.ndarray,
+    scale: np.ndarray,
+    decay: np.ndarray,
+    half_sat: np.ndarray,
+    shape: np.ndarray,
+    max_lag: int,
+) -> np.ndarray:
+    """(T, C) media features ``hill(geometric_adstock(spend / scale))``, one set of
+    parameters per channel (arrays of length C). With normalised adstock weights a sustained
+    weekly spend ``s`` maps to ``hill(s / scale)``, the steady state a ResponseSurface uses."""
+    adstock = GeometricAdstock(max_lag=max_lag)
+    scaled = np.asarray(spend, dtype=float) / scale[None, :]
+    return np.column_stack(
+        [
+            hill(adstock(scaled[:, c], decay=decay[c]), half_sat[c], shape[c])
+            for c in range(scaled.shape[1])
+        ]
+    )
+
+
+def contributions_frame(
+    week_start_date: np.ndarray,
+    components: dict[str, np.ndarray],
+    component_draws: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Long ``CONTRIBUTION_COLUMNS`` frame from weekly point values and per-draw values.
+
+    components: name -> (T,) point contribution per week
+    component_draws: name -> (D, T) per-draw contribution (missing or D = 0: no interval)
+    The 90% band is widened to contain the point, as in :func:`roi_from_draws`.
+    """
+    lo_q, hi_q = (1 - INTERVAL_MASS) / 2, 1 - (1 - INTERVAL_MASS) / 2
+    frames = []
+    for name, value in components.items():
+        draws = component_draws.get(name)
+        if draws is None or len(draws) == 0:
+            low = high = np.full(len(value), np.nan)
+        else:
+            low, high = np.quantile(draws, [lo_q, hi_q], axis=0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "week_start_date": week_start_date,
+                    "component": name,
+                    "value": value,
+                    "low": np.fmin(low, value),
+                    "high": np.fmax(high, value),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)[CONTRIBUTION_COLUMNS]
+
+
+def parameter_summary(
+    channels: list[str], point: dict[str, np.ndarray], draws: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Long per-channel parameter table in the ``bayes_parameter_summary`` shape.
+
+    point: parameter name -> (C,) point estimate; draws: name -> (D, C) bootstrap draws.
+    ``mean`` holds the point estimate and ``sd``/``hdi_low``/``hdi_high`` the spread of the
+    draws (a central 90% interval for bootstrap draws); sampler columns stay NaN.
+    """
+    lo_q, hi_q = (1 - INTERVAL_MASS) / 2, 1 - (1 - INTERVAL_MASS) / 2
+    frames = []
+    for name, value in point.items():
+        sample = draws.get(name)
+        has_draws = sample is not None and len(sample) > 0
+        frames.append(
+            pd.DataFrame(
+                {
+                    "parameter": name,
+                    "channel": channels,
+                    "mean": value,
+                    "sd": sample.std(axis=0) if has_draws else np.nan,
+                    "hdi_low": np.quantile(sample, lo_q, axis=0) if has_draws else np.nan,
+                    "hdi_high": np.quantile(sample, hi_q, axis=0) if has_draws else np.nan,
+                    "r_hat": np.nan,
+                    "ess_bulk": np.nan,
+                    "ess_tail": np.nan,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def media_share_problem(shares: np.ndarray) -> str | None:
+    """A message when channel contributions add up to more than the whole KPI.
+
+    That can only happen with a negative baseline, i.e. the model explains the KPI as media
+    minus something; the numbers are then not a plausible attribution (DESIGN §5 critic:
+    media 5-80% of KPI) even when the fit is good.
+    """
+    total = float(np.nansum(shares))
+    if total > 1.0:
+        return f"media contributions add up to {total:.0%} of the KPI (baseline negative)"
+    return None
+
+
+NEGLIGIBLE_SHARE = 1e-4  # a channel credited with < 0.01% of the KPI counts as zeroed
+
+
+def negligible_channels(roi: pd.DataFrame) -> list[str]:
+    """Channels of a ``roi()`` frame whose contribution is negligible. Shrinkage or a bound
+    leaves such coefficients tiny rather than exactly zero, and "all channels tiny" is the
+    same failure as "all channels zero"."""
+    return roi.loc[~(roi["share"].abs() >= NEGLIGIBLE_SHARE), "channel"].tolist()

@@ -1,0 +1,446 @@
+"""NLS MMM: learns adstock decay and Hill parameters per channel by bounded least squares.
+
+The model is the Ridge model's (``prism_mmm.models.ridge``) without a penalty, with every
+channel's ``decay``, ``half_sat`` and ``shape`` learned from the data::
+
+    y_t = Z_t gamma + sum_c beta_c * hill(adstock(spend_ct / scale_c; decay_c); half_sat_c, shape_c)
+
+``Z`` holds the intercept, trend, seasonality and controls (free sign); ``beta_c >= 0``;
+``scale_c`` is the channel's largest fit-week spend. The transform bounds are the transforms'
+own ``Param.bounds``, so NLS, Ridge and Bayes share one parameter space.
+
+Variable projection: ``gamma`` enters linearly with free sign, so for any media parameters its
+best value is a least-squares projection; the optimiser only sees ``P (y - F(theta) beta)``
+with ``P`` the projector onto the orthogonal complement of ``Z``. That removes the baseline
+from the search (fewer parameters, better conditioning), and the residual stays smooth, so an
+analytic Jacobian can be used. Multiple starts guard against local minima; intervals come from
+a moving-block bootstrap of the residuals, each refit warm-started from the full fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares, nnls
+
+from prism_mmm.config import PrismConfig
+from prism_mmm.data import MMMData
+from prism_mmm.models.base import (
+    MMMEstimator,
+    adstock_hill_features,
+    contributions_frame,
+    media_share_problem,
+    moving_block_indices,
+    negligible_channels,
+    parameter_summary,
+    register,
+    roi_from_draws,
+)
+from prism_mmm.models.ridge import channel_scale
+from prism_mmm.response import ResponseSurface
+from prism_mmm.transforms import GeometricAdstock, HillSaturation
+from prism_mmm.transforms.adstock import convolve_weights
+
+MEDIA_PARAMS = ("decay", "half_sat", "shape")
+BOUNDS = {
+    "decay": GeometricAdstock.params["decay"].bounds,
+    "half_sat": HillSaturation.params["half_sat"].bounds,
+    "shape": HillSaturation.params["shape"].bounds,
+}
+# Random restarts draw from this inner box (half_sat log-uniform): starting at a bound tends
+# to leave the optimiser stuck on it.
+START_BOX = {"decay": (0.0, 0.8), "half_sat": (0.1, 2.0), "shape": (0.7, 3.0)}
+AT_BOUND_TOL = 1e-3
+
+
+def _decay_weights_and_derivative(decay: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """(L, C) normalised geometric weights ``w_l = d^l / S`` and ``dw_l / dd`` per channel."""
+    lags = np.arange(max_lag, dtype=float)[:, None]
+    powers = decay[None, :] ** lags
+    # d(d^l)/dd = l d^(l-1); the l = 0 term is zero (and must not evaluate 0^-1 at d = 0).
+    dpowers = lags * decay[None, :] ** np.clip(lags - 1, 0, None)
+    total, dtotal = powers.sum(axis=0), dpowers.sum(axis=0)
+    return powers / total, (dpowers * total - powers * dtotal) / total**2
+
+
+def media_features_and_gradients(
+    scaled_spend: np.ndarray, theta: np.ndarray, max_lag: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features (T, C) and their derivatives (T, C, 3) w.r.t. (decay, half_sat, shape).
+
+    ``theta`` is (C, 3); all channels are computed at once (this runs thousands of times per
+    fit). Hill derivatives with ``h = a^k / (a^k + K^k)``: ``dh/da = h(1-h) k / a``,
+    ``dh/dK = -h(1-h) k / K``, ``dh/dk = h(1-h) ln(a / K)``.
+    """
+    decay, half_sat, shape = theta.T
+    weights, dweights = _decay_weights_and_derivative(decay, max_lag)
+    adstocked = convolve_weights(scaled_spend, weights)
+    dadstock = convolve_weights(scaled_spend, dweights)
+    positive = adstocked > 0
+    safe = np.where(positive, adstocked, 1.0)
+    # Far below half-saturation the ratio overflows to inf, which correctly gives h = 0.
+    with np.errstate(over="ignore", divide="ignore"):
+        ratio = np.where(positive, (half_sat / safe) ** shape, np.inf)
+    h = 1.0 / (1.0 + ratio)
+    slope = h * (1.0 - h)
+    gradients = np.stack(
+        [
+            np.where(positive, slope * shape / safe, 0.0) * dadstock,
+            -slope * shape / half_sat,
+            np.where(positive, slope * np.log(safe / half_sat), 0.0),
+        ],
+        axis=-1,
+    )
+    return h, gradients
+
+
+def _orthonormal_basis(z: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the column space of ``z`` (rank-revealing: a control that is
+    constant on the fit weeks, e.g. an event in the holdout, adds no direction)."""
+    u, singular, _ = np.linalg.svd(z, full_matrices=False)
+    keep = singular > singular.max() * 1e-10 if singular.size else np.zeros(0, dtype=bool)
+    return u[:, keep]
+
+
+@register
+class NlsMMM(MMMEstimator):
+    """Bounded nonlinear least-squares MMM (see module docstring).
+
+    Parameters
+    ----------
+    decay, half_sat, shape : float
+        Starting values of the first start for every channel (clipped into bounds).
+    max_lag : int
+        Adstock window in weeks.
+    n_starts : int
+        Optimiser starts: the first from the values above, the rest random inside bounds.
+    n_boot, block_weeks : int
+        Moving-block residual bootstrap refits and block length.
+    max_nfev : int
+        Evaluation budget of one full optimisation; bootstrap refits get a fifth of it
+        (they start at the optimum of a nearby problem).
+    random_state : int
+        Seed of the random starts and the bootstrap.
+    """
+
+    model_name = "nls"
+
+    def __init__(
+        self,
+        decay: float = 0.5,
+        half_sat: float = 0.5,
+        shape: float = 1.0,
+        max_lag: int = 8,
+        n_starts: int = 4,
+        n_boot: int = 100,
+        block_weeks: int = 8,
+        max_nfev: int = 200,
+        random_state: int = 0,
+    ) -> None:
+        self.decay = decay
+        self.half_sat = half_sat
+        self.shape = shape
+        self.max_lag = max_lag
+        self.n_starts = n_starts
+        self.n_boot = n_boot
+        self.block_weeks = block_weeks
+        self.max_nfev = max_nfev
+        self.random_state = random_state
+
+    @classmethod
+    def from_config(cls, cfg: PrismConfig) -> NlsMMM:
+        """Build from ``PrismConfig`` (configured transform values are the first start)."""
+        transforms = cfg.transforms
+        if transforms.adstock != "geometric" or transforms.saturation != "hill":
+            raise ValueError(
+                "NlsMMM supports geometric adstock with Hill saturation; configured "
+                f"{transforms.adstock!r} + {transforms.saturation!r}"
+            )
+        return cls(
+            decay=transforms.decay,
+            half_sat=transforms.half_sat,
+            shape=transforms.shape,
+            max_lag=transforms.max_lag,
+            n_starts=cfg.nls.n_starts,
+            n_boot=cfg.nls.n_boot,
+            block_weeks=cfg.nls.block_weeks,
+            random_state=cfg.random_seed,
+        )
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, data: MMMData) -> NlsMMM:
+        fit_rows = np.flatnonzero(data.fit_mask)
+        n_channels = len(data.channels)
+        z_fit = self._linear_design(data)[fit_rows]
+        if len(fit_rows) <= z_fit.shape[1] + 4 * n_channels:
+            raise ValueError(
+                f"{len(fit_rows)} fit weeks are too few for {4 * n_channels} media parameters"
+                f" plus {z_fit.shape[1]} baseline terms"
+            )
+        self.scale_ = channel_scale(data.spend, data.fit_mask)
+        scaled = data.spend / self.scale_[None, :]
+        y_fit = data.y[fit_rows]
+        # Work in units of the KPI's spread so coefficients and tolerances are O(1).
+        y_unit = float(np.std(y_fit)) or 1.0
+        basis = _orthonormal_basis(z_fit)
+
+        def project(v: np.ndarray) -> np.ndarray:
+            return v - basis @ (basis.T @ v)
+
+        def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return x[: 3 * n_channels].reshape(n_channels, 3), x[3 * n_channels :]
+
+        last: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+        def transformed(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # least_squares asks for the residual and then the Jacobian at the same point:
+            # compute the features once for both.
+            key = theta.tobytes()
+            if key not in last:
+                last.clear()
+                last[key] = media_features_and_gradients(scaled, theta, self.max_lag)
+            return last[key]
+
+        def residuals(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+            theta, beta = unpack(x)
+            features, _ = transformed(theta)
+            return project(target - features[fit_rows] @ beta)
+
+        def jacobian(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+            theta, beta = unpack(x)
+            features, gradients = transformed(theta)
+            d_theta = -(gradients[fit_rows] * beta[None, :, None]).reshape(len(fit_rows), -1)
+            return project(np.column_stack([d_theta, -features[fit_rows]]))
+
+        lower = np.concatenate(
+            [np.tile([BOUNDS[k][0] for k in MEDIA_PARAMS], n_channels), np.zeros(n_channels)]
+        )
+        upper = np.concatenate(
+            [np.tile([BOUNDS[k][1] for k in MEDIA_PARAMS], n_channels), np.full(n_channels, np.inf)]
+        )
+
+        def solve(x0: np.ndarray, target: np.ndarray, max_nfev: int):
+            return least_squares(
+                residuals,
+                x0,
+                jac=jacobian,
+                bounds=(lower, upper),
+                method="trf",
+                x_scale="jac",
+                max_nfev=max_nfev,
+                args=(target,),
+            )
+
+        target = y_fit / y_unit
+        rng = np.random.default_rng(self.random_state)
+        results = []
+        for theta0 in self._starts(n_channels, rng):
+            features, _ = media_features_and_gradients(scaled, theta0, self.max_lag)
+            # Start the coefficients at their best non-negative value for these transforms.
+            beta0, _ = nnls(project(features[fit_rows]), project(target))
+            x0 = np.clip(np.concatenate([theta0.ravel(), beta0]), lower, upper)
+            results.append(solve(x0, target, self.max_nfev))
+        self.start_costs_ = np.array([r.cost for r in results])
+        best = results[int(np.argmin(self.start_costs_))]
+        self.optimizer_status_ = int(best.status)
+        self.optimizer_message_ = str(best.message)
+
+        theta, beta = unpack(best.x)
+        self.decay_, self.half_sat_, self.shape_ = theta.T.copy()
+        self.coef_ = beta * y_unit
+        self.features_ = adstock_hill_features(
+            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
+        )
+        self.linear_coef_ = self._linear_part(z_fit, y_fit, self.features_[fit_rows], self.coef_)
+
+        fitted = z_fit @ self.linear_coef_ + self.features_[fit_rows] @ self.coef_
+        residual = y_fit - fitted
+        rows = moving_block_indices(len(fit_rows), self.block_weeks, self.n_boot, rng)
+        boot_theta, boot_coef, boot_linear = [], [], []
+        for draw in rows:
+            y_boot = fitted + residual[draw]
+            refit = solve(best.x, y_boot / y_unit, max(self.max_nfev // 5, 10))
+            theta_b, beta_b = unpack(refit.x)
+            coef_b = beta_b * y_unit
+            features_b = adstock_hill_features(
+                data.spend[: fit_rows.max() + 1], self.scale_, *theta_b.T, self.max_lag
+            )[fit_rows]
+            boot_theta.append(theta_b)
+            boot_coef.append(coef_b)
+            boot_linear.append(self._linear_part(z_fit, y_boot, features_b, coef_b))
+        self.boot_theta_ = np.array(boot_theta).reshape(len(rows), n_channels, 3)
+        self.boot_coef_ = np.array(boot_coef).reshape(len(rows), n_channels)
+        self.boot_linear_coef_ = np.array(boot_linear).reshape(len(rows), z_fit.shape[1])
+        self.data_ = data
+        return self
+
+    def _starts(self, n_channels: int, rng: np.random.Generator) -> list[np.ndarray]:
+        """(C, 3) starting transforms: the configured values, then random draws."""
+        first = np.array([[self.decay, self.half_sat, self.shape]] * n_channels, dtype=float)
+        for j, key in enumerate(MEDIA_PARAMS):
+            first[:, j] = np.clip(first[:, j], *BOUNDS[key])
+        starts = [first]
+        for _ in range(self.n_starts - 1):
+            draw = np.column_stack(
+                [
+                    rng.uniform(*START_BOX["decay"], n_channels),
+                    np.exp(rng.uniform(*np.log(START_BOX["half_sat"]), n_channels)),
+                    rng.uniform(*START_BOX["shape"], n_channels),
+                ]
+            )
+            starts.append(draw)
+        return starts
+
+    @staticmethod
+    def _linear_part(
+        z_fit: np.ndarray, y_fit: np.ndarray, media_fit: np.ndarray, coef: np.ndarray
+    ) -> np.ndarray:
+        """Intercept, control and baseline coefficients given the media part (min-norm)."""
+        solution, *_ = np.linalg.lstsq(z_fit, y_fit - media_fit @ coef, rcond=None)
+        return solution
+
+    # -- results ------------------------------------------------------------------------
+    def _linear_design(self, data: MMMData) -> np.ndarray:
+        return np.column_stack([np.ones(data.n_weeks), data.controls, data.baseline])
+
+    def predict(self, data: MMMData | None = None) -> np.ndarray:
+        self._check_fitted()
+        data = self.data_ if data is None else data
+        features = adstock_hill_features(
+            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
+        )
+        return self._linear_design(data) @ self.linear_coef_ + features @ self.coef_
+
+    def _boot_features(self) -> np.ndarray:
+        """(D, T, C) media features of every bootstrap refit over all weeks of ``data_``."""
+        return np.array(
+            [
+                adstock_hill_features(self.data_.spend, self.scale_, *theta.T, self.max_lag)
+                for theta in self.boot_theta_
+            ]
+        ).reshape(len(self.boot_theta_), self.data_.n_weeks, len(self.data_.channels))
+
+    def predict_interval(self) -> tuple[np.ndarray, np.ndarray]:
+        """90% band of the expected KPI over the bootstrap refits, for every week of the data.
+
+        It covers the uncertainty of the fitted mean, not the noise of a single week."""
+        self._check_fitted()
+        boot = self.boot_linear_coef_ @ self._linear_design(self.data_).T + np.einsum(
+            "dtc,dc->dt", self._boot_features(), self.boot_coef_
+        )
+        point = self.predict()
+        if not len(boot):
+            return point.copy(), point.copy()
+        low, high = np.quantile(boot, [0.05, 0.95], axis=0)
+        return np.fmin(low, point), np.fmax(high, point)
+
+    def contributions(self) -> pd.DataFrame:
+        self._check_fitted()
+        data = self.data_
+        n_controls = len(data.control_names)
+        boot_media = self._boot_features() * self.boot_coef_[:, None, :]
+        intercept, controls, baseline = (
+            self.linear_coef_[0],
+            self.linear_coef_[1 : 1 + n_controls],
+            self.linear_coef_[1 + n_controls :],
+        )
+        boot_intercept = self.boot_linear_coef_[:, 0]
+        boot_controls = self.boot_linear_coef_[:, 1 : 1 + n_controls]
+        boot_baseline = self.boot_linear_coef_[:, 1 + n_controls :]
+        components = {"baseline": intercept + data.baseline @ baseline}
+        draws = {"baseline": boot_intercept[:, None] + boot_baseline @ data.baseline.T}
+        for c, channel in enumerate(data.channels):
+            components[channel] = self.coef_[c] * self.features_[:, c]
+            draws[channel] = boot_media[:, :, c]
+        for k, control in enumerate(data.control_names):
+            components[control] = controls[k] * data.controls[:, k]
+            draws[control] = boot_controls[:, k : k + 1] * data.controls[None, :, k]
+        return contributions_frame(data.week_start_date, components, draws)
+
+    def roi(self) -> pd.DataFrame:
+        self._check_fitted()
+        boot_totals = self._boot_features().sum(axis=1) * self.boot_coef_
+        return roi_from_draws(
+            self.data_.channels,
+            self.data_.spend,
+            boot_totals,
+            self.coef_ * self.features_.sum(axis=0),
+            float(self.data_.y.sum()),
+        )
+
+    def response_surface(self) -> ResponseSurface:
+        self._check_fitted()
+        has_draws = len(self.boot_coef_) > 0
+        coef = self.boot_coef_ if has_draws else self.coef_[None, :]
+        half_sat = self.boot_theta_[:, :, 1] if has_draws else self.half_sat_[None, :]
+        shape = self.boot_theta_[:, :, 2] if has_draws else self.shape_[None, :]
+        return ResponseSurface(
+            model=self.model_name,
+            channels=list(self.data_.channels),
+            saturation="hill",
+            scale=self.scale_.copy(),
+            coef=coef.copy(),
+            sat_params={"half_sat": half_sat.copy(), "shape": shape.copy()},
+            current_weekly_spend=self.data_.spend.mean(axis=0),
+            point_coef=self.coef_.copy(),
+            point_params={"half_sat": self.half_sat_.copy(), "shape": self.shape_.copy()},
+        )
+
+    def diagnostics(self) -> dict:
+        """Status, message and the learned parameters (point + bootstrap spread).
+
+        ``failed``: the optimiser reported failure or every channel coefficient is zero.
+        ``warning``: the evaluation budget ran out before convergence, or a transform
+        parameter sits on its bound (the data do not pin it down inside the allowed range;
+        its channel's ROI then leans on the bound).
+        """
+        self._check_fitted()
+        channels = self.data_.channels
+        learned = {"decay": self.decay_, "half_sat": self.half_sat_, "shape": self.shape_}
+        at_bound = [
+            f"{channel}.{key}={value[c]:.3g}"
+            for key, value in learned.items()
+            for c, channel in enumerate(channels)
+            if min(abs(value[c] - BOUNDS[key][0]), abs(value[c] - BOUNDS[key][1]))
+            <= AT_BOUND_TOL * (BOUNDS[key][1] - BOUNDS[key][0])
+        ]
+        roi = self.roi()
+        zeroed = negligible_channels(roi)
+        problems = []
+        if self.optimizer_status_ < 0:
+            status = "failed"
+            problems.append(f"optimiser failed: {self.optimizer_message_}")
+        elif len(zeroed) == len(channels):
+            status = "failed"
+            problems.append("every channel coefficient is zero: nothing is attributed to media")
+        else:
+            status = "ok"
+            if self.optimizer_status_ == 0:
+                status = "warning"
+                problems.append(f"optimiser stopped at max_nfev={self.max_nfev} (not converged)")
+            if at_bound:
+                status = "warning"
+                problems.append(f"parameters at bounds: {', '.join(at_bound)}")
+            if zeroed:
+                problems.append(f"zero coefficient (no association found): {', '.join(zeroed)}")
+            share_problem = media_share_problem(roi["share"].to_numpy())
+            if share_problem:
+                status = "warning"
+                problems.append(share_problem)
+        message = "; ".join(problems) or (
+            f"converged ({self.optimizer_message_}); best of {self.n_starts} starts"
+        )
+        draws = {
+            "decay": self.boot_theta_[:, :, 0],
+            "half_sat": self.boot_theta_[:, :, 1],
+            "shape": self.boot_theta_[:, :, 2],
+            "coef": self.boot_coef_,
+        }
+        return {
+            "status": status,
+            "message": message,
+            "at_bound": at_bound,
+            "zero_channels": zeroed,
+            "start_costs": self.start_costs_.tolist(),
+            "parameters": parameter_summary(channels, {**learned, "coef": self.coef_}, draws),
+        }

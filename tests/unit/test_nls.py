@@ -1,0 +1,169 @@
+"""NlsMMM: analytic Jacobian, parameter recovery, diagnostics and known-truth recovery."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prism_mmm.config import DEFAULT_CHANNELS, PrismConfig
+from prism_mmm.data import from_frame
+from prism_mmm.models.base import adstock_hill_features
+from prism_mmm.models.nls import NlsMMM, media_features_and_gradients
+
+ROOT = Path(__file__).resolve().parents[2]
+KNOWN_TRUTH = ROOT / "data" / "known_truth"
+
+
+@pytest.fixture(scope="module")
+def example_fit():
+    frame = pd.read_csv(KNOWN_TRUTH / "pymc_marketing_mmm_example.csv")
+    data = from_frame(
+        frame,
+        date_column="date_week",
+        kpi="y",
+        channels=["x1", "x2"],
+        controls=["event_1", "event_2"],
+    )
+    return NlsMMM().fit(data)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """Noise-free data from the model itself: NLS must find its parameters again."""
+    rng = np.random.default_rng(3)
+    n = 120
+    weeks = pd.date_range("2020-01-06", periods=n, freq="W-MON")
+    spend = rng.uniform(0.0, 1.0, size=(n, 2)) * np.array([100.0, 50.0])
+    scale = spend[:-13].max(axis=0)
+    features = adstock_hill_features(
+        spend, scale, np.array([0.6, 0.2]), np.array([0.4, 0.7]), np.array([1.5, 1.0]), 8
+    )
+    y = 500.0 + 50.0 * np.arange(n) / (n - 1) + features @ np.array([300.0, 120.0])
+    frame = pd.DataFrame({"date": weeks, "a": spend[:, 0], "b": spend[:, 1], "y": y})
+    return from_frame(frame, date_column="date", kpi="y", channels=["a", "b"], fourier_order=0)
+
+
+def test_analytic_gradients_match_finite_differences():
+    rng = np.random.default_rng(0)
+    spend = rng.uniform(0.0, 1.0, size=(40, 2))
+    spend[:5, 1] = 0.0  # zero-spend weeks exercise the a = 0 branch
+    theta = np.array([[0.4, 0.5, 1.3], [0.7, 0.3, 0.8]])
+    _, gradients = media_features_and_gradients(spend, theta, 8)
+    step = 1e-6
+    for c in range(2):
+        for j in range(3):
+            up, down = theta.copy(), theta.copy()
+            up[c, j] += step
+            down[c, j] -= step
+            numeric = (
+                media_features_and_gradients(spend, up, 8)[0][:, c]
+                - media_features_and_gradients(spend, down, 8)[0][:, c]
+            ) / (2 * step)
+            np.testing.assert_allclose(gradients[:, c, j], numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_features_match_the_shared_transforms():
+    spend = np.random.default_rng(1).uniform(0.0, 2.0, size=(30, 2))
+    theta = np.array([[0.3, 0.6, 2.0], [0.0, 1.2, 0.7]])
+    features, _ = media_features_and_gradients(spend, theta, 6)
+    expected = adstock_hill_features(spend, np.ones(2), *theta.T, 6)
+    np.testing.assert_allclose(features, expected, atol=1e-12)
+
+
+def test_recovers_parameters_of_noise_free_data(synthetic):
+    model = NlsMMM(n_boot=5).fit(synthetic)
+    np.testing.assert_allclose(model.decay_, [0.6, 0.2], atol=0.02)
+    np.testing.assert_allclose(model.half_sat_, [0.4, 0.7], rtol=0.05)
+    np.testing.assert_allclose(model.shape_, [1.5, 1.0], rtol=0.05)
+    np.testing.assert_allclose(model.predict(), synthetic.y, rtol=1e-4)
+    assert model.diagnostics()["status"] == "ok"
+
+
+def test_holdout_kpi_does_not_change_the_fit(synthetic):
+    y = synthetic.y.copy()
+    y[~synthetic.is_train] += 1000.0
+    a = NlsMMM(n_boot=3, n_starts=1).fit(synthetic)
+    b = NlsMMM(n_boot=3, n_starts=1).fit(synthetic.with_y(y))
+    np.testing.assert_allclose(a.coef_, b.coef_)
+
+
+def test_from_config_reads_nls_settings():
+    cfg = PrismConfig.model_validate(
+        {
+            "nls": {"n_starts": 2, "n_boot": 7, "block_weeks": 4},
+            "transforms": {"max_lag": 6},
+            "random_seed": 11,
+        }
+    )
+    model = NlsMMM.from_config(cfg)
+    assert (model.n_starts, model.n_boot, model.block_weeks, model.max_lag, model.random_state) == (
+        2,
+        7,
+        4,
+        6,
+        11,
+    )
+
+
+def test_diagnostics_report_learned_parameters_and_bounds(example_fit):
+    diagnostics = example_fit.diagnostics()
+    parameters = diagnostics["parameters"]
+    assert set(parameters["parameter"]) == {"decay", "half_sat", "shape", "coef"}
+    assert (parameters["hdi_low"] <= parameters["hdi_high"]).all()
+    assert len(diagnostics["start_costs"]) == example_fit.n_starts
+    assert diagnostics["status"] in {"ok", "warning"}
+
+
+def test_recovers_known_truth_on_pymc_marketing_example(example_fit):
+    """True ROAS x1 4,968 / x2 2,275, shares 29.1% / 7.0% (data/SOURCES.md).
+
+    Measured: x1 ROI 3,685 (-26%), share 21.5%; x2 ROI 2,426 (+7%), share 7.4%. x1 is never
+    near zero spend in this data (U(0,1) halved), so its effect at low spend trades off
+    against the intercept; unpenalised NLS lands on the low side (learned decay 0.39, true
+    0.4). Inside the 30% bar, close to its edge; the 90% bootstrap interval for x1
+    (about 3,200-4,850) does not quite reach the truth.
+    """
+    roi = example_fit.roi().set_index("channel")
+    truth = {"x1": (4968.0, 0.291), "x2": (2275.0, 0.070)}
+    for channel, (true_roi, true_share) in truth.items():
+        assert roi.loc[channel, "roi"] == pytest.approx(true_roi, rel=0.30)
+        assert roi.loc[channel, "share"] == pytest.approx(true_share, rel=0.30)
+
+
+def test_roas_data_with_unobserved_confounder():
+    """mmm_roas_data: true ROAS x1 93.39, x2 171.41; z (unobserved) drives x1 and y.
+
+    Measured: x1 ROI 100 (+8%), x2 ROI 219 (+28%), both half_sat at the upper bound 5 (a
+    nearly linear response), so diagnostics warn. Unlike Ridge (x1 2.5x the truth), NLS
+    happens to land near the true x1 here. That is not a defence against confounding — no
+    model here sees z — so we only assert what holds with margin: x1 is not below the truth by
+    more than 30% (the confounder can only add), x2 within 30%, and the bound warning.
+    """
+    frame = pd.read_csv(KNOWN_TRUTH / "pymc_marketing_mmm_roas_data.csv")
+    data = from_frame(frame, date_column="date", kpi="y", channels=["x1", "x2"])
+    model = NlsMMM().fit(data)
+    roi = model.roi().set_index("channel")["roi"]
+    assert roi["x1"] > 0.7 * 93.39
+    assert roi["x2"] == pytest.approx(171.41, rel=0.30)
+    diagnostics = model.diagnostics()
+    assert diagnostics["status"] == "warning"
+    assert "half_sat" in diagnostics["message"]
+
+
+def test_bundled_data_fits_fast_with_non_zero_roi():
+    frame = pd.read_csv(ROOT / "seeds" / "conjura_apparel_weekly.csv")
+    data = from_frame(frame, date_column="date", kpi="revenue", channels=DEFAULT_CHANNELS)
+    start = time.perf_counter()
+    model = NlsMMM.from_config(PrismConfig()).fit(data)
+    seconds = time.perf_counter() - start
+    assert (model.roi()["roi"] > 0).any()
+    # Measured: 8 channels x 3 learned transforms on 119 weeks is poorly identified here;
+    # several parameters sit on bounds and media add up to > 100% of revenue, so the status
+    # must say "warning" rather than "ok".
+    assert model.diagnostics()["status"] == "warning"
+    # Measured ~3 s (4 starts + 100 warm-started bootstrap refits) on a shared 2-core machine.
+    assert seconds < 20.0
