@@ -247,3 +247,37 @@ def fit_model_table(
     if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
         roi_priors = roi_ranges_from_context(business_context) or None
     return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors)
+
+
+def scenarios_table(
+    mmm_input: pd.DataFrame,
+    agreement: pd.DataFrame,
+    fit_status: pd.DataFrame,
+    run_id: str,
+    round_: int,
+    config_overrides: str | dict | None,
+) -> pd.DataFrame:
+    """Entry point of the ``budget_scenarios`` dbt Python model: the default scenarios of the
+    configured optimiser model, from its saved response surface (no refit). When that model
+    failed there is no surface and no scenario: zero rows, never another model's numbers."""
+    from prism_mmm.config import load_config
+    from prism_mmm.dbt import project_dir
+    from prism_mmm.optimizer import SCENARIO_COLUMNS, default_scenarios
+    from prism_mmm.response import ResponseSurface
+
+    root = project_dir()
+    cfg = load_config(root / "prism.yml", overrides=config_overrides)
+    model = cfg.optimizer.model
+    failed = fit_status[(fit_status["model"] == model) & (fit_status["status"] == "failed")]
+    surface_path = artifact_dir(root, str(run_id), int(round_), model) / "response_surface.json"
+    if len(failed) or not surface_path.exists():
+        frame = pd.DataFrame(columns=SCENARIO_COLUMNS)
+    else:
+        data = from_mmm_input(mmm_input, cfg)
+        confirmed = dict(zip(agreement["channel"], agreement["confirmed"].astype(bool)))
+        frame = default_scenarios(ResponseSurface.load(surface_path), data.spend, confirmed, cfg,
+                                  str(run_id), int(round_), model)
+    frame = frame.assign(run_key=f"{run_id}/{int(round_)}")
+    return frame.astype({"run_id": "string", "round": "Int64", "model": "string",
+                         "scenario_id": "string", "scenario": "string", "channel": "string",
+                         "is_locked": "boolean", "is_confirmed": "boolean", "run_key": "string"})
