@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from prism_mmm.data import MMMData
@@ -228,17 +229,41 @@ def parameter_summary(
     return pd.concat(frames, ignore_index=True)
 
 
-def media_share_problem(shares: np.ndarray) -> str | None:
-    """A message when channel contributions add up to more than the whole KPI.
+PLAUSIBLE_MEDIA_SHARE = (0.05, 0.80)  # DESIGN §5 critic: media 5-80% of the KPI
 
-    That can only happen with a negative baseline, i.e. the model explains the KPI as media
-    minus something; the numbers are then not a plausible attribution (DESIGN §5 critic:
-    media 5-80% of KPI) even when the fit is good.
+
+def media_share_problem(shares: np.ndarray) -> str | None:
+    """A message when the channel contributions add up to an implausible part of the KPI.
+
+    Above 100% the model explains the KPI as media minus something (a negative baseline, or
+    with a non-negative baseline, negative controls). Outside the DESIGN §5 band of 5-80% the
+    attribution is implausible for a business that also sells without advertising, even when
+    the fit is good. The band is only reported, never imposed on the fit.
     """
     total = float(np.nansum(shares))
+    low, high = PLAUSIBLE_MEDIA_SHARE
     if total > 1.0:
-        return f"media contributions add up to {total:.0%} of the KPI (baseline negative)"
+        return (
+            f"media contributions add up to {total:.0%} of the KPI, more than all of it"
+            " (the baseline or the controls are negative)"
+        )
+    if not low <= total <= high:
+        return (
+            f"media contributions add up to {total:.0%} of the KPI, outside the plausible"
+            f" {low:.0%}-{high:.0%}"
+        )
     return None
+
+
+def floor_note(baseline: np.ndarray, y: np.ndarray) -> tuple[int, str | None]:
+    """Weeks whose baseline sits at the non-negativity floor, and a note for diagnostics.
+
+    Where the constraint binds, the data alone would put the baseline lower (and credit media
+    with more): the baseline level there is set by the constraint, not estimated."""
+    at_floor = int(np.sum(baseline <= 1e-6 * float(np.mean(np.abs(y)))))
+    if not at_floor:
+        return 0, None
+    return at_floor, f"baseline held at its floor of 0 in {at_floor} week(s)"
 
 
 NEGLIGIBLE_SHARE = 1e-4  # a channel credited with < 0.01% of the KPI counts as zeroed
@@ -249,3 +274,77 @@ def negligible_channels(roi: pd.DataFrame) -> list[str]:
     leaves such coefficients tiny rather than exactly zero, and "all channels tiny" is the
     same failure as "all channels zero"."""
     return roi.loc[~(roi["share"].abs() >= NEGLIGIBLE_SHARE), "channel"].tolist()
+
+
+def cone_constrained_lsq(
+    w: np.ndarray,
+    free: np.ndarray,
+    g: np.ndarray,
+    gw: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise a convex quadratic ``v'Hv / 2 - q'v`` subject to ``g @ v >= 0`` (every row).
+
+    w : (p, p) any factor with ``w @ w.T = H^-1`` (an inverse Cholesky factor, or
+        ``V diag(1 / sqrt(eigenvalues))``); the solver never forms ``H``.
+    free : (p,) or (p, D) the unconstrained minimiser(s) ``H^-1 q``; D right-hand sides
+        (e.g. bootstrap refits) share ``H`` and ``g``.
+    g : (m, p) constraint rows; ``gw`` optionally the precomputed ``g @ w``.
+    start : optional row indices to put in the working set from the start (e.g. the rows
+        active in a similar problem); a hint only, it does not change the solution.
+
+    Returns the minimiser(s), shaped like ``free``, and the (m,) or (m, D) mask of active
+    rows (those with a positive Lagrange multiplier).
+
+    The constraints are homogeneous (a cone), so ``v = 0`` is always feasible and the
+    minimiser is unique. Method (Lawson & Hanson, *Solving Least Squares Problems*, ch. 23):
+    with ``v = free + w z`` the problem is the least-distance programme "min ||z|| subject to
+    ``(g w) z >= -g free``", which one NNLS of size (p + 1) x m solves exactly. Only a
+    working set of rows goes into that NNLS: the most violated rows first, then the rows the
+    solution still violates, until none is -- the result is then exact for every row (a weekly
+    baseline touches zero in a handful of weeks, so a few small NNLS replace one with every
+    week). Right-hand sides whose unconstrained minimiser is feasible are returned as they are.
+    Constraint values down to -1e-9 of the largest one count as met (rounding).
+    """
+    columns = free.reshape(len(free), -1)
+    values = g @ columns  # (m, D)
+    tolerance = 1e-9 * np.abs(values).max(axis=0, initial=0.0)
+    infeasible = np.flatnonzero((values < -tolerance).any(axis=0))
+    solution = columns.copy()
+    active = np.zeros(values.shape, dtype=bool)
+    if infeasible.size:
+        gw = g @ w if gw is None else gw
+        norms = np.sqrt(np.einsum("ij,ij->i", gw, gw))
+        norms[norms == 0] = 1.0  # an all-zero row is never violated
+        target = np.zeros(gw.shape[1] + 1)
+        target[-1] = 1.0
+        batch = max(4, len(w) // 2)
+    for d in infeasible:
+        h = -values[:, d] / norms  # normalised distance of each row from the free solution
+        h_scale = np.abs(h).max()
+        working = np.zeros(len(g), dtype=bool)
+        if start is not None:
+            working[start] = True
+        shortfall, violated = h, values[:, d] < -tolerance[d]
+        while True:
+            # Add the most violated rows (normalised distance) a batch at a time.
+            candidates = np.flatnonzero(violated & ~working)
+            working[candidates[np.argsort(-shortfall[candidates])[:batch]]] = True
+            rows = np.flatnonzero(working)
+            design = np.empty((len(target), len(rows)))
+            design[:-1] = (gw[rows] / norms[rows, None]).T
+            design[-1] = h[rows] / h_scale
+            weights, _ = nnls(design, target, maxiter=50 * len(rows))
+            residual = design @ weights - target
+            if abs(residual[-1]) < 1e-12:  # cannot happen for homogeneous constraints
+                raise RuntimeError("cone_constrained_lsq: constraints are infeasible")
+            v = columns[:, d] - w @ (residual[:-1] * (h_scale / residual[-1]))
+            now = g @ v
+            violated = now < -1e-9 * np.abs(now).max()
+            violated &= ~working
+            if not violated.any():
+                break
+            shortfall = -now / norms
+        solution[:, d] = v
+        active[rows[weights > 0], d] = True
+    return solution.reshape(free.shape), active.reshape(values.shape[:1] + free.shape[1:])

@@ -5,16 +5,25 @@ channel's ``decay``, ``half_sat`` and ``shape`` learned from the data::
 
     y_t = Z_t gamma + sum_c beta_c * hill(adstock(spend_ct / scale_c; decay_c); half_sat_c, shape_c)
 
-``Z`` holds the intercept, trend, seasonality and controls (free sign); ``beta_c >= 0``;
-``scale_c`` is the channel's largest fit-week spend. The transform bounds are the transforms'
-own ``Param.bounds``, so NLS, Ridge and Bayes share one parameter space.
+``Z`` holds the intercept, trend, seasonality and controls; ``beta_c >= 0``; ``scale_c`` is
+the channel's largest fit-week spend. The transform bounds are the transforms' own
+``Param.bounds``, so NLS, Ridge and Bayes share one parameter space. Control coefficients are
+free; the baseline part of ``Z_t gamma`` (intercept + trend + seasonality, the ``baseline``
+component of ``contributions()``) is constrained to be >= 0 in every week of the data when
+``nonneg_baseline`` is on (default), for the reasons given in ``prism_mmm.models.ridge``
+(apparel seed without it: media 154% of revenue).
 
-Variable projection: ``gamma`` enters linearly with free sign, so for any media parameters its
-best value is a least-squares projection; the optimiser only sees ``P (y - F(theta) beta)``
-with ``P`` the projector onto the orthogonal complement of ``Z``. That removes the baseline
-from the search (fewer parameters, better conditioning), and the residual stays smooth, so an
-analytic Jacobian can be used. Multiple starts guard against local minima; intervals come from
-a moving-block bootstrap of the residuals, each refit warm-started from the full fit.
+Variable projection: ``gamma`` enters linearly, so for any media parameters its best value is
+a (constrained) least-squares fit; the optimiser only sees the residual
+``r = t - Z gamma*(t)`` with ``t = y - F(theta) beta``. Without the baseline constraint this
+is ``P t`` with ``P`` the projector onto the orthogonal complement of ``Z``. With it,
+``Z gamma*`` is the projection of ``t`` onto a convex polyhedral cone (:class:`LinearPart`):
+still continuous, with ``r`` the exact gradient of ``||r||^2 / 2`` w.r.t. ``t``, and within
+one set of active constraints again a linear projection, which gives the Jacobian. That removes
+the baseline from the search (fewer parameters, better conditioning), and an analytic Jacobian
+can be used. Multiple starts guard against local minima; intervals come from a moving-block
+bootstrap of the residuals, each refit warm-started from the full fit and under the same
+constraint.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
     MMMEstimator,
     adstock_hill_features,
+    cone_constrained_lsq,
     contributions_frame,
+    floor_note,
     media_share_problem,
     moving_block_indices,
     negligible_channels,
@@ -94,12 +105,56 @@ def media_features_and_gradients(
     return h, gradients
 
 
-def _orthonormal_basis(z: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the column space of ``z`` (rank-revealing: a control that is
-    constant on the fit weeks, e.g. an event in the holdout, adds no direction)."""
-    u, singular, _ = np.linalg.svd(z, full_matrices=False)
-    keep = singular > singular.max() * 1e-10 if singular.size else np.zeros(0, dtype=bool)
-    return u[:, keep]
+class LinearPart:
+    """The free-sign linear block ``Z gamma`` (intercept, controls, trend, seasonality) of the
+    NLS model, fitted by least squares for a given media part.
+
+    ``z_fit`` is the (n, q) design on the fit weeks, ``floor`` the (W, q) rows of ``Z`` whose
+    baseline part must stay >= 0 (one per week; control columns zero) or None. ``gamma`` is
+    kept in the row space of ``z_fit`` (rank-revealing SVD ``Z = U S V'``): a control that is
+    constant on the fit weeks, e.g. an event in the holdout, adds no direction and gets the
+    minimum-norm coefficient 0, as with ``lstsq``. In those coordinates (``gamma = V delta``)
+    the Hessian is ``diag(S^2)``, so the constrained fit is :func:`cone_constrained_lsq` with
+    ``w = diag(1 / S)`` and costs two small products when no constraint binds.
+    """
+
+    def __init__(self, z_fit: np.ndarray, floor: np.ndarray | None) -> None:
+        u, singular, vt = np.linalg.svd(z_fit, full_matrices=False)
+        keep = singular > singular.max() * 1e-10 if singular.size else np.zeros(0, dtype=bool)
+        self.basis, self.singular, self.v = u[:, keep], singular[keep], vt[keep].T
+        self.g = (np.zeros((0, z_fit.shape[1])) if floor is None else floor) @ self.v
+        self.w = np.diag(1.0 / self.singular)
+        self.gw = self.g / self.singular[None, :]
+        self._faces: dict[bytes, np.ndarray] = {}
+
+    def fit(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``gamma`` ((q,) or (q, D)), the fitted ``Z gamma`` and the active floor rows for a
+        target ((n,) or (n, D)): the KPI minus the media part."""
+        free = (self.basis.T @ target) / self.singular.reshape((-1,) + (1,) * (target.ndim - 1))
+        delta, active = cone_constrained_lsq(self.w, free, self.g, self.gw)
+        scaled = self.singular.reshape((-1,) + (1,) * (target.ndim - 1)) * delta
+        return self.v @ delta, self.basis @ scaled, active
+
+    def face_basis(self, active: np.ndarray) -> np.ndarray:
+        """Orthonormal basis of the fitted values reachable with the ``active`` floor rows
+        held at zero. Near a solution with this active set the fitted linear part is the
+        projection of the target onto it, so ``I - basis basis'`` is the derivative of the
+        residual (variable projection with the constraint, exact within one active set)."""
+        if not active.any():
+            return self.basis
+        key = active.tobytes()
+        if key not in self._faces:
+            # delta in the null space of the active rows, then mapped to fitted values.
+            _, singular, vt = np.linalg.svd(self.g[active], full_matrices=True)
+            rank = int(np.sum(singular > singular.max() * 1e-10)) if singular.size else 0
+            directions = self.singular[:, None] * vt[rank:].T
+            if directions.shape[1]:
+                q, r = np.linalg.qr(directions)
+                keep = np.abs(np.diag(r)) > np.abs(np.diag(r)).max() * 1e-10
+                self._faces[key] = self.basis @ q[:, keep]
+            else:
+                self._faces[key] = self.basis[:, :0]
+        return self._faces[key]
 
 
 @register
@@ -121,6 +176,8 @@ class NlsMMM(MMMEstimator):
         (they start at the optimum of a nearby problem).
     random_state : int
         Seed of the random starts and the bootstrap.
+    nonneg_baseline : bool
+        Constrain the baseline (intercept + trend + seasonality) to be >= 0 in every week.
     """
 
     model_name = "nls"
@@ -136,6 +193,7 @@ class NlsMMM(MMMEstimator):
         block_weeks: int = 8,
         max_nfev: int = 200,
         random_state: int = 0,
+        nonneg_baseline: bool = True,
     ) -> None:
         self.decay = decay
         self.half_sat = half_sat
@@ -146,6 +204,7 @@ class NlsMMM(MMMEstimator):
         self.block_weeks = block_weeks
         self.max_nfev = max_nfev
         self.random_state = random_state
+        self.nonneg_baseline = nonneg_baseline
 
     @classmethod
     def from_config(cls, cfg: PrismConfig) -> NlsMMM:
@@ -165,6 +224,7 @@ class NlsMMM(MMMEstimator):
             n_boot=cfg.nls.n_boot,
             block_weeks=cfg.nls.block_weeks,
             random_state=cfg.random_seed,
+            nonneg_baseline=cfg.nls.nonneg_baseline,
         )
 
     # -- fitting ------------------------------------------------------------------------
@@ -182,7 +242,8 @@ class NlsMMM(MMMEstimator):
         y_fit = data.y[fit_rows]
         # Work in units of the KPI's spread so coefficients and tolerances are O(1).
         y_unit = float(np.std(y_fit)) or 1.0
-        basis = _orthonormal_basis(z_fit)
+        linear = LinearPart(z_fit, self._floor_rows(data) if self.nonneg_baseline else None)
+        basis = linear.basis
 
         def project(v: np.ndarray) -> np.ndarray:
             return v - basis @ (basis.T @ v)
@@ -191,6 +252,7 @@ class NlsMMM(MMMEstimator):
             return x[: 3 * n_channels].reshape(n_channels, 3), x[3 * n_channels :]
 
         last: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        faces: dict[bytes, np.ndarray] = {}
 
         def transformed(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             # least_squares asks for the residual and then the Jacobian at the same point:
@@ -204,13 +266,22 @@ class NlsMMM(MMMEstimator):
         def residuals(x: np.ndarray, target: np.ndarray) -> np.ndarray:
             theta, beta = unpack(x)
             features, _ = transformed(theta)
-            return project(target - features[fit_rows] @ beta)
+            rest = target - features[fit_rows] @ beta
+            _, fitted_linear, active = linear.fit(rest)
+            faces.clear()
+            faces[x.tobytes() + target.tobytes()] = active
+            return rest - fitted_linear
 
         def jacobian(x: np.ndarray, target: np.ndarray) -> np.ndarray:
             theta, beta = unpack(x)
             features, gradients = transformed(theta)
+            active = faces.get(x.tobytes() + target.tobytes())
+            if active is None:
+                active = linear.fit(target - features[fit_rows] @ beta)[2]
+            face = linear.face_basis(active)
             d_theta = -(gradients[fit_rows] * beta[None, :, None]).reshape(len(fit_rows), -1)
-            return project(np.column_stack([d_theta, -features[fit_rows]]))
+            jac = np.column_stack([d_theta, -features[fit_rows]])
+            return jac - face @ (face.T @ jac)
 
         lower = np.concatenate(
             [np.tile([BOUNDS[k][0] for k in MEDIA_PARAMS], n_channels), np.zeros(n_channels)]
@@ -236,7 +307,8 @@ class NlsMMM(MMMEstimator):
         results = []
         for theta0 in self._starts(n_channels, rng):
             features, _ = media_features_and_gradients(scaled, theta0, self.max_lag)
-            # Start the coefficients at their best non-negative value for these transforms.
+            # Start the coefficients at their best non-negative value for these transforms
+            # (baseline unconstrained: only a starting point).
             beta0, _ = nnls(project(features[fit_rows]), project(target))
             x0 = np.clip(np.concatenate([theta0.ravel(), beta0]), lower, upper)
             results.append(solve(x0, target, self.max_nfev))
@@ -251,7 +323,7 @@ class NlsMMM(MMMEstimator):
         self.features_ = adstock_hill_features(
             data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
         )
-        self.linear_coef_ = self._linear_part(z_fit, y_fit, self.features_[fit_rows], self.coef_)
+        self.linear_coef_ = linear.fit(y_fit - self.features_[fit_rows] @ self.coef_)[0]
 
         fitted = z_fit @ self.linear_coef_ + self.features_[fit_rows] @ self.coef_
         residual = y_fit - fitted
@@ -267,7 +339,7 @@ class NlsMMM(MMMEstimator):
             )[fit_rows]
             boot_theta.append(theta_b)
             boot_coef.append(coef_b)
-            boot_linear.append(self._linear_part(z_fit, y_boot, features_b, coef_b))
+            boot_linear.append(linear.fit(y_boot - features_b @ coef_b)[0])
         self.boot_theta_ = np.array(boot_theta).reshape(len(rows), n_channels, 3)
         self.boot_coef_ = np.array(boot_coef).reshape(len(rows), n_channels)
         self.boot_linear_coef_ = np.array(boot_linear).reshape(len(rows), z_fit.shape[1])
@@ -291,13 +363,12 @@ class NlsMMM(MMMEstimator):
             starts.append(draw)
         return starts
 
-    @staticmethod
-    def _linear_part(
-        z_fit: np.ndarray, y_fit: np.ndarray, media_fit: np.ndarray, coef: np.ndarray
-    ) -> np.ndarray:
-        """Intercept, control and baseline coefficients given the media part (min-norm)."""
-        solution, *_ = np.linalg.lstsq(z_fit, y_fit - media_fit @ coef, rcond=None)
-        return solution
+    def _floor_rows(self, data: MMMData) -> np.ndarray:
+        """(T, q) rows of the linear design whose product with the linear coefficients is the
+        baseline (intercept + trend + seasonality) of every week; controls are left out."""
+        floor = self._linear_design(data)
+        floor[:, 1 : 1 + len(data.control_names)] = 0.0
+        return floor
 
     # -- results ------------------------------------------------------------------------
     def _linear_design(self, data: MMMData) -> np.ndarray:
@@ -333,6 +404,10 @@ class NlsMMM(MMMEstimator):
             return point.copy(), point.copy()
         low, high = np.quantile(boot, [0.05, 0.95], axis=0)
         return np.fmin(low, point), np.fmax(high, point)
+
+    def _baseline(self) -> np.ndarray:
+        """(T,) baseline component: intercept + trend + seasonality."""
+        return self._floor_rows(self.data_) @ self.linear_coef_
 
     def contributions(self) -> pd.DataFrame:
         self._check_fitted()
@@ -390,9 +465,11 @@ class NlsMMM(MMMEstimator):
         """Status, message and the learned parameters (point + bootstrap spread).
 
         ``failed``: the optimiser reported failure or every channel coefficient is zero.
-        ``warning``: the evaluation budget ran out before convergence, or a transform
+        ``warning``: the evaluation budget ran out before convergence, a transform
         parameter sits on its bound (the data do not pin it down inside the allowed range;
-        its channel's ROI then leans on the bound).
+        its channel's ROI then leans on the bound), or the media share is implausible
+        (:func:`media_share_problem`). The message also notes the weeks where the
+        non-negative baseline constraint binds (``baseline_floor_weeks``).
         """
         self._check_fitted()
         channels = self.data_.channels
@@ -427,9 +504,12 @@ class NlsMMM(MMMEstimator):
             if share_problem:
                 status = "warning"
                 problems.append(share_problem)
+        floor_weeks, note = floor_note(self._baseline(), self.data_.y)
         message = "; ".join(problems) or (
             f"converged ({self.optimizer_message_}); best of {self.n_starts} starts"
         )
+        if note:
+            message += f"; {note}"
         draws = {
             "decay": self.boot_theta_[:, :, 0],
             "half_sat": self.boot_theta_[:, :, 1],
@@ -441,6 +521,7 @@ class NlsMMM(MMMEstimator):
             "message": message,
             "at_bound": at_bound,
             "zero_channels": zeroed,
+            "baseline_floor_weeks": floor_weeks,
             "start_costs": self.start_costs_.tolist(),
             "parameters": parameter_summary(channels, {**learned, "coef": self.coef_}, draws),
         }

@@ -8,7 +8,17 @@ The model (DESIGN §3)::
 - ``scale_c`` is the channel's maximum weekly spend over the fit weeks, so scaled spend lies in
   [0, 1] on the data the model learns from and ``half_sat`` reads as "a fraction of the largest
   week" (``half_sat = 0.5``: half the effect at half the biggest week's spend).
-- Media coefficients ``beta_c >= 0``; intercept, trend, seasonality and controls are free.
+- Media coefficients ``beta_c >= 0``; control coefficients are free.
+- Non-negative baseline (``nonneg_baseline``, on by default): the baseline component of
+  ``contributions()`` -- intercept + trend + seasonality, the KPI the model expects with no
+  media and controls at 0 -- is constrained to be >= 0 in every week of the data (fit and
+  holdout weeks: the trend and seasonality are known there, only the KPI is held out).
+  Without it a free intercept/trend can go negative and media then "explain" more than the
+  whole KPI (apparel seed: 160% of revenue). A sign constraint on the intercept alone
+  (Robyn's default) is not enough: the trend then carries the baseline below zero (measured
+  144% on the same data). The constraint is linear, so the fit stays a convex QP: see
+  :class:`RidgeSolver`. CV folds and bootstrap refits fit under the same constraint. Where
+  the data support a positive baseline it is inactive and changes nothing.
 - Every column is standardised on the fit weeks so one ``alpha`` penalises comparably; the
   intercept is not penalised. ``alpha`` is chosen by rolling-origin (time-series) CV.
 - Adstock/Hill parameters are the configured ones. Where a channel's ``decay`` or ``half_sat``
@@ -27,16 +37,16 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import cho_factor, solve_triangular
-from scipy.optimize import nnls
 from sklearn.model_selection import TimeSeriesSplit
 
-from prism_mmm.config import PrismConfig
+from prism_mmm.config import PrismConfig, RidgeConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
     MMMEstimator,
     adstock_hill_features,
+    cone_constrained_lsq,
     contributions_frame,
+    floor_note,
     media_share_problem,
     moving_block_indices,
     negligible_channels,
@@ -51,6 +61,7 @@ TRANSFORM_KEYS = ("decay", "half_sat", "shape")
 # half_sat is in units of the channel's largest fit week (scaled spend).
 DECAY_GRID = (0.0, 0.2, 0.4, 0.6, 0.8)
 HALF_SAT_GRID = (0.2, 0.35, 0.5, 0.75, 1.1)
+DEFAULT_ALPHAS = tuple(RidgeConfig().alphas)
 
 
 def channel_scale(spend: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
@@ -59,27 +70,66 @@ def channel_scale(spend: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
     return np.where(top > 0, top, 1.0)
 
 
-def nonneg_ridge(gram: np.ndarray, xty: np.ndarray, alpha: float, n_nonneg: int) -> np.ndarray:
-    """Minimise ``||y - X b||^2 + alpha ||b||^2`` with ``b[:n_nonneg] >= 0``.
+class RidgeSolver:
+    """Standardised ridge with an unpenalised intercept and sign/baseline constraints::
 
-    Works from the Gram matrix ``X'X`` and ``X'y`` (``xty`` may be (p,) or (p, D) for D
-    right-hand sides at once, e.g. bootstrap refits): with ``R'R = X'X + alpha I`` the
-    objective equals ``||R b - R^-T X'y||^2`` up to a constant, a p x p problem. Free-sign
-    coefficients are split into positive and negative parts so one NNLS call solves it
-    exactly (at the optimum one part is zero, so nothing is double-penalised).
+        min_{c0, b}  ||y - c0 - X b||^2 + alpha ||b||^2
+        subject to   b[:n_nonneg] >= 0               (media coefficients)
+                     c0 + floor @ b >= 0            (baseline, if ``floor`` is given)
+
+    for centred columns ``X`` (so without the baseline constraint ``c0`` is the mean KPI).
+    It works from the Gram matrix ``X'X`` alone and is set up once per design: one
+    eigendecomposition ``X'X = V diag(lam) V'`` serves every ``alpha`` and every right-hand
+    side, since ``V diag(1 / sqrt(lam + alpha))`` is a factor of the inverse Hessian. Each
+    solve is then :func:`cone_constrained_lsq` (all constraints are homogeneous), which
+    returns the unconstrained solution wherever that already meets them.
     """
-    p = gram.shape[0]
-    upper, _ = cho_factor(gram + alpha * np.eye(p), lower=False)
-    upper = np.triu(upper)
-    rhs = solve_triangular(upper, xty, trans="T")
-    design = np.hstack([upper, -upper[:, n_nonneg:]])
-    columns = rhs[:, None] if rhs.ndim == 1 else rhs
-    coef = np.empty_like(columns)
-    for d in range(columns.shape[1]):
-        parts, _ = nnls(design, columns[:, d], maxiter=50 * p)
-        coef[:, d] = parts[:p]
-        coef[n_nonneg:, d] -= parts[p:]
-    return coef.reshape(xty.shape)
+
+    def __init__(
+        self, gram: np.ndarray, n_rows: int, n_nonneg: int, floor: np.ndarray | None = None
+    ) -> None:
+        lam, self.vec = np.linalg.eigh(gram)
+        self.lam = np.clip(lam, 0.0, None)
+        self.n_rows, self.n_nonneg = n_rows, n_nonneg
+        p = len(lam)
+        bounds = np.zeros((n_nonneg, p + 1))
+        bounds[:, 1 : n_nonneg + 1] = np.eye(n_nonneg)
+        floor_rows = np.zeros((0, p + 1)) if floor is None else np.column_stack(
+            [np.ones(len(floor)), floor]
+        )
+        # Constraint rows on v = (c0, b), and the same rows on (c0, V'b).
+        self.g = np.vstack([bounds, floor_rows])
+        self.g_rotated = np.column_stack([self.g[:, :1], self.g[:, 1:] @ self.vec])
+        self.active = np.zeros(0, dtype=int)  # warm start: rows active in the last solve
+
+    def solve(
+        self, alpha: float, xty: np.ndarray, y_sum: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``c0`` (scalar or (D,)) and ``b`` ((p,) or (p, D)) for ``X'y`` = ``xty`` ((p,) or
+        (p, D)) and the KPI total(s) ``y_sum``."""
+        d = 1.0 / np.sqrt(self.lam + alpha)
+        scale = np.concatenate([[1.0 / np.sqrt(self.n_rows)], d])
+        w = np.zeros((len(scale), len(scale)))
+        w[0, 0] = scale[0]
+        w[1:, 1:] = self.vec * d
+        c0 = np.asarray(y_sum, dtype=float) / self.n_rows
+        coef = self.vec @ (d[:, None] ** 2 * (self.vec.T @ xty.reshape(len(d), -1)))
+        free = np.vstack([np.atleast_1d(c0)[None, :], coef])
+        solution, active = cone_constrained_lsq(
+            w, free, self.g, self.g_rotated * scale, start=self.active
+        )
+        self.active = np.flatnonzero(active.any(axis=1))
+        # Active bounds come back as +-1e-17 from the least-distance step: make them exact.
+        solution[1 : 1 + self.n_nonneg] = np.maximum(solution[1 : 1 + self.n_nonneg], 0.0)
+        if xty.ndim == 1:
+            return solution[0, 0], solution[1:, 0]
+        return solution[0], solution[1:]
+
+
+def nonneg_ridge(gram: np.ndarray, xty: np.ndarray, alpha: float, n_nonneg: int) -> np.ndarray:
+    """Minimise ``||y - X b||^2 + alpha ||b||^2`` with ``b[:n_nonneg] >= 0`` (no intercept;
+    ``xty`` may be (p,) or (p, D)): :class:`RidgeSolver` without a baseline constraint."""
+    return RidgeSolver(gram, 1, n_nonneg).solve(alpha, xty, np.zeros(xty.shape[1:]))[1]
 
 
 def _standardise(x_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,25 +148,48 @@ def rolling_origin_splits(n: int, n_splits: int) -> list[tuple[np.ndarray, np.nd
     return list(TimeSeriesSplit(n_splits=n_splits, test_size=test_size).split(np.arange(n)))
 
 
+def floor_matrix(
+    baseline: np.ndarray, mean: np.ndarray, sd: np.ndarray, n_other: int
+) -> np.ndarray:
+    """(W, p) matrix ``A`` with ``baseline_w = c0 + A[w] @ b`` for standardised coefficients.
+
+    ``baseline`` holds the trend/seasonality rows (W, B) of the weeks to constrain and
+    ``n_other`` the number of media + control columns in front of them. With
+    ``coef = b / sd`` and ``intercept = c0 - coef @ mean`` the baseline component
+    (intercept + trend + seasonality) is ``c0 + sum_j b_j (x_wj - mean_j) / sd_j`` with
+    ``x_wj = 0`` for media and controls (they are not part of the baseline).
+    """
+    x = np.column_stack([np.zeros((len(baseline), n_other)), baseline])
+    return (x - mean) / sd
+
+
 def cv_mse(
     x: np.ndarray,
     y: np.ndarray,
     alphas: np.ndarray,
     n_nonneg: int,
     folds: list[tuple[np.ndarray, np.ndarray]],
+    floor_baseline: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(len(alphas),) mean validation MSE over ``folds`` (standardising on each train fold)."""
+    """(len(alphas),) mean validation MSE over ``folds`` (standardising on each train fold).
+
+    ``floor_baseline``: trend/seasonality rows of the weeks whose baseline must be
+    non-negative (the last columns of ``x``); None fits without that constraint.
+    """
     errors = np.zeros(len(alphas))
+    n_other = x.shape[1] - (0 if floor_baseline is None else floor_baseline.shape[1])
     for train, test in folds:
         mean, sd = _standardise(x[train])
         xs_train = (x[train] - mean) / sd
         xs_test = (x[test] - mean) / sd
-        y_mean = y[train].mean()
-        gram = xs_train.T @ xs_train
-        xty = xs_train.T @ (y[train] - y_mean)
+        floor = (
+            None if floor_baseline is None else floor_matrix(floor_baseline, mean, sd, n_other)
+        )
+        solver = RidgeSolver(xs_train.T @ xs_train, len(train), n_nonneg, floor)
+        xty = xs_train.T @ (y[train] - y[train].mean())
         for a, alpha in enumerate(alphas):
-            coef = nonneg_ridge(gram, xty, alpha, n_nonneg)
-            errors[a] += np.mean((y[test] - y_mean - xs_test @ coef) ** 2)
+            c0, coef = solver.solve(alpha, xty, y[train].sum())
+            errors[a] += np.mean((y[test] - c0 - xs_test @ coef) ** 2)
     return errors / len(folds)
 
 
@@ -143,6 +216,8 @@ class RidgeMMM(MMMEstimator):
         Moving-block residual bootstrap refits and block length.
     random_state : int
         Seed of the bootstrap.
+    nonneg_baseline : bool
+        Constrain the baseline (intercept + trend + seasonality) to be >= 0 in every week.
     """
 
     model_name = "ridge"
@@ -155,11 +230,12 @@ class RidgeMMM(MMMEstimator):
         channel_params: dict[str, dict[str, float]] | None = None,
         tuned_params: tuple[str, ...] = ("decay", "half_sat"),
         max_lag: int = 8,
-        alphas: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+        alphas: tuple[float, ...] = DEFAULT_ALPHAS,
         cv_splits: int = 5,
         n_boot: int = 200,
         block_weeks: int = 8,
         random_state: int = 0,
+        nonneg_baseline: bool = True,
     ) -> None:
         self.decay = decay
         self.half_sat = half_sat
@@ -172,6 +248,7 @@ class RidgeMMM(MMMEstimator):
         self.n_boot = n_boot
         self.block_weeks = block_weeks
         self.random_state = random_state
+        self.nonneg_baseline = nonneg_baseline
 
     @classmethod
     def from_config(cls, cfg: PrismConfig) -> RidgeMMM:
@@ -211,6 +288,7 @@ class RidgeMMM(MMMEstimator):
             n_boot=cfg.ridge.n_boot,
             block_weeks=cfg.ridge.block_weeks,
             random_state=cfg.random_seed,
+            nonneg_baseline=cfg.ridge.nonneg_baseline,
         )
 
     # -- fitting ------------------------------------------------------------------------
@@ -267,27 +345,34 @@ class RidgeMMM(MMMEstimator):
         )
 
         x_fit = design(self.features_)
-        self.cv_mse_ = cv_mse(x_fit, y_fit, alphas, n_channels, folds)
+        floor_baseline = data.baseline if self.nonneg_baseline else None
+        self.cv_mse_ = cv_mse(x_fit, y_fit, alphas, n_channels, folds, floor_baseline)
         self.alpha_ = float(alphas[int(np.argmin(self.cv_mse_))])
 
         mean, sd = _standardise(x_fit)
         xs = (x_fit - mean) / sd
-        gram = xs.T @ xs
-        y_mean = y_fit.mean()
-        coef_std = nonneg_ridge(gram, xs.T @ (y_fit - y_mean), self.alpha_, n_channels)
-        self.coef_, self.intercept_ = self._unstandardise(coef_std, y_mean, mean, sd)
+        floor = (
+            None
+            if floor_baseline is None
+            else floor_matrix(floor_baseline, mean, sd, x_fit.shape[1] - data.baseline.shape[1])
+        )
+        n_fit = len(fit_rows)
+        solver = RidgeSolver(xs.T @ xs, n_fit, n_channels, floor)
+        c0, coef_std = solver.solve(self.alpha_, xs.T @ (y_fit - y_fit.mean()), y_fit.sum())
+        self.coef_, self.intercept_ = self._unstandardise(coef_std, c0, mean, sd)
 
         fitted = self.intercept_ + x_fit @ self.coef_
         residuals = y_fit - fitted
         rng = np.random.default_rng(self.random_state)
-        rows = moving_block_indices(len(fit_rows), self.block_weeks, self.n_boot, rng)
+        rows = moving_block_indices(n_fit, self.block_weeks, self.n_boot, rng)
         y_boot = fitted[None, :] + residuals[rows]  # (D, n_fit)
-        boot_mean = y_boot.mean(axis=1)
-        boot_std = nonneg_ridge(
-            gram, xs.T @ (y_boot - boot_mean[:, None]).T, self.alpha_, n_channels
-        )  # (p, D)
+        boot_c0, boot_std = solver.solve(
+            self.alpha_,
+            xs.T @ (y_boot - y_boot.mean(axis=1, keepdims=True)).T,
+            y_boot.sum(axis=1),
+        )  # (D,), (p, D)
         self.boot_coef_ = (boot_std / sd[:, None]).T
-        self.boot_intercept_ = boot_mean - self.boot_coef_ @ mean
+        self.boot_intercept_ = boot_c0 - self.boot_coef_ @ mean
         self.data_ = data
         return self
 
@@ -295,6 +380,7 @@ class RidgeMMM(MMMEstimator):
         """Coordinate-wise grid search of unconfigured decay/half_sat by CV; updates ``params``
         and ``features`` in place, returns the channels that were searched."""
         configured = self.channel_params or {}
+        floor_baseline = data.baseline if self.nonneg_baseline else None
         searched = []
         n_channels = len(data.channels)
         for c, channel in enumerate(data.channels):
@@ -315,7 +401,9 @@ class RidgeMMM(MMMEstimator):
                     params["shape"][c : c + 1],
                     self.max_lag,
                 )[:, 0]
-                score = cv_mse(design(features), y_fit, alphas, n_channels, folds).min()
+                score = cv_mse(
+                    design(features), y_fit, alphas, n_channels, folds, floor_baseline
+                ).min()
                 if score < best[0]:
                     best = (score, decay, half_sat)
             _, params["decay"][c], params["half_sat"][c] = best
@@ -332,10 +420,10 @@ class RidgeMMM(MMMEstimator):
 
     @staticmethod
     def _unstandardise(
-        coef_std: np.ndarray, y_mean: float, mean: np.ndarray, sd: np.ndarray
+        coef_std: np.ndarray, c0: float, mean: np.ndarray, sd: np.ndarray
     ) -> tuple[np.ndarray, float]:
         coef = coef_std / sd
-        return coef, float(y_mean - coef @ mean)
+        return coef, float(c0 - coef @ mean)
 
     # -- results ------------------------------------------------------------------------
     def _split_coef(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -358,12 +446,16 @@ class RidgeMMM(MMMEstimator):
             self.intercept_ + np.column_stack([features, data.controls, data.baseline]) @ self.coef_
         )
 
+    def _baseline(self) -> np.ndarray:
+        """(T,) baseline component: intercept + trend + seasonality."""
+        return self.intercept_ + self.data_.baseline @ self._split_coef(self.coef_)[2]
+
     def contributions(self) -> pd.DataFrame:
         self._check_fitted()
         data = self.data_
-        media, controls, baseline = self._split_coef(self.coef_)
+        media, controls, _ = self._split_coef(self.coef_)
         boot_media, boot_controls, boot_baseline = self._split_coef(self.boot_coef_)
-        components = {"baseline": self.intercept_ + data.baseline @ baseline}
+        components = {"baseline": self._baseline()}
         draws = {"baseline": self.boot_intercept_[:, None] + boot_baseline @ data.baseline.T}
         for c, channel in enumerate(data.channels):
             components[channel] = media[c] * self.features_[:, c]
@@ -412,7 +504,9 @@ class RidgeMMM(MMMEstimator):
 
         ``failed`` when every channel coefficient is zero (the seed system's silent failure:
         a model that attributes nothing to media must say so); ``warning`` when alpha sits
-        at the largest candidate (the penalty, not the data, may be deciding the result).
+        at the largest candidate (the penalty, not the data, may be deciding the result) or
+        the media share is implausible (:func:`media_share_problem`). The message also notes
+        the weeks where the non-negative baseline constraint binds (``baseline_floor_weeks``).
         """
         self._check_fitted()
         media, _, _ = self._split_coef(self.coef_)
@@ -440,6 +534,9 @@ class RidgeMMM(MMMEstimator):
         if share_problem and status != "failed":
             status = "warning"
             message = f"{share_problem}; {message}"
+        floor_weeks, note = floor_note(self._baseline(), self.data_.y)
+        if note:
+            message += f"; {note}"
         parameters = parameter_summary(
             self.data_.channels,
             {"decay": self.decay_, "half_sat": self.half_sat_, "shape": self.shape_,
@@ -452,5 +549,6 @@ class RidgeMMM(MMMEstimator):
             "alpha": self.alpha_,
             "cv_mse": dict(zip(alphas.tolist(), self.cv_mse_.tolist())),
             "zero_channels": zeroed,
+            "baseline_floor_weeks": floor_weeks,
             "parameters": parameters,
         }
