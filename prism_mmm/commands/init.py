@@ -50,8 +50,10 @@ def run(args) -> int:
         "holdout_weeks": 13,
     }
     PrismConfig.model_validate(config)  # validate before writing
-    output.write_text("# Written by `prism init`; review the roles below, then `prism build`.\n"
-                      + yaml.safe_dump(config, sort_keys=False))
+    output.write_text(
+        "# Written by `prism init`; review the roles below, then `prism build`.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
     print(f"Profiled {data_path.name}: {found.n_weeks} rows, {found.frequency}")
     print(f"  date column : {found.date_column}")
     print(f"  KPI         : {found.kpi}")

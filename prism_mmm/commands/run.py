@@ -1,0 +1,47 @@
+"""`prism run`: the whole pipeline on the configured data — build the data layer, run the
+agent loop (each round fits the three models through dbt), write the report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from prism_mmm.cli import PrismError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="build, fit, run the agent loop, write the report")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="agent loop rounds (default: agents.rounds in prism.yml)",
+    )
+    parser.add_argument("--run-id", default=None, help="run identifier (default: new)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from prism_mmm.build import WarehouseLockedError, build_warehouse, new_run_id
+    from prism_mmm.commands import loop
+    from prism_mmm.config import load_config
+    from prism_mmm.dbt import DbtError
+    from prism_mmm.identifiers import UnsafeIdentifierError
+    from prism_mmm.ingest import InputError
+
+    started = time.perf_counter()
+    run_id = args.run_id or new_run_id()
+    print(f"prism run · {run_id} · step 1/2: data layer (dbt seed + build + tests)", flush=True)
+    try:
+        path = build_warehouse(load_config(), run_id, select="+tag:data_layer")
+    except (InputError, UnsafeIdentifierError, WarehouseLockedError, DbtError, ValueError) as exc:
+        raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
+    print(
+        f"prism run · data layer built in {time.perf_counter() - started:.1f} s: {path}", flush=True
+    )
+    print(f"prism run · {run_id} · step 2/2: agent loop (models fitted in every round)", flush=True)
+    code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None))
+    print(f"\nprism run · finished in {time.perf_counter() - started:.1f} s")
+    print(f"  warehouse : {path}  (tables: channel_roi, model_agreement, budget_scenarios, ...)")
+    print("  open next : ./prism.sh app   (or `prism app`), then http://127.0.0.1:8501")
+    return code
