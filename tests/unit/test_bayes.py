@@ -1,0 +1,206 @@
+"""BayesMMM: real PyMC sampling (small draws by default; full runs are marked slow).
+
+The fast set fits one structure (the pymc-marketing known-truth example: 2 channels, 2
+controls) so the compiled model is built once and every further fit is a warm refit.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prism_mmm.config import DEFAULT_CHANNELS, PrismConfig
+from prism_mmm.data import from_frame
+from prism_mmm.models.base import CONTRIBUTION_COLUMNS, ROI_COLUMNS
+from prism_mmm.models.bayes import (
+    _CACHE,
+    BayesMMM,
+    hdi,
+    roi_lognormal,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TRUTH_CSV = ROOT / "data" / "known_truth" / "pymc_marketing_mmm_example.csv"
+ROAS_CSV = ROOT / "data" / "known_truth" / "pymc_marketing_mmm_roas_data.csv"
+APPAREL_CSV = ROOT / "seeds" / "conjura_apparel_weekly.csv"
+# data/SOURCES.md: share of total y and average ROAS (y units per spend unit)
+TRUE_SHARE = {"x1": 0.291, "x2": 0.070}
+TRUE_ROI = {"x1": 4968.0, "x2": 2275.0}
+FAST = {"chains": 2, "draws": 300, "tune": 300, "prior_predictive_draws": 200}
+
+
+def truth_data():
+    frame = pd.read_csv(TRUTH_CSV)
+    return from_frame(frame, date_column="date_week", kpi="y", channels=["x1", "x2"],
+                      controls=["event_1", "event_2"])
+
+
+def apparel_data():
+    return from_frame(pd.read_csv(APPAREL_CSV), date_column="date", kpi="revenue",
+                      channels=DEFAULT_CHANNELS)
+
+
+def assert_truth_recovered(model: BayesMMM) -> pd.DataFrame:
+    roi = model.roi().set_index("channel")
+    total = model.data_.y.sum()
+    for channel in ("x1", "x2"):
+        row = roi.loc[channel]
+        share_low, share_high = row.roi_low * row.spend / total, row.roi_high * row.spend / total
+        assert share_low <= TRUE_SHARE[channel] <= share_high, (channel, share_low, share_high)
+        assert row.roi_low <= TRUE_ROI[channel] <= row.roi_high, (channel, row.to_dict())
+    return roi
+
+
+@pytest.fixture(scope="module")
+def truth_fit() -> BayesMMM:
+    return BayesMMM(**FAST, random_state=7).fit(truth_data())
+
+
+def test_truth_recovery_fast(truth_fit):
+    assert_truth_recovered(truth_fit)
+    gates = truth_fit.gates_.set_index("metric")
+    assert gates.loc["divergences", "value"] == 0
+    assert gates.loc["max_r_hat", "value"] <= 1.05  # 2 x 300 draws: warn band at worst
+
+
+def test_result_contract(truth_fit, tmp_path):
+    data = truth_fit.data_
+    contributions = truth_fit.contributions()
+    assert list(contributions.columns) == CONTRIBUTION_COLUMNS
+    assert set(contributions["component"]) == {"baseline", "x1", "x2", "event_1", "event_2"}
+    assert (contributions["low"] <= contributions["value"] + 1e-9).all()
+    weekly_sum = contributions.groupby("week_start_date")["value"].sum().to_numpy()
+    np.testing.assert_allclose(weekly_sum, truth_fit.predict(), rtol=1e-9)
+    assert list(truth_fit.roi().columns) == ROI_COLUMNS
+
+    surface = truth_fit.response_surface()
+    assert surface.coef.shape == (FAST["chains"] * FAST["draws"], 2)
+    # Steady state: a constant weekly spend s returns beta * y_scale * hill(s / scale).
+    s = data.spend.mean(axis=0)
+    assert np.all(surface.point(s) > 0)
+
+    diagnostics = truth_fit.diagnostics()
+    assert diagnostics["status"] in {"ok", "warning"}
+    assert list(diagnostics["parameters"].columns) == [
+        "parameter", "channel", "mean", "sd", "hdi_low", "hdi_high", "r_hat", "ess_bulk",
+        "ess_tail",
+    ]
+    assert {"g1", "g7"} <= set(diagnostics["gates"]["gate"])
+
+    truth_fit.save(tmp_path)
+    reloaded = BayesMMM.load(tmp_path, data)
+    pd.testing.assert_frame_equal(reloaded.roi(), truth_fit.roi())
+
+
+def test_numpy_twin_matches_graph(truth_fit):
+    """The posterior summaries use NumPy; they must equal the PyMC graph's mean."""
+    import pymc as pm
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import graph_replace
+
+    compiled = _CACHE[truth_fit.structure_.key()]
+    model = compiled.model
+    with model:  # later fits may have swapped the containers: restore this fit's values
+        pm.set_data(truth_fit._data_values(truth_fit.data_, truth_fit._resolved_priors()))
+    first = truth_fit.idata_.posterior.isel(chain=0, draw=0)
+    fixed = {rv: pt.constant(first[rv.name].to_numpy()) for rv in model.free_RVs
+             if rv.name != "sigma"}  # noise scale is not part of the mean
+    graph_mu = graph_replace(compiled.mu, fixed).eval()
+    numpy_mu = truth_fit._mu_draws(truth_fit.data_)[0]
+    np.testing.assert_allclose(graph_mu, numpy_mu, rtol=1e-8)
+
+
+def test_seeded_warm_refit_is_reproducible(truth_fit):
+    n_compiled = len(_CACHE)
+    started = time.perf_counter()
+    again = BayesMMM(**FAST, random_state=7).fit(truth_fit.data_)
+    warm_seconds = time.perf_counter() - started
+    assert len(_CACHE) == n_compiled  # same structure: no new compile
+    pd.testing.assert_frame_equal(again.roi(), truth_fit.roi())
+    assert warm_seconds < 20  # a cold compile takes ~20 s+ on this machine
+    other = BayesMMM(**FAST, random_state=8).fit(truth_fit.data_)
+    assert not np.allclose(other.roi()["roi"], truth_fit.roi()["roi"])
+
+
+def test_roi_prior_shifts_the_prior():
+    data = truth_data()
+    settings = {**FAST, "chains": 1, "draws": 50, "tune": 50, "random_state": 3}
+    low = BayesMMM(**settings, roi_priors={"x1": (100.0, 200.0)}).fit(data)
+    high = BayesMMM(**settings, roi_priors={"x1": (10_000.0, 20_000.0)}).fit(data)
+    beta_low = low.idata_.prior["beta"].sel(channel="x1").median().item()
+    beta_high = high.idata_.prior["beta"].sel(channel="x1").median().item()
+    # ROI range x100 => the implied beta prior moves by roughly that factor (saturation varies)
+    assert beta_high / beta_low > 30
+    # channels without a range keep the HalfNormal beta prior
+    x2_low = low.idata_.prior["beta"].sel(channel="x2").to_numpy()
+    x2_high = high.idata_.prior["beta"].sel(channel="x2").to_numpy()
+    np.testing.assert_allclose(x2_low, x2_high)
+
+
+def test_roi_lognormal_interval():
+    from scipy import stats
+
+    mu, sigma = roi_lognormal(0.5, 15.0)
+    assert stats.lognorm(s=sigma, scale=np.exp(mu)).ppf([0.05, 0.95]) == pytest.approx([0.5, 15.0])
+    with pytest.raises(ValueError):
+        roi_lognormal(0.0, 1.0)
+
+
+def test_hdi_covers_mass():
+    draws = np.random.default_rng(0).normal(size=(40_000, 3))
+    low, high = hdi(draws)
+    inside = ((draws >= low) & (draws <= high)).mean(axis=0)
+    assert np.all(np.abs(inside - 0.9) < 0.01)
+    np.testing.assert_allclose(low, -1.645, atol=0.05)
+
+
+def test_from_config_and_bad_priors():
+    cfg = PrismConfig.model_validate(
+        {"bayes": {"priors": {"beta": {"distribution": "halfnormal", "params": {"sigma": 1.0}}},
+                   "use_knowledge_roi_priors": False}}
+    )
+    model = BayesMMM.from_config(cfg, roi_priors={"google_search": (0.5, 15.0)})
+    assert model.roi_priors is None and model.priors["beta"].kwargs == {"sigma": 1.0}
+    assert model.sampler == cfg.bayes.sampler and model.random_state == cfg.random_seed
+    with pytest.raises(ValueError, match="unknown parameters"):
+        BayesMMM(priors={"gamma_x": model.priors["beta"]})._resolved_priors()
+
+
+@pytest.mark.slow
+def test_truth_recovery_full():
+    model = BayesMMM(random_state=11).fit(truth_data())
+    roi = assert_truth_recovered(model)
+    gates = model.gates_.set_index("metric")
+    assert gates.loc["divergences", "value"] == 0 and gates.loc["max_r_hat", "value"] <= 1.01
+    # point error within 25% of the true ROAS
+    for channel in ("x1", "x2"):
+        assert abs(roi.loc[channel, "roi"] / TRUE_ROI[channel] - 1) < 0.25
+
+
+@pytest.mark.slow
+def test_apparel_default_meets_convergence_targets():
+    cfg = PrismConfig()
+    model = BayesMMM.from_config(cfg).fit(apparel_data())
+    gates = model.gates_.set_index("metric")
+    assert gates.loc["max_r_hat", "value"] <= 1.01
+    assert gates.loc["min_ess_bulk", "value"] >= 400
+    assert gates.loc["divergences", "value"] == 0
+    assert gates.loc["plausibility_ratio", "status"] == "pass"
+
+
+@pytest.mark.slow
+def test_roas_confounded_x1_measured():
+    """x1 is driven by an unobserved z that also raises y, so an upward bias on x1 was
+    expected. Measured (seed 5, defaults): x1 ROI 91.7 [70.2, 117.1] vs true 93.39, x2 168.9
+    [122.5, 230.8] vs 171.41: trend + seasonality absorb enough of z here that the bias is not
+    visible. This pins that finding; a change that moves x1 off the truth shows up here."""
+    frame = pd.read_csv(ROAS_CSV)
+    data = from_frame(frame, date_column="date", kpi="y", channels=["x1", "x2"])
+    roi = BayesMMM(random_state=5).fit(data).roi().set_index("channel")
+    for channel, truth in {"x1": 93.39, "x2": 171.41}.items():
+        assert roi.loc[channel, "roi_low"] <= truth <= roi.loc[channel, "roi_high"]
+        assert abs(roi.loc[channel, "roi"] / truth - 1) < 0.15
