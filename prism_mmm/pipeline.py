@@ -23,6 +23,7 @@ import pandas as pd
 
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
+from prism_mmm.gates import GateFailure
 from prism_mmm.models import BUILTIN_MODULES, build_estimator
 
 RESULT_SCHEMA: dict[str, str] = {
@@ -172,7 +173,7 @@ def fit_results(
         estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
         diagnostics = estimator.diagnostics()
     except Exception as exc:  # noqa: BLE001 - recorded, not hidden: see module docstring
-        if getattr(exc, "gating_strict", False):
+        if isinstance(exc, GateFailure):
             raise  # diagnostics_gating = strict: the dbt model fails and says which gate
         seconds = time.perf_counter() - tick
         message = f"{type(exc).__name__}: {exc}"
