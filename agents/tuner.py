@@ -1,0 +1,269 @@
+"""Tuner (round >= 2): exactly one configuration change per attempt, with a hypothesis.
+
+Candidates come from a fixed, ordered list driven by the diagnostics of the configuration the
+round starts from (the best round so far: the next round starts from the best config, so its
+diagnostics are the ones a change should address):
+
+1. holdout shorter than 13 weeks -> 13 (never below 13);
+2. Bayesian convergence gates warn/fail, or the Bayesian model failed -> raise
+   ``bayes.target_accept`` (divergences, BFMI) / double ``bayes.tune`` (R-hat, ESS);
+3. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
+   than 80% of the KPI -> up a decade;
+4. a model overfits (train R² > 0.99 on few weeks, holdout sMAPE > 2x train) -> shift Ridge's
+   alpha grid up a decade;
+5. per channel, most disputed first (unconfirmed channels by ROI CV, then spend share):
+   adstock decay (toward the Bayesian posterior decay when one is recorded, else -0.2 / +0.2),
+   then Hill half-saturation (x0.5 / x2).
+
+In a revision (the Critic said REVISE), only candidates addressing the failed checks are
+eligible. A change already reverted (or rejected by the Critic) is never proposed again, nor
+one that would leave the resolved configuration unchanged or invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from agents.critic import MIN_HOLDOUT_WEEKS, OVERFIT_FEW_WEEKS, OVERFIT_R2, Check
+from agents.scoring import failed_models
+from agents.warehouse import RoundTables
+from prism_mmm.config import PrismConfig, deep_merge
+
+TARGET_ACCEPT_STEPS = (0.9, 0.95, 0.98, 0.99)
+MAX_TUNE = 4000
+DECAY_STEP = 0.2
+MAX_DECAY = 0.9
+MIN_MEDIA_SHARE = 0.05
+MAX_MEDIA_SHARE = 0.80
+MIN_DECAY_MOVE = 0.05  # a posterior decay closer than this to the current one is no news
+# overrides -> validated configuration (raises pydantic's ValidationError when invalid)
+Resolver = Callable[[dict[str, Any]], PrismConfig]
+
+SAMPLER_GATES = {"g4", "g7"}  # divergences, BFMI: a smaller step size helps
+LENGTH_GATES = {"g2", "g3"}  # R-hat, ESS: longer warm-up helps
+
+
+@dataclass(frozen=True)
+class Change:
+    """One configuration change: a dotted path in ``prism.yml`` and its new value."""
+
+    path: str
+    value: Any
+    previous: Any
+    hypothesis: str
+    addresses: frozenset[str]  # critic checks this change is meant to fix
+
+    @property
+    def identity(self) -> str:
+        """Stable key for "never repeat": path and JSON value."""
+        return f"{self.path}={json.dumps(self.value, sort_keys=True)}"
+
+    def describe(self) -> str:
+        """The ``what`` of the decision row; :func:`identity_from_description` reads it back."""
+        return (f"set {self.path} = {json.dumps(self.value, sort_keys=True)} "
+                f"(was {json.dumps(self.previous, sort_keys=True)})")
+
+    def as_overrides(self) -> dict[str, Any]:
+        """The change as a nested dict for ``config_overrides``."""
+        nested: Any = self.value
+        for key in reversed(self.path.split(".")):
+            nested = {key: nested}
+        return nested
+
+
+_DESCRIPTION = re.compile(r"^set (?P<path>\S+) = (?P<value>.+?) \(was .*\)$")
+
+
+def identity_from_description(what: str) -> str | None:
+    """Inverse of :meth:`Change.describe` (``None`` for other text)."""
+    match = _DESCRIPTION.match(what or "")
+    if not match:
+        return None
+    value = json.loads(match.group("value"))
+    return f"{match.group('path')}={json.dumps(value, sort_keys=True)}"
+
+
+def propose(
+    base_overrides: dict[str, Any],
+    resolve: Resolver,
+    diagnostics: RoundTables,
+    excluded: Iterable[str] = (),
+    failed_checks: list[Check] | None = None,
+) -> Change | None:
+    """The first eligible candidate, or ``None`` when nothing untried is left.
+
+    Parameters
+    ----------
+    base_overrides
+        Overrides of the configuration the round starts from (the best so far).
+    resolve
+        Turns overrides into a validated :class:`PrismConfig` (raises ``ValidationError``).
+    diagnostics
+        Result tables of the configuration ``base_overrides`` describes.
+    excluded
+        Identities of changes reverted or rejected before.
+    failed_checks
+        In a revision: the failed checks; only candidates addressing one are eligible.
+    """
+    cfg = resolve(base_overrides)
+    excluded = set(excluded)
+    wanted = {c.check_name for c in failed_checks or [] if c.status == "fail"}
+    for change in _candidates(cfg, diagnostics, failed_checks or []):
+        if change.identity in excluded or change.value == change.previous:
+            continue
+        if failed_checks is not None and not (change.addresses & wanted):
+            continue
+        try:
+            resolve(deep_merge(base_overrides, change.as_overrides()))
+        except ValidationError:
+            continue
+        return change
+    return None
+
+
+def _candidates(cfg: PrismConfig, tables: RoundTables, checks: list[Check]) -> list[Change]:
+    out: list[Change] = []
+    if cfg.holdout_weeks < MIN_HOLDOUT_WEEKS:
+        out.append(Change(
+            "holdout_weeks", MIN_HOLDOUT_WEEKS, cfg.holdout_weeks,
+            f"a {cfg.holdout_weeks}-week holdout makes the error noisy; {MIN_HOLDOUT_WEEKS} "
+            "weeks (a quarter) gives a stable out-of-sample error", frozenset({"holdout_length",
+                                                                              "overfitting"})))
+    out += _sampler_candidates(cfg, tables)
+    out += _ridge_candidates(cfg, tables)
+    for channel in _disputed_channels(tables, checks):
+        out += _channel_candidates(cfg, tables, channel)
+    return out
+
+
+def _sampler_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
+    gates = tables.bayes_gates
+    flagged = set(gates.loc[gates["status"] != "pass", "gate"]) if len(gates) else set()
+    bayes_failed = "bayes" in failed_models(tables)
+    out = []
+    addresses = frozenset({"convergence_gates", "model_failures"})
+    if flagged & SAMPLER_GATES or bayes_failed:
+        higher = [s for s in TARGET_ACCEPT_STEPS if s > cfg.bayes.target_accept]
+        if higher:
+            out.append(Change(
+                "bayes.target_accept", higher[0], cfg.bayes.target_accept,
+                f"gates {', '.join(sorted(flagged & SAMPLER_GATES)) or 'failed fit'} point to "
+                "a step size too large for the posterior's curvature; a higher target_accept "
+                "takes smaller steps and should remove divergences", addresses))
+    if flagged & LENGTH_GATES or bayes_failed:
+        tune = min(cfg.bayes.tune * 2, MAX_TUNE)
+        out.append(Change(
+            "bayes.tune", tune, cfg.bayes.tune,
+            f"gates {', '.join(sorted(flagged & LENGTH_GATES)) or 'failed fit'} say the chains "
+            "have not mixed; a longer warm-up should bring R-hat down and ESS up", addresses))
+    return out
+
+
+def _ridge_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
+    alphas = list(cfg.ridge.alphas)
+    out = []
+    roi = tables.channel_roi
+    ridge_share = roi.loc[roi["model"] == "ridge", "share"].sum() if len(roi) else None
+    if ridge_share is not None and "ridge" not in failed_models(tables) and (
+            ridge_share < MIN_MEDIA_SHARE):
+        out.append(Change(
+            "ridge.alphas", [_round(a / 10) for a in alphas], alphas,
+            "Ridge attributes almost nothing to media: its alpha grid regularises the channel "
+            "coefficients to zero; a grid one decade lower should let media signal through",
+            frozenset({"contribution_plausibility", "cross_model_agreement"})))
+    if ridge_share is not None and "ridge" not in failed_models(tables) and (
+            ridge_share > MAX_MEDIA_SHARE):
+        out.append(Change(
+            "ridge.alphas", [_round(a * 10) for a in alphas], alphas,
+            "Ridge attributes an implausibly large share of the KPI to media; a grid one decade "
+            "higher shrinks the channel coefficients toward a plausible share",
+            frozenset({"contribution_plausibility", "overfitting"})))
+    if _overfit_models(tables):
+        out.append(Change(
+            "ridge.alphas", [_round(a * 10) for a in alphas], alphas,
+            f"{', '.join(_overfit_models(tables))} fit the training weeks much better than the "
+            "holdout; a grid one decade higher regularises Ridge and should close the gap",
+            frozenset({"overfitting", "contribution_plausibility"})))
+    return out
+
+
+def _overfit_models(tables: RoundTables) -> list[str]:
+    metrics = tables.model_fit_metrics
+    if metrics.empty:
+        return []
+    wide = metrics.pivot_table(index="model", columns="split", values=["r2", "smape", "n_weeks"])
+    out = []
+    for model, row in wide.iterrows():
+        r2, weeks = row.get(("r2", "train")), row.get(("n_weeks", "train"))
+        train, holdout = row.get(("smape", "train")), row.get(("smape", "holdout"))
+        memorises = r2 is not None and r2 > OVERFIT_R2 and weeks < OVERFIT_FEW_WEEKS
+        gap = train is not None and holdout is not None and train > 0 and holdout / train > 2
+        if memorises or gap:
+            out.append(str(model))
+    return out
+
+
+def _disputed_channels(tables: RoundTables, checks: list[Check]) -> list[str]:
+    """Channels to retune, most disputed first: channels named by failed checks, then
+    unconfirmed channels by ROI CV (missing CV first), then by spend share."""
+    named = [ch for c in checks if c.status == "fail" for ch in c.channels]
+    agreement = tables.model_agreement
+    if agreement.empty:
+        return list(dict.fromkeys(named))
+    unconfirmed = agreement[~agreement["confirmed"].fillna(False).astype(bool)]
+    share = tables.channel_roi.groupby("channel")["spend"].mean() if len(
+        tables.channel_roi) else pd.Series(dtype=float)
+    ranked = unconfirmed.assign(
+        cv=unconfirmed["roi_cv"].fillna(float("inf")),
+        spend=unconfirmed["channel"].map(share).fillna(0.0),
+    ).sort_values(["cv", "spend", "channel"], ascending=[False, False, True])
+    return list(dict.fromkeys(named + list(ranked["channel"])))
+
+
+def _channel_candidates(cfg: PrismConfig, tables: RoundTables, channel: str) -> list[Change]:
+    current = cfg.transforms.for_channel(channel)
+    addresses = frozenset({"cross_model_agreement", "prior_sensitivity", "sign_correctness",
+                           "roi_plausibility", "overfitting"})
+    out = []
+    learned = _posterior_decay(tables, channel)
+    decays = [] if learned is None or abs(learned - current["decay"]) < MIN_DECAY_MOVE else [
+        _round(min(learned, MAX_DECAY))]
+    decays += [_round(current["decay"] - DECAY_STEP), _round(current["decay"] + DECAY_STEP)]
+    for decay in decays:
+        if 0.0 <= decay <= MAX_DECAY:
+            source = ("the Bayesian posterior decay" if learned is not None
+                      and decay == decays[0] else "a different carry-over")
+            out.append(Change(
+                f"transforms.channels.{channel}.decay", decay, current["decay"],
+                f"models disagree on {channel}; Ridge's fixed adstock decay "
+                f"{current['decay']} may misplace its carry-over, and {source} ({decay}) should "
+                "bring its ROI in line with the other models and lower holdout error",
+                addresses))
+    for half_sat in (_round(current["half_sat"] * 0.5), _round(current["half_sat"] * 2)):
+        out.append(Change(
+            f"transforms.channels.{channel}.half_sat", half_sat, current["half_sat"],
+            f"models disagree on {channel}; a Hill half-saturation of {half_sat} instead of "
+            f"{current['half_sat']} changes where its returns diminish and should bring the "
+            "models' ROI closer", addresses))
+    return out
+
+
+def _posterior_decay(tables: RoundTables, channel: str) -> float | None:
+    params = tables.bayes_parameter_summary
+    if params.empty or "bayes" in failed_models(tables):
+        return None
+    rows = params[(params["channel"] == channel)
+                  & params["parameter"].str.contains("decay", case=False, na=False)]
+    return None if rows.empty else float(rows["mean"].iloc[0])
+
+
+def _round(value: float) -> float:
+    """Round to 4 significant digits so repeated steps give stable, readable values."""
+    return float(f"{value:.4g}")

@@ -1,0 +1,90 @@
+"""``prism loop``: run (or resume) the agent improvement loop and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from prism_mmm.cli import PrismError
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+BUILDER_ENV = "PRISM_LOOP_BUILDER"  # module:function replacing dbt build (tests)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "loop",
+        help="run the agent improvement loop",
+        description="Explore, then per round: tune one setting, rebuild the models, analyse, "
+        "critique, keep or revert. Resumes an interrupted run with the same --run-id.",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="maximum rounds (default: agents.rounds in prism.yml)",
+    )
+    parser.add_argument("--run-id", required=True, help="run identity; reuse it to resume")
+    parser.add_argument("--config", default=None, help="prism.yml path (default: PRISM_CONFIG)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.runner import LoopRunner, dbt_builder
+    from prism_mmm.config import load_config
+    from prism_mmm.dbt import DbtError, project_dir, warehouse_path
+
+    if not RUN_ID.fullmatch(args.run_id):
+        raise PrismError(
+            f"run id {args.run_id!r}: use letters, digits, '_', '-' or '.' "
+            "(it names the report folder)"
+        )
+    cfg = load_config(args.config)
+    rounds = args.rounds or cfg.agents.rounds
+    if rounds < 1:
+        raise PrismError("--rounds must be at least 1")
+    duckdb_path = warehouse_path()
+    if not duckdb_path.exists():
+        raise PrismError(f"no warehouse at {duckdb_path}: run `prism build` first")
+    runner = LoopRunner(
+        run_id=args.run_id,
+        rounds=rounds,
+        duckdb_path=duckdb_path,
+        reports_dir=project_dir() / "reports",
+        config_path=Path(args.config) if args.config else None,
+        builder=_builder() or dbt_builder,
+        echo=lambda line: print(line, flush=True),
+    )
+    print(
+        f"prism loop · run {args.run_id} · up to {rounds} rounds · warehouse {duckdb_path}",
+        flush=True,
+    )
+    try:
+        result = runner.run()
+    except DbtError as exc:
+        raise PrismError(
+            f"model build failed; fix it and rerun the same command to resume: {exc}"
+        ) from exc
+    print(f"best round {result.best_round} (score {result.best_score:.3f})")
+    print(f"report: {result.report_path}")
+    print(f"slides: {result.pptx_path}")
+    print("next: `prism app` to explore the results, or open the report above")
+    if not result.proof_ok:
+        print(f"proofreader FAILED: {result.proof_summary}")
+        return 1
+    return 0
+
+
+def _builder() -> Callable[..., None] | None:
+    spec = os.environ.get(BUILDER_ENV)
+    if not spec:
+        return None
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise PrismError(f"{BUILDER_ENV}={spec!r} cannot be loaded: {exc}") from exc

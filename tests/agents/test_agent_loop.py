@@ -1,0 +1,163 @@
+"""The runner end to end: rounds, keep/revert, report + proofreading, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from agents.reporter import SLIDE_TITLES
+from agents.runner import LoopRunner
+from tests.agents import fixture_warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch):
+    path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
+    monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return path
+
+
+def _runner(path: Path, rounds: int, lines: list[str] | None = None) -> LoopRunner:
+    return LoopRunner(run_id="t1", rounds=rounds, duckdb_path=path,
+                      reports_dir=path.parent / "reports", config_path=path.parent / "none.yml",
+                      builder=fixture_warehouse.build,
+                      echo=(lines.append if lines is not None else lambda _: None))
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_loop_keeps_improvements_reverts_the_rest_and_stops(warehouse):
+    lines: list[str] = []
+    result = _runner(warehouse, rounds=6, lines=lines).run()
+    rounds = _query(warehouse, 'select "round", status, score, best_score, verdict, config_json '
+                               "from agent_rounds order by 1")
+    # 1 baseline, 2 display decay kept, 3 and 4 reverted -> stop after two without improvement.
+    assert [r[1] for r in rounds] == ["completed"] * 4
+    assert rounds[1][2] > rounds[0][2] and rounds[1][3] == rounds[1][2]
+    assert rounds[2][3] == rounds[3][3] == rounds[1][2]
+    assert json.loads(rounds[1][5]) == {"transforms": {"channels": {"display": {"decay": 0.31}}}}
+    finals = _query(warehouse, "select \"round\", action, kept from agent_decisions where action "
+                               "in ('baseline', 'keep', 'revert') order by 1")
+    assert finals == [(1, "baseline", True), (2, "keep", True), (3, "revert", False),
+                      (4, "revert", False)]
+    proposals = _query(warehouse, "select what from agent_decisions where action = 'propose'")
+    assert len(proposals) == len(set(proposals)) == 3
+    assert "stopping: 2 rounds without improvement" in lines
+    assert any(line.startswith("round 2/6 · tuner · ") for line in lines)
+    assert any(line.startswith("round 2/6 · build · ") for line in lines)
+    assert result.best_round == 2 and result.proof_ok, result.proof_summary
+    assert _query(warehouse, "select count(*) from critic_checks where \"round\" = 1")[0][0] >= 10
+
+    markdown = result.report_path.read_text()
+    assert markdown.index("## Executive summary") < markdown.index("## Diagnostics")
+    assert "associations under model assumptions, not causal proof" in markdown
+    assert "steady-state weekly response to a spend sustained" in markdown
+    assert (result.report_path.parent / "figures" / "roi_intervals.png").stat().st_size > 0
+
+    deck = Presentation(str(result.pptx_path))
+    titles = [s.shapes.title.text for s in deck.slides]
+    assert titles[1:] == list(SLIDE_TITLES)
+    pictures = {s.shapes.title.text: [sh for sh in s.shapes
+                                      if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+                for s in deck.slides}
+    for title in ("ROI with 90% intervals", "Contributions to the KPI", "Response curves",
+                  "Budget scenario"):
+        assert len(pictures[title]) == 1, title
+
+
+def test_rerun_of_a_finished_loop_redoes_nothing(warehouse, tmp_path, monkeypatch):
+    log = tmp_path / "builds.log"
+    monkeypatch.setenv("PRISM_FAKE_BUILD_LOG", str(log))
+    _runner(warehouse, rounds=2).run()
+    counts = _query(warehouse, "select count(*) from agent_decisions")
+    builds = log.read_text().count("\n")
+    result = _runner(warehouse, rounds=2).run()
+    assert log.read_text().count("\n") == builds
+    assert _query(warehouse, "select count(*) from agent_decisions") == counts
+    assert result.proof_ok
+
+
+def test_report_says_not_available_without_curves_and_budget(warehouse):
+    _runner(warehouse, rounds=1).run()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from response_curves")
+        con.execute("delete from budget_scenarios")
+    result = _runner(warehouse, rounds=1).run()
+    markdown = result.report_path.read_text()
+    assert "Response curves: not available" in markdown
+    assert "Budget scenario: not available" in markdown
+    assert result.proof_ok
+
+
+def test_sigkill_mid_round_resumes_without_redoing_or_duplicating(tmp_path):
+    path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
+    log = tmp_path / "builds.log"
+    env = {**os.environ, "PRISM_DUCKDB_PATH": str(path), "PRISM_PROJECT_DIR": str(tmp_path),
+           "PRISM_CONFIG": str(tmp_path / "none.yml"), "PYTHONPATH": str(REPO),
+           "PRISM_LOOP_BUILDER": "tests.agents.fixture_warehouse:build",
+           "PRISM_FAKE_BUILD_SECONDS": "3", "PRISM_FAKE_BUILD_LOG": str(log)}
+    env.pop("ANTHROPIC_API_KEY", None)
+    command = [sys.executable, "-m", "prism_mmm.cli", "loop", "--rounds", "3", "--run-id", "k1"]
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:  # kill inside round 2's build (after its tuner step)
+        seen.append(line)
+        if line.startswith("round 2/3 · tuner"):
+            time.sleep(1.0)
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        assert time.monotonic() < deadline, seen
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert _query(path, 'select "round", status from agent_rounds order by 1') == [
+        (1, "completed"), (2, "running")]
+    round_1_rows = _query(path, 'select count(*) from agent_decisions where "round" = 1')
+
+    done = subprocess.run(command, env={**env, "PRISM_FAKE_BUILD_SECONDS": "0"}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "report: " in done.stdout and "prism app" in done.stdout
+    assert _query(path, 'select "round", status from agent_rounds order by 1') == [
+        (1, "completed"), (2, "completed"), (3, "completed")]
+    assert _query(path, 'select count(*) from agent_decisions where "round" = 1') == round_1_rows
+    assert _query(path, "select count(*) from (select run_id, \"round\", step, count(*) n from "
+                        "agent_decisions group by all having n > 1)")[0][0] == 0
+    assert _query(path, "select count(*) from (select \"round\", attempt, check_name, count(*) "
+                        "n from critic_checks group by all having n > 1)")[0][0] == 0
+    assert _query(path, "select count(*) from agent_decisions where action = 'finding'")[0][0] == 5
+    builds = [line.split()[1] for line in log.read_text().splitlines()]
+    assert builds.count("1") == 1  # round 1 was not redone
+    assert builds.count("2") == 2  # round 2: killed once, redone cleanly
+    assert (tmp_path / "reports" / "k1" / "report.pptx").exists()
+
+
+@pytest.mark.slow
+def test_loop_on_the_real_pipeline(copy_built_warehouse, monkeypatch):
+    """Two rounds with real dbt builds of the three models (several minutes on two cores)."""
+    project = copy_built_warehouse
+    project.activate(monkeypatch)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = LoopRunner(run_id="real", rounds=2, duckdb_path=project.duckdb_path,
+                        reports_dir=project.project_dir / "reports",
+                        config_path=project.project_dir / "prism.yml").run()
+    assert result.proof_ok, result.proof_summary
+    statuses = _query(project.duckdb_path, "select status from agent_rounds where run_id = 'real'")
+    assert statuses in ([("completed",), ("completed",)], [("completed",), ("stopped",)])
+    assert Presentation(str(result.pptx_path)).slides[1].shapes.title.text == "Executive summary"

@@ -1,0 +1,211 @@
+"""Each role on fixture tables (docs/TABLES.md columns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents import analyst, critic, explorer, scoring, tuner
+from agents.numbers import extract_numbers
+from agents.proofreader import build_trace_set, proofread
+from prism_mmm.config import load_config
+from tests.agents.fixture_warehouse import BASE_ROI, as_data_tables, as_round_tables, round_frames
+
+
+def _tables(**knobs):
+    return as_round_tables(round_frames(**knobs))
+
+
+def _review(tables):
+    return {c.check_name: c for c in critic.review(tables, as_data_tables(),
+                                                   analyst.analyse(tables))}
+
+
+def _resolve(overrides):
+    return load_config("/nonexistent/prism.yml", overrides)
+
+
+# --- explorer ------------------------------------------------------------------------------
+
+def test_explorer_reports_readiness_anomalies_sparsity_and_weak_correlation():
+    findings = explorer.explore(as_data_tables())
+    text = " | ".join(f["what"] for f in findings)
+    assert all(f["agent"] == "explorer" and f["action"] == "finding" for f in findings)
+    assert "data readiness 4/5" in text
+    assert "2022-05-30 kpi z 4.1 (known issue promo_2022_05)" in text
+    assert "display 59.8% zero-spend weeks" in text
+    assert "near-zero correlation with the KPI: display" in text
+    assert "no strong collinearity" in text
+
+
+# --- analyst -------------------------------------------------------------------------------
+
+def test_analyst_leads_with_agreement_and_separates_confirmed_from_uncertain():
+    analysis = analyst.analyse(_tables())
+    first_line = analysis.text.splitlines()[0]
+    assert first_line.startswith("Cross-model agreement: 1 of 3 channels confirmed")
+    assert analysis.confirmed == ["search"] and analysis.recommended == ["search"]
+    assert set(analysis.uncertain) == {"social", "display"}
+    assert analyst.word_count(analysis.text) < analyst.MAX_WORDS
+    assert "not causal proof" in analysis.text
+    assert analysis.text.index("Confirmed") < analysis.text.index("Uncertain")
+
+
+def test_analyst_numbers_trace_to_tables():
+    tables = _tables()
+    trace = build_trace_set(tables, as_data_tables())
+    assert proofread(analyst.analyse(tables).text, trace).ok
+
+
+# --- critic --------------------------------------------------------------------------------
+
+def test_critic_approves_healthy_round():
+    checks = critic.review(_tables(), as_data_tables(), analyst.analyse(_tables()))
+    assert critic.verdict(checks) == critic.APPROVED
+    assert {c.check_name for c in checks} >= {
+        "cross_model_agreement", "prior_sensitivity", "overfitting", "sign_correctness",
+        "contribution_plausibility", "collinearity", "sample_size", "convergence_gates",
+        "model_failures", "roi_plausibility", "holdout_length"}
+    assert _review(_tables())["prior_sensitivity"].status == "warn"  # bayes social 6.0 vs 2.0
+
+
+def test_critic_catches_overfitting():
+    check = _review(_tables(r2_train=0.995, smape=(0.02, 0.15)))["overfitting"]
+    assert check.status == "fail"
+    assert "train R² 0.995 on 104 weeks" in check.reason
+    assert check.value == pytest.approx(7.5)
+
+
+def test_critic_makes_a_failed_model_visible():
+    tables = _tables(failed=("bayes",))
+    checks = _review(tables)
+    assert checks["model_failures"].status == "fail"
+    assert "bayes" in checks["model_failures"].reason
+    assert critic.verdict(list(checks.values())) == critic.REVISE
+    assert "sampler crashed after 600 s" in analyst.analyse(tables).text
+
+
+def test_critic_catches_implausible_media_share():
+    check = _review(_tables(share_scale=5.0))["contribution_plausibility"]
+    assert check.status == "fail" and "media share of KPI implausible" in check.reason
+    low = _review(_tables(share_scale=0.1))["contribution_plausibility"]
+    assert low.status == "fail"
+
+
+def test_critic_catches_failed_gate_and_short_holdout():
+    checks = _review(_tables(gate_status={"g4": "fail", "g2": "warn"}, holdout_weeks=4))
+    assert checks["convergence_gates"].status == "fail"
+    assert "g4 divergences" in checks["convergence_gates"].reason
+    assert checks["holdout_length"].status == "fail"
+
+
+def test_critic_fails_a_recommended_channel_without_agreement():
+    tables = _tables()
+    forged = analyst.Analysis("text", ["search"], ["display"], ["search", "display"])
+    check = {c.check_name: c for c in critic.review(tables, as_data_tables(), forged)}
+    assert check["cross_model_agreement"].status == "fail"
+    assert "display" in check["cross_model_agreement"].reason
+
+
+def test_critic_flags_negative_roi_and_ignores_numerical_zero():
+    roi = {m: dict(v) for m, v in BASE_ROI.items()}
+    roi["ridge"]["display"] = -1e-13
+    assert _review(_tables(roi=roi))["sign_correctness"].status != "fail"
+    roi["ridge"]["display"] = -0.4
+    assert _review(_tables(roi=roi))["sign_correctness"].status == "fail"
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+BASE_PARTS = {"mean_holdout_smape": 0.15, "confirmed_share": 0.5, "failed_gates": 1,
+              "warned_gates": 1, "failed_models": 1}
+
+
+@pytest.mark.parametrize(("part", "better", "worse"), [
+    ("mean_holdout_smape", 0.10, 0.20), ("confirmed_share", 0.75, 0.25),
+    ("failed_gates", 0, 2), ("warned_gates", 0, 3), ("failed_models", 0, 2),
+])
+def test_score_is_monotonic_in_each_part(part, better, worse):
+    def score(value):
+        return scoring.ScoreParts(**{**BASE_PARTS, part: value}).score
+
+    assert score(better) > score(BASE_PARTS[part]) > score(worse)
+
+
+def test_score_reads_tables_and_improvement_needs_a_real_gain():
+    parts = scoring.score_parts(_tables(gate_status={"g2": "warn"}))
+    assert parts.mean_holdout_smape == pytest.approx(0.12)
+    assert parts.confirmed_share == pytest.approx(1 / 3)
+    assert (parts.failed_gates, parts.warned_gates, parts.failed_models) == (0, 1, 0)
+    assert scoring.score_parts(_tables(failed=("nls",))).failed_models == 1
+    assert scoring.improves(0.5, None) and not scoring.improves(0.5, 0.5)
+
+
+# --- tuner ---------------------------------------------------------------------------------
+
+def test_tuner_proposes_one_change_for_the_most_disputed_channel():
+    change = tuner.propose({}, _resolve, _tables())
+    # display has the highest ROI CV; the Bayesian posterior decay (0.31) is tried first.
+    assert change.path == "transforms.channels.display.decay" and change.value == 0.31
+    assert change.hypothesis and change.as_overrides() == {
+        "transforms": {"channels": {"display": {"decay": 0.31}}}}
+    assert tuner.identity_from_description(change.describe()) == change.identity
+
+
+def test_tuner_never_repeats_a_reverted_change():
+    tables, excluded, seen = _tables(), set(), []
+    while (change := tuner.propose({}, _resolve, tables, excluded=excluded)) is not None:
+        assert change.identity not in excluded
+        seen.append(change.identity)
+        excluded.add(change.identity)
+    assert len(seen) == len(set(seen)) >= 6
+
+
+def test_tuner_addresses_gates_first_and_keeps_holdout_at_least_13():
+    change = tuner.propose({"holdout_weeks": 8}, _resolve, _tables(gate_status={"g4": "warn"}))
+    assert (change.path, change.value) == ("holdout_weeks", 13)
+    change = tuner.propose({}, _resolve, _tables(gate_status={"g4": "warn"}))
+    current = _resolve({}).bayes.target_accept
+    assert change.path == "bayes.target_accept" and change.value == min(
+        s for s in tuner.TARGET_ACCEPT_STEPS if s > current)
+    seen = set()
+    while (change := tuner.propose({}, _resolve, _tables(), excluded=seen)) is not None:
+        seen.add(change.identity)
+        assert change.path != "holdout_weeks" or change.value >= 13
+
+
+def test_tuner_revision_only_addresses_failed_checks():
+    tables = _tables(share_scale=5.0)  # ridge media share far above 80%
+    checks = critic.review(tables, as_data_tables(), analyst.analyse(tables))
+    change = tuner.propose({}, _resolve, tables, failed_checks=checks)
+    assert change.path == "ridge.alphas" and "contribution_plausibility" in change.addresses
+    healthy = critic.review(_tables(), as_data_tables(), analyst.analyse(_tables()))
+    assert tuner.propose({}, _resolve, _tables(), failed_checks=healthy) is None
+
+
+# --- proofreader ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trace():
+    return build_trace_set(_tables(), as_data_tables())
+
+
+def test_proofreader_accepts_rounded_table_numbers(trace):
+    text = ("search ROI 3.03 (CV 4.1%); social spend LCU 500.0K, LCU 0.50M or 500,000; "
+            "holdout sMAPE 12.0% (0.12) over 13 weeks; media share 20.5%; 2022-05-30 in 2022; "
+            "1 of 3 channels; ROI 3; 90% intervals; CV below 50%")
+    result = proofread(text, trace)
+    assert result.ok, result.summary()
+    assert result.checked == len(extract_numbers(text))
+
+
+def test_proofreader_rejects_invented_numbers(trace):
+    text = "search ROI 3.47, sMAPE 9.9%, LCU 7.3M, 2021-01-04, 17 channels, ROI 3.0 in 2019"
+    result = proofread(text, trace)
+    assert not result.ok
+    assert result.untraced == ["3.47", "9.9%", "7.3M", "2021-01-04", "17", "2019"]
+    assert "do not trace" in result.summary()
+
+
+def test_proofreader_ignores_digits_inside_identifiers(trace):
+    assert proofread("gate g7 of run demo-42 on channel tv_2019", trace,
+                     identifiers=["demo-42"]).ok
