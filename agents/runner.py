@@ -14,10 +14,9 @@ Everything the loop knows is in the warehouse (``agent_rounds``, ``agent_decisio
 writes its final decision; on restart the rows of a round still ``running`` are deleted and
 the round is redone from scratch. Finished rounds are never redone.
 
-The model build is a function ``(cfg, run_id, round, overrides) -> None``; by default it is
-``dbt build`` of ``+tag:mmm_results``. ``prism loop`` accepts ``PRISM_LOOP_BUILDER=module:fn``
-to substitute it (tests use a builder that writes fixture tables); the rest of the loop runs
-unchanged.
+The model build is a function ``(cfg, run_id, round, overrides) -> None``: ``dbt build`` of
+``+tag:mmm_results`` (``dbt_builder``). Unit tests of the loop's control flow pass a builder
+that writes fixture tables; `prism loop` and its SIGKILL/resume test always run the real one.
 """
 
 from __future__ import annotations

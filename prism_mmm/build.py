@@ -45,6 +45,18 @@ def check_not_locked(path: Path) -> None:
         raise
 
 
+def remove_stale_staging(target: Path) -> None:
+    """Delete staging copies left by builds whose process was killed (pid no longer alive)."""
+    for leftover in target.parent.glob(f".{target.stem}.building-*{target.suffix}*"):
+        pid = leftover.name.split("building-")[1].split(".")[0]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, owned by someone else
+
+
 def validate_input(cfg: PrismConfig) -> None:
     if cfg.data.source == "csv":
         from prism_mmm.ingest import validate_file
@@ -65,6 +77,7 @@ def build_warehouse(
     target = warehouse_path()
     check_not_locked(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)
     staging = target.with_name(f".{target.stem}.building-{os.getpid()}{target.suffix}")
     if target.exists():
         shutil.copy2(target, staging)

@@ -6,8 +6,10 @@ log lines stream to the user and a crash in dbt cannot take the caller down.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +36,15 @@ def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
     return {**cfg.dbt_vars(), **{k: v for k, v in extra.items() if v is not None}}
 
 
+def _die_with_parent() -> None:
+    """In the dbt child: get SIGTERM when the parent dies (Linux), so a killed `prism loop`
+    leaves no orphan build writing into a staging copy nobody will swap in."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def run_dbt(
     command: list[str],
     dbt_vars: dict[str, Any] | None = None,
@@ -54,8 +65,8 @@ def run_dbt(
         args += ["--select", select]
     env = {**os.environ, "PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env["PRISM_DUCKDB_PATH"] = str(duckdb_path)
-    result = subprocess.run(args, cwd=root, env=env, text=True,
-                            capture_output=quiet)
+    result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     if result.returncode != 0:
         detail = (result.stdout or "")[-4000:] if quiet else "see dbt's log lines above"
         raise DbtError(f"dbt {' '.join(command)} failed (exit {result.returncode}): {detail}")

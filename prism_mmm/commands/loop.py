@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from prism_mmm.cli import PrismError
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-BUILDER_ENV = "PRISM_LOOP_BUILDER"  # module:function replacing dbt build (tests)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="maximum rounds (default: agents.rounds in prism.yml)",
     )
-    parser.add_argument("--run-id", required=True, help="run identity; reuse it to resume")
+    parser.add_argument("--run-id", default=None,
+                        help="run identity (default: a new one); reuse it to resume")
     parser.add_argument("--config", default=None, help="prism.yml path (default: PRISM_CONFIG)")
     parser.set_defaults(func=run)
 
@@ -38,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from prism_mmm.config import load_config
     from prism_mmm.dbt import DbtError, project_dir, warehouse_path
 
+    if args.run_id is None:
+        from prism_mmm.build import new_run_id
+
+        args.run_id = new_run_id()
+        print(f"new run {args.run_id}: if interrupted, resume with "
+              f"`prism loop --run-id {args.run_id}`", flush=True)
     if not RUN_ID.fullmatch(args.run_id):
         raise PrismError(
             f"run id {args.run_id!r}: use letters, digits, '_', '-' or '.' "
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         duckdb_path=duckdb_path,
         reports_dir=project_dir() / "reports",
         config_path=Path(args.config) if args.config else None,
-        builder=_builder() or dbt_builder,
+        builder=dbt_builder,
         echo=lambda line: print(line, flush=True),
     )
     print(
@@ -77,14 +80,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"proofreader FAILED: {result.proof_summary}")
         return 1
     return 0
-
-
-def _builder() -> Callable[..., None] | None:
-    spec = os.environ.get(BUILDER_ENV)
-    if not spec:
-        return None
-    module, _, name = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise PrismError(f"{BUILDER_ENV}={spec!r} cannot be loaded: {exc}") from exc

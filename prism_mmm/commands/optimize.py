@@ -235,9 +235,10 @@ def latest_run(
         + ' order by "finished_at" desc, "round" desc limit 1'
     )
     try:
-        row = con.execute(sql, params).fetchone()
+        rows = con.execute(sql, params).fetchall()
     except duckdb.CatalogException:
         raise PrismError(NO_MODELS) from None
+    row = rows[0] if rows else None
     if row is None:
         wanted = " ".join(
             part

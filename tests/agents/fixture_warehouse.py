@@ -1,9 +1,9 @@
 """Small result tables that follow docs/TABLES.md, for testing the agent roles and the runner.
 
 ``round_frames`` builds one round's tables from a few knobs (failed model, overfitting,
-implausible share, gate status...). ``build`` is a drop-in for the loop's model build
-(``PRISM_LOOP_BUILDER=fixture_warehouse:build``): it writes a round whose results depend on
-the Tuner's overrides, so the loop has something real to keep or revert.
+implausible share, gate status...). ``build`` stands in for the loop's model build in the
+runner's control-flow tests (``LoopRunner(builder=build)``): it writes a round whose results
+depend on the Tuner's overrides, so keep/revert/stop logic can be checked in seconds.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +187,10 @@ def create_warehouse(path: Path) -> Path:
 
 def build(cfg: Any, run_id: str, round_: int, overrides: dict[str, Any]) -> None:
     """Loop builder: results depend on the overrides (retuning display's decay makes the
-    models agree on it). ``PRISM_FAKE_BUILD_SECONDS`` makes the build slow enough to kill;
-    ``PRISM_FAKE_BUILD_LOG`` records every call."""
+    models agree on it). ``PRISM_FAKE_BUILD_LOG`` records every call."""
     if log := os.environ.get("PRISM_FAKE_BUILD_LOG"):
         with open(log, "a") as handle:
             handle.write(f"{run_id} {round_} {json.dumps(overrides, sort_keys=True)}\n")
-    time.sleep(float(os.environ.get("PRISM_FAKE_BUILD_SECONDS", "0")))
     roi = {m: dict(v) for m, v in BASE_ROI.items()}
     display = overrides.get("transforms", {}).get("channels", {}).get("display", {})
     if "decay" in display:

@@ -66,7 +66,7 @@ def test_build_with_bad_input_leaves_the_warehouse_intact(
     assert "left unchanged" in err and CASES[fixture][0] in err
     assert _digest(project.duckdb_path) == before
     con = duckdb.connect(str(project.duckdb_path), read_only=True)
-    assert con.sql("select count(*) from mmm_input").fetchone()[0] == 132
+    assert con.execute("select count(*) from mmm_input").fetchall()[0][0] == 132
     con.close()
 
 

@@ -31,9 +31,9 @@ def test_known_outlier_week_is_flagged(warehouse):
         "where is_known_issue").df()
     assert list(flagged["week_start_date"].dt.strftime("%Y-%m-%d")) == ["2022-05-30"]
     assert flagged["known_issue_action"].tolist() == ["flag"]
-    anomaly = warehouse.sql(
+    anomaly = warehouse.execute(
         "select z_score, is_known_issue from eda_anomalies "
-        "where week_start_date = '2022-05-30' and column_name = 'google_shopping'").fetchone()
+        "where week_start_date = '2022-05-30' and column_name = 'google_shopping'").fetchall()[0]
     assert anomaly[0] == pytest.approx(10.19, abs=0.01) and anomaly[1] is True
 
 
@@ -43,15 +43,15 @@ def test_eda_marts(warehouse):
     assert summary.loc["google_shopping", "zero_weeks"] == 101
     assert summary.loc["google_shopping", "sparsity"] == pytest.approx(101 / 132)
     assert summary.loc["meta_facebook", "spend_share"] == pytest.approx(0.644, abs=0.001)
-    n_pairs = warehouse.sql("select count(*) from eda_correlation").fetchone()[0]
+    n_pairs = warehouse.execute("select count(*) from eda_correlation").fetchall()[0][0]
     assert n_pairs == 9 * 9  # 8 channels + kpi, both orders and the diagonal
-    vif = warehouse.sql("select max(vif), min(vif) from eda_vif").fetchone()
+    vif = warehouse.execute("select max(vif), min(vif) from eda_vif").fetchall()[0]
     assert 1.0 <= vif[1] <= vif[0] < 10
 
 
 def test_data_readiness_score_with_reasons(warehouse):
-    score, n_weeks, reasons = warehouse.sql(
-        "select score, n_weeks, reasons from data_readiness").fetchone()
+    score, n_weeks, reasons = warehouse.execute(
+        "select score, n_weeks, reasons from data_readiness").fetchall()[0]
     assert n_weeks == 132
     assert score == 3
     assert "google_shopping (76.5% zero weeks)" in reasons

@@ -50,9 +50,9 @@ def test_notion_known_issue_and_roi_range_reach_the_warehouse(
 
     build(project, run_id="after-sync", select="+mmm_input knowledge_business_context")
     con = duckdb.connect(str(project.duckdb_path), read_only=True)
-    week = con.sql(
+    week = con.execute(
         "select known_issue_id, known_issue_action from mmm_input "
-        "where week_start_date = '2023-03-06'").fetchone()
+        "where week_start_date = '2023-03-06'").fetchall()[0]
     assert week == ("tracking_outage_2023_03_06", "exclude")
     context = con.sql("select * from knowledge_business_context").df()
     con.close()
