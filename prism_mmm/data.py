@@ -98,7 +98,7 @@ def seasonality_features(weeks: pd.Series, fourier_order: int) -> pd.DataFrame:
     weeks = pd.to_datetime(pd.Series(weeks)).reset_index(drop=True)
     n = len(weeks)
     features = {"trend": np.arange(n) / max(n - 1, 1)}
-    day_of_year = weeks.dt.dayofyear.to_numpy(dtype=float)
+    day_of_year = weeks.dt.day_of_year.to_numpy(dtype=float)
     for k in range(1, fourier_order + 1):
         angle = 2 * np.pi * k * day_of_year / 365.25
         features[f"season_sin_{k}"] = np.sin(angle)
