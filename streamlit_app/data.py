@@ -1,0 +1,442 @@
+"""Warehouse access for the app: read-only, short-lived, cached.
+
+DuckDB allows one writer or many readers per file, so the app never keeps a connection open (a
+reader held open would block ``prism build`` in another process): each query opens a read-only
+connection, reads, closes, and the result is cached with ``st.cache_data`` keyed on the query,
+its parameters and the file's modification time, so a finished build shows up on the next rerun.
+
+While a build holds the write lock, reads are retried with backoff and then raise
+:class:`WarehouseLocked`; a table that does not exist yet raises :class:`NotBuilt`. Both carry a
+message for the page; :func:`section` shows it in place of the section instead of a traceback.
+Every query names the columns of ``docs/TABLES.md`` explicitly; nothing here ever writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import duckdb
+import numpy as np
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from prism_mmm.config import PrismConfig, load_config
+from prism_mmm.dbt import project_dir, warehouse_path
+from prism_mmm.pipeline import artifact_dir
+from prism_mmm.response import ResponseSurface
+
+LOOP_TABLES = frozenset({"agent_rounds", "agent_decisions", "critic_checks"})
+# Seconds to wait between read attempts while a build holds the write lock (~4 s in total).
+LOCK_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+# After giving up, later reads in the same page fail fast instead of each waiting again.
+LOCK_FAST_FAIL_SECONDS = 3.0
+LOCKED_RETRYING = "The warehouse is being updated by a build (locked) — retrying…"
+LOCKED_GIVE_UP = (
+    "The warehouse is being updated by a build (locked) — try again in a moment "
+    "(reload the page when the build has finished)."
+)
+RUN_FILTER = "run_id = ? and round = ?"
+
+_locked_until = 0.0
+
+
+class WarehouseUnavailable(Exception):
+    """Data the page needs cannot be read; ``str(exc)`` is the message for the user."""
+
+    def show(self) -> None:
+        st.info(str(self), icon=":material/info:")
+
+
+class NotBuilt(WarehouseUnavailable):
+    """The warehouse file or a table is missing (or predates the table contract)."""
+
+
+class WarehouseLocked(WarehouseUnavailable):
+    """A build holds the write lock and the retries ran out."""
+
+    def show(self) -> None:
+        st.warning(str(self), icon=":material/hourglass_top:")
+
+
+class section:  # lower case: used like a function, ``with data.section(): ...``
+    """Run a page section; if its data is unavailable, show why and skip the rest of it.
+
+    Other exceptions propagate: they are bugs and Streamlit should show them.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if isinstance(exc, WarehouseUnavailable):
+            exc.show()
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """One (run_id, round) of ``mmm_runs``: what the sidebar selects."""
+
+    run_id: str
+    round: int
+
+    @property
+    def params(self) -> list[object]:
+        return [self.run_id, self.round]
+
+
+class _Locked(Exception):
+    """Internal: one read attempt met the write lock (retried by :func:`query`)."""
+
+
+def _build_hint(table: str) -> str:
+    command = "prism loop" if table in LOOP_TABLES else "prism build"
+    return f"`{table}` is not built yet — run `{command}` to create it."
+
+
+def _file_version(path: Path) -> tuple[int, int]:
+    """Cache key part that changes whenever a build changes the file (or its WAL)."""
+    wal = path.with_name(path.name + ".wal")
+    return (path.stat().st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _read(
+    sql: str, params: tuple, tables: tuple[str, ...], path: str, version: tuple[int, int]
+) -> pd.DataFrame:
+    """One read on a fresh read-only connection. ``version`` only keys the cache."""
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise _Locked() from exc
+        raise NotBuilt(f"The warehouse at {path} cannot be opened ({exc}).") from exc
+    try:
+        present = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
+        missing = [t for t in tables if t not in present]
+        if missing:
+            raise NotBuilt(_build_hint(missing[0]))
+        try:
+            return con.execute(sql, list(params)).df()
+        except duckdb.BinderException as exc:
+            # The table exists but with other columns: built before the current contract.
+            raise NotBuilt(
+                f"`{', '.join(tables)}` is out of date ({str(exc).splitlines()[0]}) — "
+                "run `prism build` to rebuild it."
+            ) from exc
+    finally:
+        con.close()
+
+
+def query(sql: str, params: list | tuple = (), *, tables: tuple[str, ...]) -> pd.DataFrame:
+    """Run a read-only query (cached), retrying while a build holds the write lock.
+
+    Parameters
+    ----------
+    sql : the SELECT statement, with ``?`` placeholders.
+    params : values for the placeholders.
+    tables : the tables ``sql`` reads; a missing one raises :class:`NotBuilt` naming it.
+
+    Raises
+    ------
+    NotBuilt : the warehouse file or one of ``tables`` does not exist yet.
+    WarehouseLocked : a build still held the write lock after the retries.
+    """
+    global _locked_until
+    path = warehouse_path()
+    if not path.exists():
+        raise NotBuilt(f"The warehouse is not built yet ({path}) — run `prism build`.")
+    if time.monotonic() < _locked_until:
+        raise WarehouseLocked(LOCKED_GIVE_UP)
+    for delay in (*LOCK_RETRY_DELAYS, None):
+        try:
+            return _read(sql, tuple(params), tables, str(path), _file_version(path))
+        except _Locked:
+            if delay is None:
+                _locked_until = time.monotonic() + LOCK_FAST_FAIL_SECONDS
+                raise WarehouseLocked(LOCKED_GIVE_UP) from None
+            with st.spinner(LOCKED_RETRYING):
+                time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _select(table: str, columns: str, run: RunKey | None = None, order: str = "") -> pd.DataFrame:
+    where = f" where {RUN_FILTER}" if run else ""
+    order_by = f" order by {order}" if order else ""
+    return query(
+        f"select {columns} from {table}{where}{order_by}",
+        run.params if run else (),
+        tables=(table,),
+    )
+
+
+# -- runs and configuration --------------------------------------------------------------------
+def runs() -> pd.DataFrame:
+    """Finished (run_id, round) pairs, newest first; ``any_failed`` if a model failed."""
+    return query(
+        """
+        select run_id, round, min(started_at) as started_at, max(finished_at) as finished_at,
+               bool_or(status = 'failed') as any_failed
+        from mmm_runs
+        where status != 'running'
+        group by run_id, round
+        order by max(finished_at) desc, run_id, round desc
+        """,
+        tables=("mmm_runs",),
+    )
+
+
+def run_models(run: RunKey) -> pd.DataFrame:
+    """``mmm_runs`` rows of one run/round: one per model."""
+    return _select(
+        "mmm_runs", "model, started_at, finished_at, status, message, git_commit", run, "model"
+    )
+
+
+def selected_run() -> RunKey | None:
+    """The run/round chosen in the sidebar (``app.py`` stores it), or None before any run."""
+    return st.session_state.get("selected_run")
+
+
+def require_run() -> RunKey:
+    """The selected run, or :class:`NotBuilt` (shown by :class:`section`) when none exists."""
+    run = selected_run()
+    if run is None:
+        raise NotBuilt("No model run is in the warehouse yet — run `prism build`.")
+    return run
+
+
+def run_config(run: RunKey | None) -> PrismConfig:
+    """The configuration a run was fitted with (``mmm_runs.config_json``), else ``prism.yml``."""
+    if run is not None:
+        try:
+            stored = _select("mmm_runs", "config_json", run)["config_json"].dropna()
+        except WarehouseUnavailable:
+            stored = pd.Series(dtype=object)
+        for text in stored:
+            try:
+                return PrismConfig.model_validate(json.loads(text))
+            except (ValueError, ValidationError):
+                continue  # written by an older schema: fall back to the project file
+    return load_config(project_dir() / "prism.yml")
+
+
+# -- data layer --------------------------------------------------------------------------------
+def data_readiness() -> pd.DataFrame:
+    return _select(
+        "data_readiness",
+        "score, n_weeks, n_channels, reasons, max_vif, n_anomalies, sparse_channels",
+    )
+
+
+def kpi_weeks() -> pd.DataFrame:
+    """Weekly KPI with split and flags (``mmm_input``)."""
+    return _select(
+        "mmm_input",
+        "week_start_date, split, kpi, is_anomaly, known_issue_id, known_issue_action",
+        order="week_start_date",
+    )
+
+
+def weekly_spend() -> pd.DataFrame:
+    """Long weekly spend per channel (``int_media_spend_unpivoted``)."""
+    return _select(
+        "int_media_spend_unpivoted",
+        "week_start_date, channel, spend",
+        order="week_start_date, channel",
+    )
+
+
+def spend_history(channels: list[str]) -> np.ndarray:
+    """(weeks, channels) weekly spend in the given channel order, for the optimiser."""
+    wide = weekly_spend().pivot(index="week_start_date", columns="channel", values="spend")
+    missing = sorted(set(channels) - set(wide.columns))
+    if missing:
+        raise NotBuilt(f"No spend history for {', '.join(missing)} — run `prism build`.")
+    return wide[channels].fillna(0.0).to_numpy(dtype=float)
+
+
+def channel_summary() -> pd.DataFrame:
+    return _select(
+        "eda_channel_summary",
+        "channel, total_spend, spend_share, mean_weekly_spend, "
+        "max_weekly_spend, zero_weeks, sparsity, cv, corr_with_kpi",
+        order="total_spend desc",
+    )
+
+
+def correlation() -> pd.DataFrame:
+    return _select("eda_correlation", "variable_a, variable_b, correlation")
+
+
+def vif() -> pd.DataFrame:
+    return _select("eda_vif", "channel, vif", order="vif desc")
+
+
+def anomalies() -> pd.DataFrame:
+    return _select(
+        "eda_anomalies",
+        "week_start_date, column_name, value, z_score, is_known_issue, known_issue_id",
+        order="week_start_date, column_name",
+    )
+
+
+def known_issues() -> pd.DataFrame:
+    return _select(
+        "knowledge_known_issues",
+        "issue_id, start_date, end_date, column_name, description, action",
+        order="start_date",
+    )
+
+
+# -- model results (per run/round) ---------------------------------------------------------------
+def fit_metrics(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "model_fit_metrics",
+        "model, split, r2, mape, smape, nrmse, n_weeks, fit_seconds, status, message",
+        run,
+        "model, split desc",
+    )
+
+
+def channel_roi(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "channel_roi",
+        "model, channel, spend, contribution, roi, roi_low, roi_high, share",
+        run,
+        "model, channel",
+    )
+
+
+def weekly_contributions(run: RunKey, model: str) -> pd.DataFrame:
+    return query(
+        "select week_start_date, component, value, low, high from weekly_contributions "
+        f"where {RUN_FILTER} and model = ? order by week_start_date, component",
+        [*run.params, model],
+        tables=("weekly_contributions",),
+    )
+
+
+def predictions(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "model_predictions",
+        "model, week_start_date, split, actual, predicted, low, high",
+        run,
+        "model, week_start_date",
+    )
+
+
+def agreement(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "model_agreement",
+        "channel, roi_mean, roi_cv, sign_agreement, n_models, confirmed",
+        run,
+        "channel",
+    )
+
+
+def bayes_gates(run: RunKey) -> pd.DataFrame:
+    return _select("bayes_gates", "gate, metric, value, threshold, status", run, "gate, metric")
+
+
+def bayes_parameters(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "bayes_parameter_summary",
+        "parameter, channel, mean, sd, hdi_low, hdi_high, r_hat, ess_bulk, ess_tail",
+        run,
+        "parameter, channel",
+    )
+
+
+def response_curves(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "response_curves",
+        "model, channel, spend, response, low, high, marginal_roi, is_current_spend",
+        run,
+        "model, channel, spend",
+    )
+
+
+def budget_scenarios(run: RunKey) -> pd.DataFrame:
+    return _select(
+        "budget_scenarios",
+        "model, scenario_id, scenario, channel, current_spend, "
+        "optimal_spend, lower_bound, upper_bound, is_locked, is_confirmed, "
+        "expected_kpi, expected_kpi_low, expected_kpi_high, expected_roi, "
+        "total_budget",
+        run,
+        "model, scenario_id, channel",
+    )
+
+
+# -- agent loop ----------------------------------------------------------------------------------
+def agent_rounds(run_id: str) -> pd.DataFrame:
+    """Every round of one run (the loop history), oldest first."""
+    return query(
+        "select round, started_at, finished_at, status, score, best_score, verdict "
+        "from agent_rounds where run_id = ? order by round",
+        [run_id],
+        tables=("agent_rounds",),
+    )
+
+
+def agent_decisions(run_id: str) -> pd.DataFrame:
+    return query(
+        "select round, step, agent, action, what, why, kept, score_before, score_after, "
+        "created_at from agent_decisions where run_id = ? order by round, step",
+        [run_id],
+        tables=("agent_decisions",),
+    )
+
+
+def critic_checks(run_id: str) -> pd.DataFrame:
+    return query(
+        "select round, attempt, check_name, status, reason, value, threshold "
+        "from critic_checks where run_id = ? order by round, attempt, check_name",
+        [run_id],
+        tables=("critic_checks",),
+    )
+
+
+# -- files under the project directory -----------------------------------------------------------
+def surface_path(run: RunKey, model: str) -> Path:
+    """Where the pipeline saved a fit's response surface."""
+    return artifact_dir(project_dir(), run.run_id, run.round, model) / "response_surface.json"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _load_surface(path: str, mtime_ns: int) -> ResponseSurface:
+    return ResponseSurface.load(Path(path))
+
+
+def response_surface(run: RunKey, model: str) -> ResponseSurface:
+    """The saved :class:`ResponseSurface` of one fit (cached on the file's mtime)."""
+    path = surface_path(run, model)
+    if not path.exists():
+        raise NotBuilt(
+            f"The saved response curves of the {model} model for this run are "
+            f"missing ({path}) — run `prism build` to refit."
+        )
+    return _load_surface(str(path), path.stat().st_mtime_ns)
+
+
+def report_dir(run_id: str) -> Path:
+    """``reports/<run_id>/`` under the project directory (written by the Reporter)."""
+    return project_dir() / "reports" / run_id
