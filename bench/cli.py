@@ -1,0 +1,83 @@
+"""Command line of the benchmarks, shared by ``python -m bench`` and ``prism bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", choices=["fit", "pipeline"], default="fit",
+                        help="fit: ours vs pymc-marketing (default); pipeline: time dbt build")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny draws (2 chains x 100/100) to check the machinery")
+    parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
+    parser.add_argument("--tune", type=int, default=None, help="tuning steps (default 1000)")
+    parser.add_argument("--chains", type=int, default=None, help="chains (default 4)")
+    parser.add_argument("--only", choices=["ours", "peer"], default=None,
+                        help="measure only our model or only pymc-marketing")
+    parser.add_argument("--datasets", default="apparel,truth",
+                        help="comma list of apparel (bundled data), truth (known-truth data)")
+    parser.add_argument("--peer-samplers", default="pymc,nutpie,numpyro",
+                        help="pymc-marketing NUTS implementations to measure")
+    parser.add_argument("--truth-peer-samplers", default=None,
+                        help="peer samplers on the truth data (default: --peer-samplers)")
+    parser.add_argument("--ours-config", default=None, metavar="JSON",
+                        help="prism.yml overrides for our model, e.g. "
+                        "'{\"transforms\": {\"saturation\": \"logistic\"}}'")
+    parser.add_argument("--ours-sampler", default="default",
+                        help="override bayes.sampler for our model (default: prism.yml)")
+    parser.add_argument("--no-new-process", action="store_true",
+                        help="skip the warm-in-a-new-process measurement of our model")
+    parser.add_argument("--caches", choices=["fresh", "shared"], default="fresh",
+                        help="fresh: empty pytensor/numba/jax compile caches per measurement "
+                        "(truly cold); shared: the user's default caches")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
+                        help="where bench_<timestamp>.csv/.md and latest.md go")
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="seconds per measurement before it is reported as failed")
+    parser.add_argument("--no-loop", action="store_true", help="pipeline: skip the loop round")
+    parser.add_argument("--no-app", action="store_true", help="pipeline: skip the app load")
+    parser.add_argument("--bayes-settings", choices=["full", "fast"], default="full",
+                        help="pipeline: prism.yml bayes settings (full) or the tests' fast ones")
+
+
+def settings_from(args: argparse.Namespace) -> dict[str, int]:
+    from bench.core import FULL, QUICK
+
+    settings = dict(QUICK if args.quick else FULL)
+    for key in ("chains", "draws", "tune"):
+        if getattr(args, key) is not None:
+            settings[key] = int(getattr(args, key))
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target == "pipeline":
+        from bench.pipeline import run_pipeline_bench
+
+        run_pipeline_bench(args.results_dir, quick=args.quick, bayes=args.bayes_settings,
+                           loop=not args.no_loop, app=not args.no_app)
+        return 0
+    from bench.core import run_bench
+
+    report = run_bench(
+        settings_from(args), args.results_dir, only=args.only,
+        datasets=tuple(d for d in args.datasets.split(",") if d),
+        peer_samplers=tuple(s for s in args.peer_samplers.split(",") if s),
+        new_process=not args.no_new_process, caches=args.caches,
+        ours_sampler=args.ours_sampler, timeout=args.timeout,
+        ours_overrides=json.loads(args.ours_config) if args.ours_config else None,
+        truth_peer_samplers=tuple(s for s in args.truth_peer_samplers.split(",") if s)
+        if args.truth_peer_samplers else None,
+    )
+    return 1 if (report["table"]["status"] != "ok").any() else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
