@@ -70,9 +70,13 @@ def build_warehouse(
     round_: int = 1,
     config_overrides: dict[str, Any] | None = None,
     select: str | None = None,
-    seed: bool = True,
+    in_process: bool = False,
 ) -> Path:
-    """Validate, then ``dbt seed`` + ``dbt build`` into a copy and swap it in on success."""
+    """Validate, then ``dbt build`` (seeds included) into a copy and swap it in on success.
+
+    ``in_process`` runs dbt through its programmatic runner in this process, so Python-level
+    caches (the Bayesian model's compiled sampler) survive from one loop round to the next.
+    """
     validate_input(cfg)
     target = warehouse_path()
     check_not_locked(target)
@@ -83,9 +87,8 @@ def build_warehouse(
         shutil.copy2(target, staging)
     dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=config_overrides or {})
     try:
-        if seed:
-            run_dbt(["seed"], dbt_vars=dbt_vars, duckdb_path=staging)
-        run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging)
+        run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
+                in_process=in_process)
         os.replace(staging, target)
     finally:
         for leftover in (staging, staging.with_name(staging.name + ".wal")):

@@ -10,7 +10,7 @@ import sys
 COMMANDS = {
     "run": "install-free demo: build warehouse, fit models, run the loop, write the report",
     "init": "profile a CSV and write prism.yml",
-    "build": "validate input and run dbt seed + dbt build",
+    "build": "validate input and run dbt build (seeds, models, tests)",
     "optimize": "optimise a budget scenario from the latest fitted models",
     "loop": "run the agent improvement loop",
     "knowledge": "sync/push the knowledge layer (Notion or local YAML)",

@@ -45,26 +45,67 @@ def _die_with_parent() -> None:
         pass
 
 
+def _close_duckdb_environment() -> None:
+    """dbt-duckdb keeps one DuckDB instance per process; close it after every in-process
+    build, or the next build (same staging file name) would write through a handle on the
+    file that was swapped in as the warehouse, and the warehouse would stay locked."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _invoke_in_process(command: list[str], cli_args: list[str], env: dict[str, str]) -> None:
+    from dbt.cli.main import dbtRunner
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # profiles.yml reads PRISM_DUCKDB_PATH through env_var()
+    try:
+        result = dbtRunner().invoke(cli_args)
+    finally:
+        _close_duckdb_environment()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if not result.success:
+        detail = f": {result.exception}" if result.exception else "; see dbt's log lines above"
+        raise DbtError(f"dbt {' '.join(command)} failed{detail}")
+
+
 def run_dbt(
     command: list[str],
     dbt_vars: dict[str, Any] | None = None,
     select: str | None = None,
     quiet: bool = False,
     duckdb_path: Path | None = None,
-) -> subprocess.CompletedProcess:
+    in_process: bool = False,
+) -> subprocess.CompletedProcess | None:
     """Run ``dbt <command>`` in the project against ``duckdb_path`` (default: the
-    warehouse); raise :class:`DbtError` on failure."""
+    warehouse); raise :class:`DbtError` on failure.
+
+    By default dbt runs as a child process (its crash cannot take the caller down). With
+    ``in_process`` it runs through ``dbtRunner`` here, which keeps Python-level caches (the
+    compiled Bayesian sampler) alive across repeated builds, e.g. the loop's rounds.
+    """
     root = project_dir()
     duckdb_path = Path(duckdb_path or warehouse_path())
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "dbt.cli.main", *command, "--project-dir", str(root),
-            "--profiles-dir", str(root)]
+    cli_args = [*command, "--project-dir", str(root), "--profiles-dir", str(root)]
     if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
+        cli_args += ["--vars", json.dumps(dbt_vars)]
     if select:
-        args += ["--select", select]
-    env = {**os.environ, "PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    env["PRISM_DUCKDB_PATH"] = str(duckdb_path)
+        cli_args += ["--select", select]
+    env = {"PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "PRISM_DUCKDB_PATH": str(duckdb_path)}
+    if in_process:
+        _invoke_in_process(command, cli_args, env)
+        return None
+    env = {**os.environ, **env}
+    args = [sys.executable, "-m", "dbt.cli.main", *cli_args]
     result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     if result.returncode != 0:

@@ -53,7 +53,7 @@ def copy_project(target: Path, settings: dict | None = None) -> Project:
 
 
 def build(project: Project, run_id: str = "test-run", round_: int = 1, **kwargs) -> Path:
-    """Run the real `prism build` machinery (validate, dbt seed + build, swap) in ``project``."""
+    """Run the real `prism build` machinery (validate, dbt build, swap) in ``project``."""
     from prism_mmm.build import build_warehouse
     from prism_mmm.config import load_config
 

@@ -1,4 +1,4 @@
-"""`prism build`: validate the input and run dbt seed + dbt build (safe swap)."""
+"""`prism build`: validate the input and run dbt build, seeds included (safe swap)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prism_mmm.cli import PrismError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("build", help="validate input and run dbt seed + dbt build")
+    parser = subparsers.add_parser("build", help="validate input and run dbt build")
     parser.add_argument("--run-id", default=None, help="run identifier (default: new)")
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--select", default=None, help="dbt selection (default: everything)")

@@ -31,7 +31,7 @@ def run(args) -> int:
 
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
-    print(f"prism run · {run_id} · step 1/2: data layer (dbt seed + build + tests)", flush=True)
+    print(f"prism run · {run_id} · step 1/2: data layer (dbt build: seed, models, tests)", flush=True)
     try:
         path = build_warehouse(load_config(), run_id, select="+tag:data_layer")
     except (InputError, UnsafeIdentifierError, WarehouseLockedError, DbtError, ValueError) as exc:

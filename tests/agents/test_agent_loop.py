@@ -12,11 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from agents.reporter import SLIDE_TITLES
 from agents.runner import LoopRunner
+from prism_mmm.config import deep_merge
 from tests.agents import fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,7 +112,13 @@ def test_sigkill_mid_round_resumes_without_redoing_or_duplicating(copy_built_war
     build; the same command then resumes: round 1 is not refitted, round 2 is redone cleanly,
     no row is duplicated and the previous warehouse was never damaged."""
     project = copy_built_warehouse
-    env = {**os.environ, **project.env(), "PRISM_CONFIG": str(project.project_dir / "prism.yml"),
+    # Smallest real fits: this test is about the runner surviving a kill, not about the numbers.
+    config_path = project.project_dir / "prism.yml"
+    config = deep_merge(yaml.safe_load(config_path.read_text()), {
+        "bayes": {"chains": 2, "draws": 100, "tune": 100}, "ridge": {"n_boot": 10},
+        "nls": {"n_boot": 5, "n_starts": 1}})
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, **project.env(), "PRISM_CONFIG": str(config_path),
            "PYTHONPATH": str(REPO)}
     env.pop("ANTHROPIC_API_KEY", None)
     path = project.duckdb_path
