@@ -159,10 +159,19 @@ def _budget_sentence(inputs: ReportInputs) -> str:
     if change.min() < 0:
         text += (f" and away from {down['channel']} ({fmt_money(down['current_spend'], currency)}"
                  f" to {fmt_money(down['optimal_spend'], currency)})")
-    return (text + f"; expected KPI over the planning horizon "
-            f"{fmt_money(first['expected_kpi'], currency)} (90% interval "
-            f"{fmt_money(first['expected_kpi_low'], currency)} to "
-            f"{fmt_money(first['expected_kpi_high'], currency)}).")
+    text += (f"; media-driven KPI over the planning horizon "
+             f"{fmt_money(first['expected_kpi'], currency)} (90% interval "
+             f"{fmt_money(first['expected_kpi_low'], currency)} to "
+             f"{fmt_money(first['expected_kpi_high'], currency)})")
+    # The same figure for today's allocation, so the uplift can be read (baseline excluded
+    # from both: the split of the budget does not move it).
+    budget = inputs.tables.budget_scenarios
+    if not budget.empty:
+        current = budget[(budget["model"] == first["model"]) & (budget["scenario"] == "current")]
+        if not current.empty:
+            text += (f", against {fmt_money(current.iloc[0]['expected_kpi'], currency)} at "
+                     "today's allocation")
+    return text + "."
 
 
 def _markdown(inputs: ReportInputs, summary: str, figures: dict[str, Path | None]) -> str:
