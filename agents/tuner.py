@@ -157,12 +157,18 @@ def _sampler_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
                 f"gates {', '.join(sorted(flagged & SAMPLER_GATES)) or 'failed fit'} point to "
                 "a step size too large for the posterior's curvature; a higher target_accept "
                 "takes smaller steps and should remove divergences", addresses))
-    if flagged & LENGTH_GATES or bayes_failed:
+    at_top_step = not [s for s in TARGET_ACCEPT_STEPS if s > cfg.bayes.target_accept]
+    # With target_accept already at its top step, a longer warm-up (better step size and
+    # mass-matrix adaptation) is what is left to try against divergences too.
+    if flagged & LENGTH_GATES or bayes_failed or (flagged & SAMPLER_GATES and at_top_step):
         tune = min(cfg.bayes.tune * 2, MAX_TUNE)
-        out.append(Change(
-            "bayes.tune", tune, cfg.bayes.tune,
-            f"gates {', '.join(sorted(flagged & LENGTH_GATES)) or 'failed fit'} say the chains "
-            "have not mixed; a longer warm-up should bring R-hat down and ESS up", addresses))
+        if flagged & LENGTH_GATES or bayes_failed:
+            why = (f"gates {', '.join(sorted(flagged & LENGTH_GATES)) or 'failed fit'} say the "
+                   "chains have not mixed; a longer warm-up should bring R-hat down and ESS up")
+        else:
+            why = (f"gates {', '.join(sorted(flagged & SAMPLER_GATES))} persist at the top "
+                   "target_accept; a longer warm-up adapts step size and mass matrix better")
+        out.append(Change("bayes.tune", tune, cfg.bayes.tune, why, addresses))
     return out
 
 
