@@ -22,15 +22,32 @@ Model, on scaled data (fit weeks = ``data.fit_mask``)::
   ``beta_c = ROI_c * spend_c / (y_scale * sum_t sat_tc)`` over fit weeks, so the prior sits on
   the quantity the business has a view on. Channels without a range keep the ``beta`` prior.
 
-Compile once: prior parameters, the ROI switch and all data live in ``pm.Data`` containers,
-so the graph depends only on the *structure* (channel/control/baseline counts, weeks, fit
-weeks, adstock lag, saturation, prior families, sampler). One model and one compiled sampler
+Compile once: prior hyper-parameters and ROI terms live in one packed ``hyper`` data vector and
+the fit-week design in ``spend_lags``/``baseline_x``/``controls_x``/``y``, so the graph depends
+only on the *structure* (channel/control/baseline counts, fit weeks, adstock lag, saturation,
+prior families, which channels carry ROI priors, sampler). One model and one compiled sampler
 per structure are cached in-process; a refit with new data or prior values only swaps values
 (nutpie ``with_data``; PyMC/numpyro ``pm.set_data``).
 
-Posterior summaries (contributions, ROI, predictions, log-likelihood, posterior predictive)
-are computed in NumPy from the posterior draws with the same maths as the graph (a test checks
-the two agree), so nothing is recompiled after sampling.
+Compile time is numba type inference + LLVM of the logp/gradient graph and of nutpie's data
+extraction (one generated function per data container), so the graph is kept lean, each
+choice measured on the bundled apparel data (CPU seconds of ``nutpie.compile_pymc_model``,
+2 shared cores, so +-20%): the graph sees fit weeks only (the lag stack is built in NumPy, so
+no index ops and their gradients), ``check_bounds=False`` (hyper-parameters are validated in
+Python), no ``pt.switch`` unless some channels have ROI priors and others not, no
+``Deterministic`` (nutpie's expand function stores free variables only: 4.1 -> 0.5-1.2 s),
+hyper-parameters packed into one container instead of 21 (each container cost ~0.1-0.5 s of
+numba compile). 165 -> 122 logp nodes; logp cfunc 17-24 s -> 10-18 s. Not used, measured:
+nutpie's JAX backend (compile 2.3 s but sampling 110 CPU s: a Python call per gradient),
+numpyro (85-100 s per fit here), ``NUMBA_OPT`` 0-2 (same compile time, 2.4x slower sampling
+at 0). numba's on-disk cache (pytensor compiledir) keeps the graph's functions between
+processes; nutpie's C callbacks are rebuilt in every process.
+
+Posterior summaries (``beta``, contributions, ROI, predictions, log-likelihood, posterior and
+prior predictive) are computed in NumPy from the draws with the same maths as the graph (a
+test checks the two agree), so nothing is compiled after sampling: the g1 prior predictive
+draws each prior with NumPy (the same distributions as the graph) instead of compiling
+``pm.sample_prior_predictive`` (0.3-0.8 s with a warm pytensor cache, a C compile when cold).
 """
 
 from __future__ import annotations
@@ -74,6 +91,19 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 Z90 = 1.6448536269514722  # standard normal 95% quantile: a central 90% interval is mu ± Z90·sd
 PARAMETERS = ("intercept", "baseline_coef", "control_coef", "beta", "sigma")
 _EPS = 1e-12
+# nutpie settings chosen by measurement (4 chains x 1000/1000; apparel = bundled data with the
+# promo dummy and knowledge ROI priors, seeds 1-6 with the KPI perturbed by 1% after the first;
+# truth = pymc_marketing_mmm_example.csv, seeds 11-13):
+# - low-rank modified mass matrix: it captures the correlations between a channel's Hill
+#   shape, half-saturation and ROI (|r| 0.74-0.84 for meta_facebook). Apparel at
+#   target_accept 0.98: min bulk ESS 910-1393 and R-hat <= 1.008 vs ESS 281-390 and R-hat up
+#   to 1.019 with the diagonal mass matrix; truth: ~30 leapfrog steps per draw instead of ~98.
+# - target_accept 0.99 (BayesConfig default): with the low-rank mass matrix 0.95 and 0.97 left
+#   1 divergence in 4-6 apparel seeds, 0.98 one in 11 apparel seeds and 5 on truth seed 11;
+#   0.99 none in 4 apparel + 3 truth seeds (apparel min ESS 639-1124, R-hat <= 1.006).
+# - tried and rejected: LogNormal instead of Gamma priors on the Hill shape/half-saturation
+#   (same mean and sd, heavier right tail): 6 and 1 divergences in 4 seeds.
+NUTPIE_SETTINGS: dict[str, Any] = {"low_rank_modified_mass_matrix": True}
 
 
 def canonical_prior(prior: Prior) -> tuple[str, dict[str, float]]:
@@ -103,6 +133,20 @@ def roi_lognormal(low: float, high: float) -> tuple[float, float]:
     return (np.log(low) + np.log(high)) / 2, (np.log(high) - np.log(low)) / (2 * Z90)
 
 
+def _draw(rng: np.random.Generator, family: str, params: dict[str, float],
+          size: tuple[int, ...]) -> np.ndarray:
+    """NumPy draws from a canonical prior (PyMC's parametrisations)."""
+    if family == "normal":
+        return rng.normal(params["mu"], params["sigma"], size)
+    if family == "halfnormal":
+        return np.abs(rng.normal(0.0, params["sigma"], size))
+    if family == "lognormal":
+        return np.exp(rng.normal(params["mu"], params["sigma"], size))
+    if family == "gamma":
+        return rng.gamma(params["alpha"], 1.0 / params["beta"], size)
+    return rng.beta(params["alpha"], params["beta"], size)
+
+
 def lag_stack(x: np.ndarray, max_lag: int) -> np.ndarray:
     """(L, T, C) with ``out[l, t] = x[t - l]`` (zeros before the first week)."""
     out = np.zeros((max_lag, *x.shape))
@@ -126,7 +170,7 @@ def hdi(draws: np.ndarray, mass: float = INTERVAL_MASS) -> tuple[np.ndarray, np.
 def saturate(x: np.ndarray, saturation: str, params: dict[str, np.ndarray]) -> np.ndarray:
     """NumPy twin of the graph's saturation; Hill as a logistic in log-space (stable at 0)."""
     if saturation == "hill":
-        z = params["shape"] * (np.log(np.maximum(x, _EPS)) - np.log(params["half_sat"]))
+        z = params["shape"] * (np.log(np.maximum(x, 0.0) + _EPS) - np.log(params["half_sat"]))
         return 1.0 / (1.0 + np.exp(-z))
     return np.tanh(params["lam"] * np.maximum(x, 0.0) / 2.0)  # == (1 - e^-lx) / (1 + e^-lx)
 
@@ -136,24 +180,48 @@ class _Structure:
     """What the compiled graph depends on; equal structures share one compiled model."""
 
     n_channels: int
-    n_weeks: int
     n_fit: int
     n_controls: int
     n_baseline: int
     max_lag: int
     saturation: str
     families: tuple[tuple[str, str], ...]
+    roi_mode: str  # "all" | "none" | "mixed": which channels carry an ROI prior
     sampler: str
 
     def key(self) -> tuple:
         return tuple(self.__dict__.values())
+
+    def channel_params(self) -> list[str]:
+        return ["decay", *SATURATIONS[self.saturation].params]
+
+    def hyper_layout(self) -> list[tuple[str, int]]:
+        """Order and length of every entry of the packed ``hyper`` data vector: prior
+        hyper-parameters ``prior_<name>_<param>`` and the per-channel ROI terms."""
+        c = self.n_channels
+        sizes = {"intercept": 1, "sigma": 1, "baseline_coef": self.n_baseline,
+                 "control_coef": self.n_controls}
+        families = dict(self.families)
+        names = [*self.channel_params(), "intercept", "baseline_coef", "control_coef", "sigma"]
+        if self.roi_mode != "all":
+            names.append("beta")
+        layout = []
+        for name in names:
+            size = sizes.get(name, c)
+            if size:
+                layout += [(f"prior_{name}_{p}", size) for p in FAMILIES[families[name]][1]]
+        if self.roi_mode != "none":
+            layout += [("roi_mu", c), ("roi_sigma", c), ("roi_factor", c)]
+        if self.roi_mode == "mixed":
+            layout.append(("use_roi", c))
+        return layout
 
 
 @dataclass
 class _Compiled:
     model: Any
     sampler_fn: Any  # nutpie CompiledModel, else None (PyMC/numpyro compile inside pm.sample)
-    mu: Any  # scaled expected KPI for every week (for the NumPy-twin test)
+    mu: Any  # scaled expected KPI on fit weeks (for the NumPy-twin test)
 
 
 _CACHE: dict[tuple, _Compiled] = {}
@@ -165,80 +233,76 @@ def clear_cache() -> None:
 
 
 def _build_model(structure: _Structure) -> Any:
+    """The PyMC model for one structure (see the module docstring for the choices)."""
     import pymc as pm
     import pytensor.tensor as pt
 
     s = structure
     coords = {
         "channel": np.arange(s.n_channels),
-        "lag": np.arange(s.max_lag),
-        "week": np.arange(s.n_weeks),
         "obs": np.arange(s.n_fit),
         "control": np.arange(s.n_controls),
         "baseline": np.arange(s.n_baseline),
     }
-    shapes = {
-        "intercept": (),
-        "sigma": (),
-        "baseline_coef": (s.n_baseline,),
-        "control_coef": (s.n_controls,),
-    }
-    dims = {"baseline_coef": "baseline", "control_coef": "control"}
     families = dict(s.families)
-    with pm.Model(coords=coords) as model:
-        spend = pm.Data("spend_lags", np.zeros((s.max_lag, s.n_weeks, s.n_channels)))
-        fit_idx = pm.Data("fit_idx", np.arange(s.n_fit, dtype="int64"))
+    # check_bounds=False: the hyper-parameters are validated in Python (canonical_prior,
+    # roi_lognormal), so the logp graph needs no parameter checks (fewer nodes to compile).
+    with pm.Model(coords=coords, check_bounds=False) as model:
+        spend = pm.Data("spend_lags", np.zeros((s.max_lag, s.n_fit, s.n_channels)))
         y = pm.Data("y", np.ones(s.n_fit))
+        layout = s.hyper_layout()
+        hyper_data = pm.Data("hyper", np.ones(sum(n for _, n in layout)))
+        hyper, offset = {}, 0
+        for name, size in layout:
+            hyper[name] = hyper_data[offset:offset + size]
+            offset += size
 
-        def rv(name: str, shape: tuple[int, ...], dim: str | None, var: str = "") -> Any:
+        def rv(name: str, dim: str | None, var: str = "") -> Any:
             cls_name, pnames = FAMILIES[families[name]]
-            hyper = {p: pm.Data(f"prior_{name}_{p}", np.ones(shape)) for p in pnames}
-            return getattr(pm, cls_name)(var or name, **hyper, dims=dim)
+            kwargs = {p: hyper[f"prior_{name}_{p}"] for p in pnames}
+            if dim is None:
+                kwargs = {p: v[0] for p, v in kwargs.items()}
+            return getattr(pm, cls_name)(var or name, **kwargs, dims=dim)
 
-        channel_params = {"decay": rv("decay", (s.n_channels,), "channel")}
-        for pname in SATURATIONS[s.saturation].params:
-            channel_params[pname] = rv(pname, (s.n_channels,), "channel")
-
-        decay = channel_params["decay"]
+        params = {name: rv(name, "channel") for name in s.channel_params()}
+        decay = params["decay"]
         powers = decay[None, :] ** pt.arange(s.max_lag)[:, None]  # (L, C)
-        weights = powers / powers.sum(axis=0, keepdims=True)
-        adstocked = (weights[:, None, :] * spend).sum(axis=0)  # (T, C)
-        if s.saturation == "hill":
-            z = channel_params["shape"] * (
-                pt.log(pt.maximum(adstocked, _EPS)) - pt.log(channel_params["half_sat"])
-            )
-            sat = pt.sigmoid(z)
-        else:
-            sat = pt.tanh(channel_params["lam"] * adstocked / 2.0)
+        weights = powers / powers.sum(axis=0)
+        adstocked = (weights[:, None, :] * spend).sum(axis=0)  # (N, C)
+        sat = _graph_saturation(adstocked, s.saturation, params)
 
-        # beta: HalfNormal-type prior (non-centred when HalfNormal) or derived from an ROI prior
-        if families["beta"] == "halfnormal":
-            beta_sigma = pm.Data("prior_beta_sigma", np.ones(s.n_channels))
-            beta_z = pm.HalfNormal("beta_z", 1.0, dims="channel")
-            beta_plain = beta_sigma * beta_z
-        else:
-            beta_plain = rv("beta", (s.n_channels,), "channel", var="beta_free")
-        use_roi = pm.Data("use_roi", np.zeros(s.n_channels))
-        roi_mu = pm.Data("roi_mu", np.zeros(s.n_channels))
-        roi_sigma = pm.Data("roi_sigma", np.ones(s.n_channels))
-        roi_factor = pm.Data("roi_factor", np.ones(s.n_channels))  # fit spend / y_scale
-        roi_z = pm.Normal("roi_z", 0.0, 1.0, dims="channel")
-        roi = pt.exp(roi_mu + roi_sigma * roi_z)
-        beta_roi = roi * roi_factor / (sat[fit_idx].sum(axis=0) + _EPS)
-        beta = pm.Deterministic(
-            "beta", pt.switch(use_roi > 0.5, beta_roi, beta_plain), dims="channel"
-        )
+        if s.roi_mode != "none":
+            roi_z = pm.Normal("roi_z", 0.0, 1.0, dims="channel")
+            roi = pt.exp(hyper["roi_mu"] + hyper["roi_sigma"] * roi_z)
+            beta_roi = roi * hyper["roi_factor"] / (sat.sum(axis=0) + _EPS)
+        if s.roi_mode != "all":
+            if families["beta"] == "halfnormal":  # non-centred
+                beta_plain = hyper["prior_beta_sigma"] * pm.HalfNormal("beta_z", 1.0, dims="channel")
+            else:
+                beta_plain = rv("beta", "channel", var="beta_free")
+        beta = {"all": lambda: beta_roi, "none": lambda: beta_plain,
+                "mixed": lambda: pt.switch(hyper["use_roi"] > 0.5, beta_roi, beta_plain)}[s.roi_mode]()
 
-        mu = rv("intercept", shapes["intercept"], None) + (beta[None, :] * sat).sum(axis=1)
+        mu = rv("intercept", None) + pt.dot(sat, beta)
         if s.n_baseline:
-            baseline = pm.Data("baseline_x", np.zeros((s.n_weeks, s.n_baseline)))
-            mu = mu + pt.dot(baseline, rv("baseline_coef", shapes["baseline_coef"], dims["baseline_coef"]))
+            baseline = pm.Data("baseline_x", np.zeros((s.n_fit, s.n_baseline)))
+            mu = mu + pt.dot(baseline, rv("baseline_coef", "baseline"))
         if s.n_controls:
-            controls = pm.Data("controls_x", np.zeros((s.n_weeks, s.n_controls)))
-            mu = mu + pt.dot(controls, rv("control_coef", shapes["control_coef"], dims["control_coef"]))
-        sigma = rv("sigma", shapes["sigma"], None)
-        pm.Normal("y_obs", mu=mu[fit_idx], sigma=sigma, observed=y, dims="obs")
+            controls = pm.Data("controls_x", np.zeros((s.n_fit, s.n_controls)))
+            mu = mu + pt.dot(controls, rv("control_coef", "control"))
+        sigma = rv("sigma", None)
+        pm.Normal("y_obs", mu=mu, sigma=sigma, observed=y, dims="obs")
     return model, mu
+
+
+def _graph_saturation(adstocked, saturation: str, params: dict) -> Any:
+    """PyTensor twin of :func:`saturate`."""
+    import pytensor.tensor as pt
+
+    if saturation == "hill":
+        z = params["shape"] * (pt.log(adstocked + _EPS) - pt.log(params["half_sat"]))
+        return pt.sigmoid(z)
+    return pt.tanh(params["lam"] * adstocked / 2.0)
 
 
 def _compiled(structure: _Structure) -> _Compiled:
@@ -249,7 +313,11 @@ def _compiled(structure: _Structure) -> _Compiled:
         if structure.sampler == "nutpie":
             import nutpie
 
-            sampler_fn = nutpie.compile_pymc_model(model, backend="numba")
+            # Store only the free variables: every derived quantity (beta, contributions)
+            # is computed in NumPy afterwards, so the expand function stays trivial.
+            sampler_fn = nutpie.compile_pymc_model(
+                model, backend="numba", var_names=[rv.name for rv in model.free_RVs]
+            )
         _CACHE[key] = _Compiled(model=model, sampler_fn=sampler_fn, mu=mu)
     return _CACHE[key]
 
@@ -290,7 +358,7 @@ class BayesMMM(MMMEstimator):
         chains: int = 4,
         draws: int = 1000,
         tune: int = 1000,
-        target_accept: float = 0.95,
+        target_accept: float = 0.99,
         sampler: str = "nutpie",
         max_lag: int = 8,
         saturation: str = "hill",
@@ -312,6 +380,15 @@ class BayesMMM(MMMEstimator):
         self.prior_predictive_draws = prior_predictive_draws
         self.gating = gating
         self.random_state = random_state
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> BayesMMM:
+        """A cheap instance for tests: 2 chains x 100/100 draws, 100 prior predictive draws
+        (real sampling, so results are noisy; the compiled model is still cached per
+        structure)."""
+        settings = {"chains": 2, "draws": 100, "tune": 100, "prior_predictive_draws": 100,
+                    "random_state": 5}
+        return cls(**{**settings, **overrides})
 
     @classmethod
     def from_config(cls, cfg, roi_priors: dict[str, tuple[float, float]] | None = None) -> BayesMMM:
@@ -370,65 +447,95 @@ class BayesMMM(MMMEstimator):
             "controls_x": data.controls / self.control_scale_,
         }
 
-    def _data_values(self, data: MMMData, priors: dict) -> dict[str, np.ndarray]:
-        c = len(data.channels)
-        shapes = {"intercept": (), "sigma": (), "baseline_coef": (data.baseline.shape[1],),
-                  "control_coef": (data.controls.shape[1],)}
-        fit_idx = np.flatnonzero(data.fit_mask).astype("int64")
-        values = {**self._design(data), "fit_idx": fit_idx, "y": data.y[fit_idx] / self.y_scale_}
-        for name, (_, params) in priors.items():
-            shape = shapes.get(name, (c,))
-            if 0 in shape:  # no controls / no baseline terms: the graph has no such prior
-                continue
-            for pname, value in params.items():
-                values[f"prior_{name}_{pname}"] = np.full(shape, value)
+    def _roi_terms(self, data: MMMData) -> dict[str, np.ndarray]:
+        """Per-channel ROI prior terms: ``use_roi`` mask, LogNormal ``roi_mu``/``roi_sigma``
+        and ``roi_factor`` = fit-week spend / y_scale (so beta = ROI * factor / sum sat)."""
         roi = self.roi_priors or {}
         unknown = set(roi) - set(data.channels)
         if unknown:
             raise ValueError(f"roi_priors for unknown channels {sorted(unknown)}")
-        values["use_roi"] = np.array([float(ch in roi) for ch in data.channels])
         mus_sigmas = [roi_lognormal(*roi[ch]) if ch in roi else (0.0, 1.0) for ch in data.channels]
-        values["roi_mu"] = np.array([m for m, _ in mus_sigmas])
-        values["roi_sigma"] = np.array([s for _, s in mus_sigmas])
-        values["roi_factor"] = data.spend[fit_idx].sum(axis=0) / self.y_scale_
-        if data.baseline.shape[1] == 0:
-            values.pop("baseline_x")
-        if data.controls.shape[1] == 0:
-            values.pop("controls_x")
-        return values
+        return {
+            "use_roi": np.array([float(ch in roi) for ch in data.channels]),
+            "roi_mu": np.array([m for m, _ in mus_sigmas]),
+            "roi_sigma": np.array([s for _, s in mus_sigmas]),
+            "roi_factor": data.spend[data.fit_mask].sum(axis=0) / self.y_scale_,
+        }
 
-    # -- fit ---------------------------------------------------------------------------------
-    def fit(self, data: MMMData) -> BayesMMM:
-        import pymc as pm
-
-        priors = self._resolved_priors()
-        self._scales(data)
-        structure = _Structure(
+    def _structure(self, data: MMMData, priors: dict) -> _Structure:
+        use_roi = self._roi_terms(data)["use_roi"]
+        roi_mode = "all" if use_roi.all() else "none" if not use_roi.any() else "mixed"
+        return _Structure(
             n_channels=len(data.channels),
-            n_weeks=data.n_weeks,
             n_fit=int(data.fit_mask.sum()),
             n_controls=data.controls.shape[1],
             n_baseline=data.baseline.shape[1],
             max_lag=self.max_lag,
             saturation=self.saturation,
             families=tuple(sorted((k, fam) for k, (fam, _) in priors.items())),
+            roi_mode=roi_mode if len(data.channels) else "none",
             sampler=self.sampler,
         )
+
+    def _data_values(self, data: MMMData, priors: dict) -> dict[str, np.ndarray]:
+        """Values of the model's data containers for ``data`` (fit weeks only)."""
+        structure = self._structure(data, priors)
+        fit = data.fit_mask
+        design = self._design(data)
+        values = {
+            "spend_lags": design["spend_lags"][:, fit],
+            "y": data.y[fit] / self.y_scale_,
+            "baseline_x": design["baseline_x"][fit],
+            "controls_x": design["controls_x"][fit],
+        }
+        terms = self._roi_terms(data)
+        hyper = []
+        for name, size in structure.hyper_layout():
+            if name.startswith("prior_"):
+                prior, _, pname = name[len("prior_"):].rpartition("_")
+                hyper.append(np.full(size, priors[prior][1][pname]))
+            else:
+                hyper.append(terms[name])
+        values["hyper"] = np.concatenate(hyper) if hyper else np.zeros(0)
+        if not structure.n_baseline:
+            values.pop("baseline_x")
+        if not structure.n_controls:
+            values.pop("controls_x")
+        return values
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, data: MMMData) -> BayesMMM:
+        import time
+
+        import pymc as pm
+
+        from prism_mmm.gates import compute_gates
+
+        tick = time.perf_counter()
+        seconds = {}
+        priors = self._resolved_priors()
+        self._scales(data)
+        structure = self._structure(data, priors)
+        cold = structure.key() not in _CACHE
         compiled = _compiled(structure)
+        seconds["compile" if cold else "cached_model"] = time.perf_counter() - tick
         values = self._data_values(data, priors)
         with compiled.model:
             pm.set_data(values)
+        tick = time.perf_counter()
         posterior = self._sample(compiled, values)
-        idata = self._relabel(posterior, data)
+        seconds["sample"] = time.perf_counter() - tick
 
+        tick = time.perf_counter()
         self.data_ = data
         self.structure_ = structure
-        self.draws_ = self._flat_draws(idata)
-        self.idata_ = idata
-        self._add_predictive_groups(compiled, data)
-        from prism_mmm.gates import compute_gates
-
+        self.roi_terms_ = self._roi_terms(data)
+        self.idata_ = self._relabel(posterior, data)
+        self.draws_ = self._flat_draws(self.idata_)
+        self._add_predictive_groups(data, priors)
         self.gates_ = compute_gates(self.idata_)
+        seconds["post"] = time.perf_counter() - tick
+        self.fit_seconds_ = seconds
         return self
 
     def _sample(self, compiled: _Compiled, values: dict[str, np.ndarray]):
@@ -448,6 +555,7 @@ class BayesMMM(MMMEstimator):
                 target_accept=self.target_accept,
                 save_warmup=False,
                 progress_bar=False,
+                **NUTPIE_SETTINGS,
             )
         kwargs: dict[str, Any] = {}
         if self.sampler == "numpyro":
@@ -468,7 +576,8 @@ class BayesMMM(MMMEstimator):
             )
 
     def _relabel(self, idata, data: MMMData):
-        """Keep posterior + sample_stats with the data's labels on the generic model dims."""
+        """Posterior (free variables + ``beta`` derived in NumPy) and sample_stats, with the
+        data's labels on the generic model dims."""
         import arviz as az
 
         labels = {
@@ -480,6 +589,12 @@ class BayesMMM(MMMEstimator):
         posterior = posterior.assign_coords(
             {k: v for k, v in labels.items() if k in posterior.dims}
         )
+        shape = (posterior.sizes["chain"], posterior.sizes["draw"])
+        flat = {name: arr.to_numpy().reshape(-1, *arr.shape[2:])
+                for name, arr in posterior.data_vars.items()}
+        beta = self._beta(flat, data).reshape(*shape, -1)
+        posterior["beta"] = (("chain", "draw", "channel"), beta)
+        posterior = posterior.assign_coords(channel=list(data.channels))
         posterior.attrs = {
             "y_scale": self.y_scale_,
             "spend_scale": json.dumps(self.spend_scale_.tolist()),
@@ -490,28 +605,50 @@ class BayesMMM(MMMEstimator):
         }
         return az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats)
 
+    def _beta(self, d: dict[str, np.ndarray], data: MMMData) -> np.ndarray:
+        """(D, C) media coefficients from free-variable draws: ROI channels
+        ``ROI * roi_factor / sum_fit sat`` (the graph's formula), the others ``beta_z`` scaled
+        by the HalfNormal prior sigma or ``beta_free``."""
+        terms = self._roi_terms(data)
+        n_draws, n_channels = len(d["sigma"]), len(data.channels)
+        beta = np.zeros((n_draws, n_channels))
+        if terms["use_roi"].any():
+            sat = self._saturation_draws(d, self._design(data)["spend_lags"][:, data.fit_mask])
+            roi = np.exp(terms["roi_mu"] + terms["roi_sigma"] * d["roi_z"])
+            beta = roi * terms["roi_factor"] / (sat.sum(axis=1) + _EPS)
+        if not terms["use_roi"].all():
+            if "beta_z" in d:
+                params = self._resolved_priors()["beta"][1]
+                plain = params["sigma"] * d["beta_z"]
+            else:
+                plain = d["beta_free"]
+            beta = np.where(terms["use_roi"] > 0.5, beta, plain)
+        return beta
+
     def _flat_draws(self, idata) -> dict[str, np.ndarray]:
         """name -> (D, ...) posterior draws with chains stacked."""
         out = {}
-        names = ["decay", *SATURATIONS[self.saturation].params, *PARAMETERS]
-        for name in names:
-            if name in idata.posterior:
-                arr = idata.posterior[name].to_numpy()
-                out[name] = arr.reshape(-1, *arr.shape[2:])
+        for name in idata.posterior.data_vars:
+            arr = idata.posterior[name].to_numpy()
+            out[name] = arr.reshape(-1, *arr.shape[2:])
         return out
 
     # -- NumPy forward pass ------------------------------------------------------------------
+    def _saturation_draws(self, d: dict[str, np.ndarray], spend_lags: np.ndarray) -> np.ndarray:
+        """(D, T, C) saturated adstock per draw for scaled lagged spend (L, T, C)."""
+        lags = np.arange(self.max_lag)
+        weights = d["decay"][:, None, :] ** lags[None, :, None]  # (D, L, C)
+        weights = weights / weights.sum(axis=1, keepdims=True)
+        adstocked = np.einsum("dlc,ltc->dtc", weights, spend_lags, optimize=True)
+        params = {k: d[k][:, None, :] for k in SATURATIONS[self.saturation].params}
+        return saturate(adstocked, self.saturation, params)
+
     def _components(self, data: MMMData, draws: dict[str, np.ndarray] | None = None) -> dict:
         """Scaled components per draw for every week of ``data``: media (D, T, C),
         base (D, T) = intercept + trend + seasonality, controls (D, T, K)."""
         d = self.draws_ if draws is None else draws
         design = self._design(data)
-        lags = np.arange(self.max_lag)
-        weights = d["decay"][:, None, :] ** lags[None, :, None]  # (D, L, C)
-        weights = weights / weights.sum(axis=1, keepdims=True)
-        adstocked = np.einsum("dlc,ltc->dtc", weights, design["spend_lags"])
-        params = {k: d[k][:, None, :] for k in SATURATIONS[self.saturation].params}
-        media = d["beta"][:, None, :] * saturate(adstocked, self.saturation, params)
+        media = d["beta"][:, None, :] * self._saturation_draws(d, design["spend_lags"])
         base = np.repeat(d["intercept"][:, None], data.n_weeks, axis=1)
         if "baseline_coef" in d:
             base = base + d["baseline_coef"] @ design["baseline_x"].T
@@ -521,15 +658,14 @@ class BayesMMM(MMMEstimator):
             controls = d["control_coef"][:, None, :] * design["controls_x"][None]
         return {"media": media, "base": base, "controls": controls}
 
-    def _mu_draws(self, data: MMMData) -> np.ndarray:
-        parts = self._components(data)
+    def _mu_draws(self, data: MMMData, draws: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        parts = self._components(data, draws)
         return parts["base"] + parts["media"].sum(axis=2) + parts["controls"].sum(axis=2)
 
-    def _add_predictive_groups(self, compiled: _Compiled, data: MMMData) -> None:
+    def _add_predictive_groups(self, data: MMMData, priors: dict) -> None:
         """Prior predictive (g1), posterior predictive and pointwise log-likelihood (g5, g6)
-        on fit weeks, all on the scaled KPI."""
+        on fit weeks, all on the scaled KPI, all in NumPy (nothing to compile)."""
         import arviz as az
-        import pymc as pm
         from scipy import stats
 
         fit = data.fit_mask
@@ -545,17 +681,38 @@ class BayesMMM(MMMEstimator):
             "log_likelihood": {"y_obs": loglik},
             "observed_data": {"y_obs": y_obs},
         }
-        extra = az.from_dict(**groups, dims={"y_obs": ["obs"]})
-        self.idata_.extend(extra)
         if self.prior_predictive_draws:
-            with compiled.model:
-                prior = pm.sample_prior_predictive(
-                    draws=self.prior_predictive_draws,
-                    var_names=["y_obs", "beta", "intercept"],
-                    random_seed=int(self.random_state) + 1,
-                )
-            prior.prior = prior.prior.assign_coords(channel=list(data.channels))
-            self.idata_.extend(az.InferenceData(prior=prior.prior, prior_predictive=prior.prior_predictive))
+            prior = self._prior_draws(data, priors, int(self.prior_predictive_draws))
+            prior_mu = self._mu_draws(data, prior)[:, fit]
+            noise = np.random.default_rng(int(self.random_state) + 3).standard_normal(prior_mu.shape)
+            groups["prior"] = {"beta": prior["beta"][None], "intercept": prior["intercept"][None]}
+            groups["prior_predictive"] = {"y_obs": (prior_mu + prior["sigma"][:, None] * noise)[None]}
+        extra = az.from_dict(**groups, dims={"y_obs": ["obs"], "beta": ["channel"]},
+                             coords={"channel": list(data.channels)})
+        self.idata_.extend(extra)
+
+    def _prior_draws(self, data: MMMData, priors: dict, n: int) -> dict[str, np.ndarray]:
+        """``n`` joint draws from the prior (same distributions as the graph), NumPy only."""
+        rng = np.random.default_rng(int(self.random_state) + 1)
+        c = len(data.channels)
+        sizes = {"intercept": None, "sigma": None, "baseline_coef": data.baseline.shape[1],
+                 "control_coef": data.controls.shape[1]}
+        out = {}
+        names = ["decay", *SATURATIONS[self.saturation].params, "intercept", "baseline_coef",
+                 "control_coef", "sigma", "beta"]
+        for name in names:
+            size = sizes.get(name, c)
+            if size == 0:
+                continue
+            family, params = priors[name]
+            out[name] = _draw(rng, family, params, (n,) if size is None else (n, size))
+        out["roi_z"] = rng.standard_normal((n, c))
+        if "beta" in out and priors["beta"][0] == "halfnormal":
+            out["beta_z"] = out["beta"] / priors["beta"][1]["sigma"]
+        else:
+            out["beta_free"] = out.pop("beta")
+        out["beta"] = self._beta(out, data)
+        return out
 
     # -- results -----------------------------------------------------------------------------
     def predict(self, data: MMMData | None = None) -> np.ndarray:

@@ -40,8 +40,13 @@ def truth_data():
 
 
 def apparel_data():
-    return from_frame(pd.read_csv(APPAREL_CSV), date_column="date", kpi="revenue",
-                      channels=DEFAULT_CHANNELS)
+    """The bundled seed as production sees it: the known promo week 2022-05-30 gets its own
+    event dummy (a known issue with action "flag" in the pipeline)."""
+    frame = pd.read_csv(APPAREL_CSV)
+    promo = "event_promo_2022_05_30"
+    frame[promo] = (pd.to_datetime(frame["date"]) == "2022-05-30").astype(float)
+    return from_frame(frame, date_column="date", kpi="revenue", channels=DEFAULT_CHANNELS,
+                      controls=[promo])
 
 
 def assert_truth_recovered(model: BayesMMM) -> pd.DataFrame:
@@ -109,8 +114,8 @@ def test_numpy_twin_matches_graph(truth_fit):
     first = truth_fit.idata_.posterior.isel(chain=0, draw=0)
     fixed = {rv: pt.constant(first[rv.name].to_numpy()) for rv in model.free_RVs
              if rv.name != "sigma"}  # noise scale is not part of the mean
-    graph_mu = graph_replace(compiled.mu, fixed).eval()
-    numpy_mu = truth_fit._mu_draws(truth_fit.data_)[0]
+    graph_mu = graph_replace(compiled.mu, fixed).eval()  # fit weeks only
+    numpy_mu = truth_fit._mu_draws(truth_fit.data_)[0][truth_fit.data_.fit_mask]
     np.testing.assert_allclose(graph_mu, numpy_mu, rtol=1e-8)
 
 
@@ -127,18 +132,28 @@ def test_seeded_warm_refit_is_reproducible(truth_fit):
 
 
 def test_roi_prior_shifts_the_prior():
+    """The prior (drawn in NumPy for g1, same distributions as the graph) moves with the ROI
+    range; no sampling needed."""
     data = truth_data()
-    settings = {**FAST, "chains": 1, "draws": 50, "tune": 50, "random_state": 3}
-    low = BayesMMM(**settings, roi_priors={"x1": (100.0, 200.0)}).fit(data)
-    high = BayesMMM(**settings, roi_priors={"x1": (10_000.0, 20_000.0)}).fit(data)
-    beta_low = low.idata_.prior["beta"].sel(channel="x1").median().item()
-    beta_high = high.idata_.prior["beta"].sel(channel="x1").median().item()
+
+    def prior_beta(roi_priors):
+        model = BayesMMM(roi_priors=roi_priors, random_state=3)
+        model._scales(data)
+        return model._prior_draws(data, model._resolved_priors(), 2000)["beta"]
+
+    low, high = prior_beta({"x1": (100.0, 200.0)}), prior_beta({"x1": (10_000.0, 20_000.0)})
     # ROI range x100 => the implied beta prior moves by roughly that factor (saturation varies)
-    assert beta_high / beta_low > 30
+    assert np.median(high[:, 0]) / np.median(low[:, 0]) > 30
     # channels without a range keep the HalfNormal beta prior
-    x2_low = low.idata_.prior["beta"].sel(channel="x2").to_numpy()
-    x2_high = high.idata_.prior["beta"].sel(channel="x2").to_numpy()
-    np.testing.assert_allclose(x2_low, x2_high)
+    np.testing.assert_allclose(low[:, 1], high[:, 1])
+    model = BayesMMM(roi_priors={"x1": (100.0, 200.0)})
+    model._scales(data)
+    assert model._structure(data, model._resolved_priors()).roi_mode == "mixed"
+
+
+def test_for_tests_is_cheap_and_overridable():
+    model = BayesMMM.for_tests(random_state=9)
+    assert model.chains == 2 and model.draws <= 100 and model.random_state == 9
 
 
 def test_roi_lognormal_interval():
@@ -183,13 +198,25 @@ def test_truth_recovery_full():
 
 @pytest.mark.slow
 def test_apparel_default_meets_convergence_targets():
+    """Production settings (prism.yml defaults, knowledge ROI priors, promo dummy): the
+    DESIGN §8 targets on three seeds (the second and third on a KPI perturbed by 1%, i.e.
+    warm refits of the compiled model)."""
+    from prism_mmm.knowledge.local import expected_roi_ranges
+
     cfg = PrismConfig()
-    model = BayesMMM.from_config(cfg).fit(apparel_data())
-    gates = model.gates_.set_index("metric")
-    assert gates.loc["max_r_hat", "value"] <= 1.01
-    assert gates.loc["min_ess_bulk", "value"] >= 400
-    assert gates.loc["divergences", "value"] == 0
-    assert gates.loc["plausibility_ratio", "status"] == "pass"
+    roi_priors = expected_roi_ranges(ROOT / "knowledge")
+    data = apparel_data()
+    rng = np.random.default_rng(0)
+    for seed in (cfg.random_seed, 1, 2):
+        model = BayesMMM.from_config(cfg, roi_priors=roi_priors).set_params(random_state=seed)
+        fit_data = data if seed == cfg.random_seed else data.with_y(
+            data.y * (1 + 0.01 * rng.standard_normal(data.n_weeks)))
+        model.fit(fit_data)
+        gates = model.gates_.set_index("metric")
+        assert gates.loc["max_r_hat", "value"] <= 1.01, seed
+        assert gates.loc["min_ess_bulk", "value"] >= 400, seed
+        assert gates.loc["divergences", "value"] == 0, seed
+        assert gates.loc["plausibility_ratio", "status"] == "pass", seed
 
 
 @pytest.mark.slow
