@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -228,10 +229,40 @@ class LoopRunner:
 
     # --- one round -------------------------------------------------------------------------
 
+    def _refresh_knowledge(self, round_: int) -> None:
+        """With a Notion token and database ids, sync the knowledge layer before the round's
+        build (as the seed system did; the build loads the snapshot into ``knowledge_*``) and
+        record what changed. A failed sync keeps the previous snapshot and says so."""
+        from prism_mmm.knowledge.local import knowledge_directory
+        from prism_mmm.knowledge.notion import NotionSyncError, database_ids, sync
+        from prism_mmm.knowledge.schema import KnowledgeError
+
+        token = os.environ.get("NOTION_TOKEN", "").strip()
+        cfg = self.resolve({})
+        try:
+            configured = token and all(database_ids(cfg.knowledge.notion).values())
+            if not configured:
+                return
+            report = sync(cfg.knowledge, token, knowledge_directory(cfg.knowledge))
+        except (NotionSyncError, KnowledgeError, OSError) as exc:
+            self._record(round_, {"agent": "knowledge", "action": "knowledge_sync_failed",
+                                  "what": "kept the previous knowledge snapshot",
+                                  "why": str(exc)[:2000]})
+            self.echo(f"round {round_}/{self.rounds} · knowledge sync failed: previous "
+                      "snapshot kept")
+            return
+        self._record(round_, {"agent": "knowledge", "action": "knowledge_sync",
+                              "what": report.summary()[:2000],
+                              "why": "Notion is configured: knowledge refreshed before the build"
+                                     + ("" if report.changed else " (no change)")})
+        self.echo(f"round {round_}/{self.rounds} · knowledge synced from Notion"
+                  + (" (changed)" if report.changed else " (no change)"))
+
     def _round(self, round_: int, state: LoopState) -> None:
         with self._con() as con:
             insert_rows(con, "agent_rounds", [{
                 "run_id": self.run_id, "round": round_, "started_at": _now(), "status": RUNNING}])
+        self._refresh_knowledge(round_)
         data = self._data()
         if round_ == 1 and not data.data_readiness.empty:
             self._explore(round_, data)

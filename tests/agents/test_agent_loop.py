@@ -180,3 +180,61 @@ def test_loop_on_the_real_pipeline(copy_built_warehouse, monkeypatch):
     statuses = _query(project.duckdb_path, "select status from agent_rounds where run_id = 'real'")
     assert statuses in ([("completed",), ("completed",)], [("completed",), ("stopped",)])
     assert Presentation(str(result.pptx_path)).slides[1].shapes.title.text == "Executive summary"
+
+
+def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
+    """With Notion configured, every round syncs the knowledge layer before its build and
+    records what changed (a fake Notion API on 127.0.0.1, the real notion-client)."""
+    import shutil
+
+    from tests.knowledge.fake_notion import FakeNotion
+
+    path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
+    knowledge = shutil.copytree(REPO / "knowledge", tmp_path / "knowledge")
+    monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with FakeNotion(page_size=4) as fake:
+        ids = fake.seed(knowledge)
+        fake.add_row(ids["known_issues_id"], {
+            "issue_id": "tracking_outage_2023_03_06", "start_date": "2023-03-06",
+            "end_date": "2023-03-06", "column_name": "meta_facebook",
+            "description": "Pixel outage", "action": "exclude"})
+        config = tmp_path / "prism.yml"
+        config.write_text(yaml.safe_dump({"knowledge": {"directory": str(knowledge),
+                                                        "notion": fake.notion_config(ids)}}))
+        monkeypatch.setenv("NOTION_TOKEN", fake.token)
+        lines: list[str] = []
+        LoopRunner(run_id="n1", rounds=2, duckdb_path=path, reports_dir=tmp_path / "reports",
+                   config_path=config, builder=fixture_warehouse.build, echo=lines.append).run()
+    synced = _query(path, "select \"round\", action, what, why from agent_decisions "
+                          "where agent = 'knowledge' order by \"round\"")
+    assert [(r[0], r[1]) for r in synced] == [(1, "knowledge_sync"), (2, "knowledge_sync")]
+    assert "tracking_outage_2023_03_06" in synced[0][2]
+    assert synced[1][3].endswith("(no change)")
+    assert "tracking_outage_2023_03_06" in (knowledge / "known_issues.yml").read_text()
+    assert "round 1/2 · knowledge synced from Notion (changed)" in lines
+
+
+def test_a_failed_knowledge_sync_is_recorded_and_the_round_goes_on(tmp_path, monkeypatch):
+    from tests.knowledge.fake_notion import FakeNotion
+
+    path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
+    monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    knowledge = tmp_path / "knowledge"
+    import shutil
+
+    shutil.copytree(REPO / "knowledge", knowledge)
+    before = (knowledge / "known_issues.yml").read_text()
+    with FakeNotion() as fake:
+        ids = fake.seed(knowledge)
+        config = tmp_path / "prism.yml"
+        config.write_text(yaml.safe_dump({"knowledge": {"directory": str(knowledge),
+                                                        "notion": fake.notion_config(ids)}}))
+        monkeypatch.setenv("NOTION_TOKEN", "wrong-token")
+        LoopRunner(run_id="n2", rounds=1, duckdb_path=path, reports_dir=tmp_path / "reports",
+                   config_path=config, builder=fixture_warehouse.build, echo=lambda _: None).run()
+    failed = _query(path, "select action, what from agent_decisions where agent = 'knowledge'")
+    assert failed == [("knowledge_sync_failed", "kept the previous knowledge snapshot")]
+    assert (knowledge / "known_issues.yml").read_text() == before
