@@ -53,7 +53,7 @@ class DataConfig(_Frozen):
         return names
 
     @model_validator(mode="after")
-    def _csv_has_path(self) -> "DataConfig":
+    def _csv_has_path(self) -> DataConfig:
         if self.source == "csv" and not self.path:
             raise ValueError("data.source is 'csv' but data.path is not set")
         if not self.channels:

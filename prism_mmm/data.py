@@ -45,7 +45,7 @@ class MMMData:
     def n_weeks(self) -> int:
         return len(self.y)
 
-    def with_y(self, y: np.ndarray) -> "MMMData":
+    def with_y(self, y: np.ndarray) -> MMMData:
         """Same design, new KPI (bootstrap and simulation use this)."""
         return MMMData(**{**self.__dict__, "y": np.asarray(y, dtype=float)})
 

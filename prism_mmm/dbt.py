@@ -106,7 +106,7 @@ def run_dbt(
         return None
     env = {**os.environ, **env}
     args = [sys.executable, "-m", "dbt.cli.main", *cli_args]
-    result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet,
+    result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet, check=False,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     if result.returncode != 0:
         detail = (result.stdout or "")[-4000:] if quiet else "see dbt's log lines above"

@@ -15,7 +15,7 @@ import json
 import subprocess
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +100,7 @@ def _rows(result_table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _git_commit(project_dir: Path) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, text=True,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, text=True, check=False,
                              capture_output=True, timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -153,7 +153,7 @@ def fit_results(
 
     if model_name not in BUILTIN_MODULES:
         raise ValueError(f"unknown model {model_name!r}; known: {list(BUILTIN_MODULES)}")
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     run = {
         "run_id": run_id,
         "round": round_,
@@ -172,7 +172,7 @@ def fit_results(
     try:
         estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
         diagnostics = estimator.diagnostics()
-    except Exception as exc:  # noqa: BLE001 - recorded, not hidden: see module docstring
+    except Exception as exc:
         if isinstance(exc, GateFailure):
             raise  # diagnostics_gating = strict: the dbt model fails and says which gate
         seconds = time.perf_counter() - tick
@@ -183,7 +183,7 @@ def fit_results(
              for split, n in (("train", data.is_train.sum()), ("holdout", (~data.is_train).sum()))]
         )
         frames.append(_rows("model_fit_metrics", status_row))
-        finished = datetime.now(timezone.utc).replace(tzinfo=None)
+        finished = datetime.now(UTC).replace(tzinfo=None)
         frames.append(_rows("mmm_runs", pd.DataFrame([{
             **run, "finished_at": finished, "status": "failed",
             "message": message + "\n" + traceback.format_exc(limit=3)}])))
@@ -209,7 +209,7 @@ def fit_results(
         if isinstance(diagnostics.get(key), pd.DataFrame):
             frames.append(_rows(table, diagnostics[key]))
 
-    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    finished = datetime.now(UTC).replace(tzinfo=None)
     frames.append(_rows("mmm_runs", pd.DataFrame([{
         **run, "finished_at": finished, "status": status, "message": message}])))
     return _finish(frames, run)

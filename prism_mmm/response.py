@@ -118,7 +118,7 @@ class ResponseSurface:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "ResponseSurface":
+    def load(cls, path: Path) -> ResponseSurface:
         payload = json.loads(Path(path).read_text())
         return cls(
             model=payload["model"],

@@ -24,10 +24,10 @@ ROI_COLUMNS = ["channel", "spend", "contribution", "roi", "roi_low", "roi_high",
 CURVE_COLUMNS = ["spend", "response", "low", "high", "marginal_roi"]
 INTERVAL_MASS = 0.90  # every interval we publish is a central/HDI 90% interval
 
-MODELS: dict[str, type["MMMEstimator"]] = {}
+MODELS: dict[str, type[MMMEstimator]] = {}
 
 
-def register(cls: type["MMMEstimator"]) -> type["MMMEstimator"]:
+def register(cls: type[MMMEstimator]) -> type[MMMEstimator]:
     MODELS[cls.model_name] = cls
     return cls
 
@@ -61,7 +61,7 @@ class MMMEstimator(BaseEstimator):
         if not hasattr(self, "data_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(data) first")
 
-    def fit(self, data: MMMData) -> "MMMEstimator":  # pragma: no cover - abstract
+    def fit(self, data: MMMData) -> MMMEstimator:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def predict(self, data: MMMData | None = None) -> np.ndarray:  # pragma: no cover

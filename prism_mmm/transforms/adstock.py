@@ -3,6 +3,8 @@ spend scale and the long-run (steady-state) effect of a constant weekly spend s 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from prism_mmm.transforms.base import Param, Prior, Transform
@@ -36,7 +38,9 @@ def convolve_weights(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
 class GeometricAdstock(Transform):
     name = "geometric"
     kind = "adstock"
-    params = {"decay": Param(0.5, bounds=(0.0, 0.95), prior=Prior("beta", alpha=2.0, beta=2.0))}
+    params: ClassVar[dict[str, Param]] = {
+        "decay": Param(0.5, bounds=(0.0, 0.95), prior=Prior("beta", alpha=2.0, beta=2.0)),
+    }
 
     def __init__(self, max_lag: int = 8) -> None:
         self.max_lag = max_lag
@@ -48,7 +52,7 @@ class GeometricAdstock(Transform):
 class WeibullAdstock(Transform):
     name = "weibull"
     kind = "adstock"
-    params = {
+    params: ClassVar[dict[str, Param]] = {
         "shape": Param(1.5, bounds=(0.3, 5.0), prior=Prior("gamma", mu=1.5, sigma=0.75)),
         "scale": Param(2.0, bounds=(0.3, 8.0), prior=Prior("gamma", mu=2.0, sigma=1.0)),
     }

@@ -32,7 +32,7 @@ class Param:
     prior: Prior
 
 
-TRANSFORMS: dict[str, type["Transform"]] = {}
+TRANSFORMS: dict[str, type[Transform]] = {}
 
 
 class Transform:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from prism_mmm.transforms.base import Param, Prior, Transform
@@ -21,7 +23,7 @@ def logistic(x: np.ndarray, lam: float) -> np.ndarray:
 class HillSaturation(Transform):
     name = "hill"
     kind = "saturation"
-    params = {
+    params: ClassVar[dict[str, Param]] = {
         "half_sat": Param(0.5, bounds=(0.05, 5.0), prior=Prior("gamma", mu=0.7, sigma=0.4)),
         "shape": Param(1.0, bounds=(0.5, 4.0), prior=Prior("gamma", mu=1.5, sigma=0.5)),
     }
@@ -33,7 +35,9 @@ class HillSaturation(Transform):
 class LogisticSaturation(Transform):
     name = "logistic"
     kind = "saturation"
-    params = {"lam": Param(2.0, bounds=(0.05, 20.0), prior=Prior("gamma", mu=2.0, sigma=1.5))}
+    params: ClassVar[dict[str, Param]] = {
+        "lam": Param(2.0, bounds=(0.05, 20.0), prior=Prior("gamma", mu=2.0, sigma=1.5)),
+    }
 
     def __call__(self, x, lam):
         return logistic(x, lam)
