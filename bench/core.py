@@ -149,7 +149,7 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
     import nutpie  # noqa: F401  (imports timed apart from the fit)
     import pymc  # noqa: F401
 
-    from prism_mmm.config import PROJECT_ROOT, load_config
+    from prism_mmm.config import load_config
     from prism_mmm.data import from_frame
     from prism_mmm.models import bayes
 
@@ -162,7 +162,7 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
         "chains": case.chains, "draws": case.draws, "tune": case.tune,
         **({"sampler": case.sampler} if case.sampler != "default" else {}),
     }, "random_seed": case.seed})
-    cfg = load_config(PROJECT_ROOT / "prism.yml", overrides=overrides)
+    cfg = load_config(overrides=overrides)
     data = from_frame(ds.frame, date_column=ds.date_column, kpi=ds.kpi, channels=ds.channels,
                       controls=ds.controls, holdout_weeks=0, fourier_order=cfg.fourier_order)
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from prism_mmm.identifiers import check_identifier
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "prism.yml"
 
 
 class _Frozen(BaseModel):
@@ -246,7 +245,12 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("PRISM_CONFIG", DEFAULT_CONFIG_PATH))
+    """The one place that decides which prism.yml is in force: ``PRISM_CONFIG`` if set, else
+    ``prism.yml`` in the project (``PRISM_PROJECT_DIR``, default the repo). The CLI, the dbt
+    Python models, the app and the loop all resolve it here, so they read the same file."""
+    if os.environ.get("PRISM_CONFIG"):
+        return Path(os.environ["PRISM_CONFIG"])
+    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT)) / "prism.yml"
 
 
 def load_config(

@@ -243,7 +243,7 @@ def fit_model_table(
     from prism_mmm.dbt import project_dir
 
     root = project_dir()
-    cfg = load_config(root / "prism.yml", overrides=config_overrides)
+    cfg = load_config(overrides=config_overrides)
     roi_priors = None
     if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
         roi_priors = roi_ranges_from_context(business_context) or None
@@ -267,7 +267,7 @@ def scenarios_table(
     from prism_mmm.response import ResponseSurface
 
     root = project_dir()
-    cfg = load_config(root / "prism.yml", overrides=config_overrides)
+    cfg = load_config(overrides=config_overrides)
     model = cfg.optimizer.model
     failed = fit_status[(fit_status["model"] == model) & (fit_status["status"] == "failed")]
     surface_path = artifact_dir(root, str(run_id), int(round_), model) / "response_surface.json"

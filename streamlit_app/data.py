@@ -235,7 +235,7 @@ def run_config(run: RunKey | None) -> PrismConfig:
                 return PrismConfig.model_validate(json.loads(text))
             except (ValueError, ValidationError):
                 continue  # written by an older schema: fall back to the project file
-    return load_config(project_dir() / "prism.yml")
+    return load_config()
 
 
 # -- data layer --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from prism_mmm.cli import PrismError
-from prism_mmm.config import PrismConfig, load_config
+from prism_mmm.config import PrismConfig, config_path, load_config
 from prism_mmm.dbt import project_dir
 
 
@@ -24,7 +24,7 @@ def run(args) -> int:
     from prism_mmm.ingest import InputError, profile
     from prism_mmm.knowledge.local import load_table
 
-    output = Path(args.output) if args.output else project_dir() / "prism.yml"
+    output = Path(args.output) if args.output else config_path()
     if output.exists() and not args.force:
         raise PrismError(f"{output} exists; pass --force to overwrite it or --output NEW.yml")
     knowledge_dir = project_dir() / load_config().knowledge.directory
