@@ -46,6 +46,7 @@ QUICK = {"chains": 2, "draws": 100, "tune": 100}
 PEER_SAMPLERS = ("pymc", "nutpie", "numpyro")
 DATASETS = ("apparel", "truth")
 SEED = 20240527
+LOGISTIC_MODE = "cold-logistic"  # ours with the peer's (and the generator's) saturation
 
 COLUMNS = [
     "dataset", "engine", "sampler", "mode", "chains", "draws", "tune", "wall_s",
@@ -285,6 +286,12 @@ def plan(settings: dict[str, int], only: str | None = None,
             if new_process:
                 cases.append(Case("ours", ours_sampler, ds, **settings, mode="warm-new-process",
                                   cache_key=key, extra=extra))
+            if ds == "truth" and not ours_overrides:
+                # Like for like: the truth was generated with logistic saturation, which is
+                # also the peer's default; ours defaults to Hill.
+                cases.append(Case("ours", ours_sampler, ds, **settings, mode=LOGISTIC_MODE,
+                                  cache_key=f"ours-{ds}-logistic",
+                                  extra={"overrides": {"transforms": {"saturation": "logistic"}}}))
         if only in (None, "peer"):
             samplers = peer_samplers
             if ds == "truth" and truth_peer_samplers is not None:
@@ -300,9 +307,11 @@ def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     if cache_root is not None:  # fresh, per-case (shared by a cold case and its warm twin)
         cache = cache_root / case.cache_key
+        # base_compiledir, not compiledir: pytensor keeps its numba kernel cache in
+        # <base_compiledir>/numba, which a compiledir flag alone leaves shared.
         flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",")
-                 if f and not f.startswith("compiledir")]
-        env["PYTENSOR_FLAGS"] = ",".join([*flags, f"compiledir={cache / 'pytensor'}"])
+                 if f and not f.startswith(("compiledir", "base_compiledir"))]
+        env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={cache / 'pytensor'}"])
         env["NUMBA_CACHE_DIR"] = str(cache / "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
     return env
