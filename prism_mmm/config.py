@@ -117,20 +117,26 @@ class PriorConfig(_Frozen):
     params: dict[str, float]
 
 
+DEFAULT_TARGET_ACCEPT = {"numpyro": 0.9, "nutpie": 0.99, "pymc": 0.99}
+
+
 class BayesConfig(_Frozen):
     chains: int = Field(4, ge=1)
     draws: int = Field(1000, ge=10)
     tune: int = Field(1000, ge=10)
     target_accept: float = Field(
-        0.99,
+        0.9,
         gt=0.5,
         lt=1.0,
-        description="measured on the bundled data (4 x 1000/1000, low-rank mass matrix): 0.95"
-        "-0.98 left 1 divergence in 4-11 seeds, 0.99 none (prism_mmm/models/bayes.py)",
+        description="default per sampler (DEFAULT_TARGET_ACCEPT), measured on the bundled and "
+        "known-truth data (4 x 1000/1000): numpyro 0.8-0.9 gave 0 divergences; nutpie's "
+        "low-rank adaptation needed 0.99 (prism_mmm/models/bayes.py)",
     )
     sampler: Literal["numpyro", "nutpie", "pymc"] = Field(
-        "nutpie",
-        description="NUTS implementation; nutpie (numba) measured fastest cold and warm here",
+        "numpyro",
+        description="NUTS implementation. numpyro (JAX, compiled once per model structure, data "
+        "swapped in) measured fastest cold and in new processes; nutpie (numba) compiles "
+        "for 10-30 s per process but refits fastest in-process; pymc is the reference",
     )
     prior_predictive_draws: int = Field(500, ge=50)
     priors: dict[str, PriorConfig] = Field(
@@ -139,6 +145,16 @@ class BayesConfig(_Frozen):
     use_knowledge_roi_priors: bool = Field(
         True, description="turn Business Context expected ROI ranges into channel priors"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sampler_target_accept(cls, values: Any) -> Any:
+        """A target_accept left unset takes the chosen sampler's measured default."""
+        if isinstance(values, dict) and "target_accept" not in values:
+            sampler = values.get("sampler", cls.model_fields["sampler"].default)
+            if sampler in DEFAULT_TARGET_ACCEPT:
+                values = {**values, "target_accept": DEFAULT_TARGET_ACCEPT[sampler]}
+        return values
 
 
 class OptimizerConfig(_Frozen):

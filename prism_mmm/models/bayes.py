@@ -27,21 +27,24 @@ the fit-week design in ``spend_lags``/``baseline_x``/``controls_x``/``y``, so th
 only on the *structure* (channel/control/baseline counts, fit weeks, adstock lag, saturation,
 prior families, which channels carry ROI priors, sampler). One model and one compiled sampler
 per structure are cached in-process; a refit with new data or prior values only swaps values
-(nutpie ``with_data``; PyMC/numpyro ``pm.set_data``).
+(numpyro: data are arguments of the compiled sampler,
+:mod:`prism_mmm.models.sampling.numpyro_sampler`;
+nutpie ``with_data``; PyMC ``pm.set_data``).
 
-Compile time is numba type inference + LLVM of the logp/gradient graph and of nutpie's data
-extraction (one generated function per data container), so the graph is kept lean, each
-choice measured on the bundled apparel data (CPU seconds of ``nutpie.compile_pymc_model``,
-2 shared cores, so +-20%): the graph sees fit weeks only (the lag stack is built in NumPy, so
-no index ops and their gradients), ``check_bounds=False`` (hyper-parameters are validated in
-Python), no ``pt.switch`` unless some channels have ROI priors and others not, no
-``Deterministic`` (nutpie's expand function stores free variables only: 4.1 -> 0.5-1.2 s),
-hyper-parameters packed into one container instead of 21 (each container cost ~0.1-0.5 s of
-numba compile). 165 -> 122 logp nodes; logp cfunc 17-24 s -> 10-18 s. Not used, measured:
-nutpie's JAX backend (compile 2.3 s but sampling 110 CPU s: a Python call per gradient),
-numpyro (85-100 s per fit here), ``NUMBA_OPT`` 0-2 (same compile time, 2.4x slower sampling
-at 0). numba's on-disk cache (pytensor compiledir) keeps the graph's functions between
-processes; nutpie's C callbacks are rebuilt in every process.
+Sampler, chosen by measurement (``python -m bench``, 4 chains x 1000/1000, bundled apparel data,
+2 cores, every compile cache empty):
+
+- numpyro (default): the PyMC log density converted to JAX once per structure, chains in
+  parallel on XLA host devices: 8-11 s cold including compilation, ~6-7 s warm, 0 divergences
+  at target_accept 0.8-0.9 with a diagonal mass matrix (dense: 2.4x fewer leapfrog steps but
+  3x dearer steps, and divergences at 0.95). ``pm.sample(nuts_sampler="numpyro")`` on the same
+  model recompiles for every new data set, and vectorised chains took 85-100 s.
+- nutpie (numba): ~25 s of numba compilation with empty caches (10 s with pytensor's kernel
+  cache warm) because its C callback for the whole logp graph cannot be cached on disk, then
+  the fastest warm refit in-process (~5 s; needs target_accept 0.99 and a low-rank mass
+  matrix). Adstock + saturation are one fused Op there
+  (:mod:`prism_mmm.models.sampling.media_op`).
+- pymc: the reference implementation (C backend, Python NUTS), several times slower.
 
 Posterior summaries (``beta``, contributions, ROI, predictions, log-likelihood, posterior and
 prior predictive) are computed in NumPy from the draws with the same maths as the graph (a
@@ -90,15 +93,16 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 Z90 = 1.6448536269514722  # standard normal 95% quantile: a central 90% interval is mu ± Z90·sd
 PARAMETERS = ("intercept", "baseline_coef", "control_coef", "beta", "sigma")
-_EPS = 1e-12
-# nutpie settings chosen by measurement (4 chains x 1000/1000; apparel = bundled data with the
+LOG_EPS = 1e-12  # log(adstock + LOG_EPS): finite at zero spend (graph, NumPy twin, media_op)
+# nutpie settings (when bayes.sampler is nutpie) chosen by measurement (4 chains x 1000/1000;
+# apparel = bundled data with the
 # promo dummy and knowledge ROI priors, seeds 1-6 with the KPI perturbed by 1% after the first;
 # truth = pymc_marketing_mmm_example.csv, seeds 11-13):
 # - low-rank modified mass matrix: it captures the correlations between a channel's Hill
 #   shape, half-saturation and ROI (|r| 0.74-0.84 for meta_facebook). Apparel at
 #   target_accept 0.98: min bulk ESS 910-1393 and R-hat <= 1.008 vs ESS 281-390 and R-hat up
 #   to 1.019 with the diagonal mass matrix; truth: ~30 leapfrog steps per draw instead of ~98.
-# - target_accept 0.99 (BayesConfig default): with the low-rank mass matrix 0.95 and 0.97 left
+# - target_accept 0.99 (nutpie's default): with the low-rank mass matrix 0.95 and 0.97 left
 #   1 divergence in 4-6 apparel seeds, 0.98 one in 11 apparel seeds and 5 on truth seed 11;
 #   0.99 none in 4 apparel + 3 truth seeds (apparel min ESS 639-1124, R-hat <= 1.006).
 # - tried and rejected: LogNormal instead of Gamma priors on the Hill shape/half-saturation
@@ -170,7 +174,7 @@ def hdi(draws: np.ndarray, mass: float = INTERVAL_MASS) -> tuple[np.ndarray, np.
 def saturate(x: np.ndarray, saturation: str, params: dict[str, np.ndarray]) -> np.ndarray:
     """NumPy twin of the graph's saturation; Hill as a logistic in log-space (stable at 0)."""
     if saturation == "hill":
-        z = params["shape"] * (np.log(np.maximum(x, 0.0) + _EPS) - np.log(params["half_sat"]))
+        z = params["shape"] * (np.log(np.maximum(x, 0.0) + LOG_EPS) - np.log(params["half_sat"]))
         return 1.0 / (1.0 + np.exp(-z))
     return np.tanh(params["lam"] * np.maximum(x, 0.0) / 2.0)  # == (1 - e^-lx) / (1 + e^-lx)
 
@@ -220,7 +224,7 @@ class _Structure:
 @dataclass
 class _Compiled:
     model: Any
-    sampler_fn: Any  # nutpie CompiledModel, else None (PyMC/numpyro compile inside pm.sample)
+    sampler_fn: Any  # nutpie CompiledModel, NumpyroSampler, else None (pm.sample compiles)
     mu: Any  # scaled expected KPI on fit weeks (for the NumPy-twin test)
 
 
@@ -265,16 +269,18 @@ def _build_model(structure: _Structure) -> Any:
             return getattr(pm, cls_name)(var or name, **kwargs, dims=dim)
 
         params = {name: rv(name, "channel") for name in s.channel_params()}
-        decay = params["decay"]
-        powers = decay[None, :] ** pt.arange(s.max_lag)[:, None]  # (L, C)
-        weights = powers / powers.sum(axis=0)
-        adstocked = (weights[:, None, :] * spend).sum(axis=0)  # (N, C)
-        sat = _graph_saturation(adstocked, s.saturation, params)
+        sat_params = [params[name] for name in SATURATIONS[s.saturation].params]
+        if s.sampler == "nutpie":
+            from prism_mmm.models.sampling.media_op import media_response
+
+            sat = media_response(s.saturation, params["decay"], sat_params, spend)
+        else:
+            sat = _plain_media_response(s.saturation, params["decay"], sat_params, spend)
 
         if s.roi_mode != "none":
             roi_z = pm.Normal("roi_z", 0.0, 1.0, dims="channel")
             roi = pt.exp(hyper["roi_mu"] + hyper["roi_sigma"] * roi_z)
-            beta_roi = roi * hyper["roi_factor"] / (sat.sum(axis=0) + _EPS)
+            beta_roi = roi * hyper["roi_factor"] / (sat.sum(axis=0) + LOG_EPS)
         if s.roi_mode != "all":
             if families["beta"] == "halfnormal":  # non-centred
                 beta_plain = hyper["prior_beta_sigma"] * pm.HalfNormal("beta_z", 1.0, dims="channel")
@@ -295,14 +301,19 @@ def _build_model(structure: _Structure) -> Any:
     return model, mu
 
 
-def _graph_saturation(adstocked, saturation: str, params: dict) -> Any:
-    """PyTensor twin of :func:`saturate`."""
+def _plain_media_response(saturation: str, decay, sat_params: list, spend) -> Any:
+    """(N, C) saturated adstock as ordinary PyTensor (PyMC and numpyro samplers; the
+    reference for :mod:`prism_mmm.models.sampling.media_op`, the PyTensor twin of :func:`saturate`)."""
     import pytensor.tensor as pt
 
+    powers = decay[None, :] ** pt.arange(spend.shape[0])[:, None]  # (L, C)
+    weights = powers / powers.sum(axis=0)
+    adstocked = (weights[:, None, :] * spend).sum(axis=0)  # (N, C)
     if saturation == "hill":
-        z = params["shape"] * (pt.log(adstocked + _EPS) - pt.log(params["half_sat"]))
-        return pt.sigmoid(z)
-    return pt.tanh(params["lam"] * adstocked / 2.0)
+        half_sat, shape = sat_params
+        return pt.sigmoid(shape * (pt.log(adstocked + LOG_EPS) - pt.log(half_sat)))
+    (lam,) = sat_params
+    return pt.tanh(lam * adstocked / 2.0)
 
 
 def _compiled(structure: _Structure) -> _Compiled:
@@ -318,6 +329,13 @@ def _compiled(structure: _Structure) -> _Compiled:
             sampler_fn = nutpie.compile_pymc_model(
                 model, backend="numba", var_names=[rv.name for rv in model.free_RVs]
             )
+        elif structure.sampler == "numpyro":
+            from prism_mmm.models.sampling.numpyro_sampler import NumpyroSampler
+
+            data_names = ["spend_lags", "y", "hyper"]
+            data_names += ["baseline_x"] * bool(structure.n_baseline)
+            data_names += ["controls_x"] * bool(structure.n_controls)
+            sampler_fn = NumpyroSampler.build(model, data_names)
         _CACHE[key] = _Compiled(model=model, sampler_fn=sampler_fn, mu=mu)
     return _CACHE[key]
 
@@ -329,10 +347,11 @@ class BayesMMM(MMMEstimator):
     Parameters
     ----------
     chains, draws, tune, target_accept
-        NUTS settings.
+        NUTS settings; ``target_accept=None`` takes the sampler's measured default
+        (:data:`prism_mmm.config.DEFAULT_TARGET_ACCEPT`).
     sampler
-        ``"nutpie"`` (numba; compiled once per structure, fastest warm), ``"numpyro"`` (JAX)
-        or ``"pymc"``.
+        ``"numpyro"`` (JAX; fastest cold and in new processes), ``"nutpie"`` (numba; fastest
+        warm refit in-process after a long compile) or ``"pymc"`` (see the module docstring).
     max_lag
         Adstock window in weeks.
     saturation
@@ -358,8 +377,8 @@ class BayesMMM(MMMEstimator):
         chains: int = 4,
         draws: int = 1000,
         tune: int = 1000,
-        target_accept: float = 0.99,
-        sampler: str = "nutpie",
+        target_accept: float | None = None,
+        sampler: str = "numpyro",
         max_lag: int = 8,
         saturation: str = "hill",
         priors: dict[str, Prior] | None = None,
@@ -371,6 +390,10 @@ class BayesMMM(MMMEstimator):
         self.chains = chains
         self.draws = draws
         self.tune = tune
+        if target_accept is None:
+            from prism_mmm.config import DEFAULT_TARGET_ACCEPT
+
+            target_accept = DEFAULT_TARGET_ACCEPT.get(sampler, 0.99)
         self.target_accept = target_accept
         self.sampler = sampler
         self.max_lag = max_lag
@@ -517,6 +540,10 @@ class BayesMMM(MMMEstimator):
         self._scales(data)
         structure = self._structure(data, priors)
         cold = structure.key() not in _CACHE
+        if self.sampler == "numpyro":
+            from prism_mmm.models.sampling.numpyro_sampler import ensure_host_devices
+
+            ensure_host_devices(self.chains)  # before JAX's first import: parallel chains
         compiled = _compiled(structure)
         seconds["compile" if cold else "cached_model"] = time.perf_counter() - tick
         values = self._data_values(data, priors)
@@ -557,10 +584,11 @@ class BayesMMM(MMMEstimator):
                 progress_bar=False,
                 **NUTPIE_SETTINGS,
             )
-        kwargs: dict[str, Any] = {}
         if self.sampler == "numpyro":
-            kwargs = {"nuts_sampler": "numpyro", "nuts_sampler_kwargs": {"chain_method": "vectorized"}}
-        elif self.sampler != "pymc":
+            return compiled.sampler_fn.sample(
+                values, chains=self.chains, draws=self.draws, tune=self.tune,
+                target_accept=self.target_accept, seed=seed)
+        if self.sampler != "pymc":
             raise ValueError(f"unknown sampler {self.sampler!r}; known: nutpie, numpyro, pymc")
         with compiled.model:
             return pm.sample(
@@ -572,7 +600,6 @@ class BayesMMM(MMMEstimator):
                 random_seed=seed,
                 progressbar=False,
                 compute_convergence_checks=False,
-                **kwargs,
             )
 
     def _relabel(self, idata, data: MMMData):
@@ -615,7 +642,7 @@ class BayesMMM(MMMEstimator):
         if terms["use_roi"].any():
             sat = self._saturation_draws(d, self._design(data)["spend_lags"][:, data.fit_mask])
             roi = np.exp(terms["roi_mu"] + terms["roi_sigma"] * d["roi_z"])
-            beta = roi * terms["roi_factor"] / (sat.sum(axis=1) + _EPS)
+            beta = roi * terms["roi_factor"] / (sat.sum(axis=1) + LOG_EPS)
         if not terms["use_roi"].all():
             if "beta_z" in d:
                 params = self._resolved_priors()["beta"][1]

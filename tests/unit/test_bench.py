@@ -64,14 +64,15 @@ def test_ratios_against_each_and_fastest_peer():
 
 
 def test_quick_run_of_our_model_writes_results(tmp_path):
-    """Real subprocess measurements with tiny draws (cold + warm in the same process)."""
-    # PyMC's own NUTS with the user's pytensor cache: seconds once the C modules are cached
-    # (nutpie's numba compilation is not cached on disk: a cold nutpie fit takes a minute).
+    """Real subprocess measurements with tiny draws and empty compile caches (the default
+    numpyro sampler compiles in seconds): cold + warm in the same process, and the truth data
+    with the peer's logistic saturation."""
     report = run_bench(TINY, tmp_path, only="ours", datasets=("truth",), new_process=False,
-                       caches="shared", ours_sampler="pymc", log=lambda *a, **k: None)
+                       caches="fresh", log=lambda *a, **k: None)
     table = report["table"]
     assert list(table.columns[: len(COLUMNS)]) == COLUMNS
-    assert list(table["mode"]) == ["cold", "warm-same-process"]
+    assert list(table["mode"]) == ["cold", "warm-same-process", "cold-logistic"]
+    assert "saturation=logistic" in table["note"].iloc[2]
     assert (table["status"] == "ok").all(), table["note"].tolist()
     assert (table["wall_s"] > 0).all() and (table["peak_rss_mb"] > 0).all()
     cold = table.iloc[0]

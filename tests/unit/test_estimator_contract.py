@@ -31,7 +31,8 @@ from prism_mmm.models.base import (
 )
 
 MODEL_MODULES = sorted(
-    name for _, name, _ in pkgutil.iter_modules(prism_mmm.models.__path__) if name != "base"
+    name for _, name, is_package in pkgutil.iter_modules(prism_mmm.models.__path__)
+    if name != "base" and not is_package  # subpackages hold helpers (sampling), not models
 )
 # Models that are fast enough to build from configuration, with a small bootstrap.
 CHEAP_FROM_CONFIG = {"ridge": {"ridge": {"n_boot": 30}}, "nls": {"nls": {"n_boot": 10}}}
