@@ -131,6 +131,27 @@ def test_seeded_warm_refit_is_reproducible(truth_fit):
     assert not np.allclose(other.roi()["roi"], truth_fit.roi()["roi"])
 
 
+def test_refit_with_new_data_reuses_the_compiled_sampler(truth_fit):
+    """numpyro (the default) gets the data as arguments of one compiled program: a refit with
+    a different KPI compiles nothing (XLA reports every backend compilation)."""
+    import jax.monitoring
+
+    assert truth_fit.sampler == "numpyro"
+    compiles, listening = [], [True]
+
+    def on_event(event: str, duration: float, **kwargs) -> None:
+        if listening[0] and event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    try:
+        refit = BayesMMM(**FAST, random_state=7).fit(truth_fit.data_.with_y(truth_fit.data_.y * 1.02))
+    finally:
+        listening[0] = False
+    assert compiles == []
+    assert not np.allclose(refit.roi()["roi"], truth_fit.roi()["roi"])
+
+
 def test_roi_prior_shifts_the_prior():
     """The prior (drawn in NumPy for g1, same distributions as the graph) moves with the ROI
     range; no sampling needed."""
