@@ -4,15 +4,21 @@ Every measurement runs in its own subprocess (``python -m bench.worker``) so imp
 caches and peak memory are accounted per measurement. The parent (:func:`run_bench`) runs them
 one after another, never in parallel, and collects one row per measurement:
 
-- ``ours`` / ``cold``: a fresh process with empty on-disk compile caches (``--caches fresh``):
-  the first ``BayesMMM.fit`` pays model build + numba compilation + sampling + posterior
-  post-processing (predictive groups, prior predictive, gates).
+- ``ours`` / ``cold``: a fresh process with empty on-disk compile caches (``--caches fresh``:
+  pytensor's C and numba caches, numba's, JAX's): the first ``BayesMMM.fit`` pays model
+  build + compilation + sampling + posterior post-processing (predictive groups, prior
+  predictive, gates).
 - ``ours`` / ``warm-same-process``: a second ``fit`` in that process on the same structure with
   new data (KPI perturbed by 1% noise): the round-to-round refit of the agent loop.
 - ``ours`` / ``warm-new-process``: a new process that reuses the on-disk caches the cold
   process left behind (pytensor / numba / jax compile caches), first ``fit`` in it.
 - ``peer`` / ``cold``: ``pymc_marketing.mmm.MMM.fit`` (build + compile + sample + its
   deterministics), once per NUTS implementation: its default (PyMC), nutpie, numpyro.
+- ``ours`` / ``cold-logistic`` (truth data only): our model with the logistic saturation the
+  truth was generated with (and the peer uses), for a like-for-like recovery comparison.
+
+Every process gets one XLA CPU device per chain, so JAX samplers (ours, the peer's numpyro)
+run chains in parallel.
 
 Wall seconds are measured around the ``fit`` call only (imports are reported separately).
 """
@@ -314,6 +320,12 @@ def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
         env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={cache / 'pytensor'}"])
         env["NUMBA_CACHE_DIR"] = str(cache / "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
+    # One XLA CPU device per chain for every JAX user, ours and pymc-marketing's numpyro
+    # alike, so both run chains in parallel (numpyro otherwise draws them one by one).
+    from prism_mmm.models.sampling.numpyro_sampler import DEVICE_FLAG
+
+    if DEVICE_FLAG not in env.get("XLA_FLAGS", ""):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {DEVICE_FLAG}={case.chains}".strip()
     return env
 
 

@@ -9,7 +9,7 @@ and reports where the time goes:
 - per node, from ``target/run_results.json``: execution seconds (SQL models, tests, seeds,
   Python models), grouped into data layer / fits / tests / other;
 - per fit: ``fit_seconds`` from ``model_fit_metrics``;
-- ``import pymc + nutpie + prism_mmm.models.bayes`` in a fresh interpreter (paid once per dbt
+- ``import pymc + numpyro + prism_mmm.models.bayes`` in a fresh interpreter (paid once per dbt
   process that runs a Python model);
 - peak RSS of the build (max over the child and its dbt subprocesses).
 
@@ -134,7 +134,7 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
         env = {**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         log("[pipeline] python + dbt startup ...", flush=True)
         startup = _fresh_seconds(["-m", "dbt.cli.main", "--version"], env)
-        imports = _fresh_seconds(["-c", "import pymc, nutpie, prism_mmm.models.bayes"], env)
+        imports = _fresh_seconds(["-c", "import pymc, numpyro, prism_mmm.models.bayes"], env)
         log("[pipeline] dbt seed + dbt build (real prism build machinery) ...", flush=True)
         out = work / "timings.json"
         start = time.perf_counter()
@@ -166,7 +166,7 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
         shutil.rmtree(work, ignore_errors=True)
 
     rows = [{"part": "python + dbt startup (dbt --version, fresh process)", "seconds": startup},
-            {"part": "import pymc + nutpie + prism_mmm.models.bayes (fresh process)",
+            {"part": "import pymc + numpyro + prism_mmm.models.bayes (fresh process)",
              "seconds": imports}]
     for call in timings["calls"]:
         rows.append({"part": f"dbt {call['command']} (wall)", "seconds": call["seconds"]})
