@@ -150,12 +150,19 @@ def _row(case: Case, mode: str, wall: float, diag: dict, shares: dict[str, float
     }
 
 
+def _import_samplers() -> None:
+    """Both sides import every sampler library before the timed fit (``import_s``), so no fit
+    pays an import the other does not. XLA_FLAGS is already set by :func:`_env`."""
+    import jax  # noqa: F401
+    import numpyro  # noqa: F401
+    import nutpie  # noqa: F401
+    import pymc  # noqa: F401
+
+
 # -- our model ---------------------------------------------------------------------------------
 def run_ours(case: Case) -> list[dict[str, Any]]:
     tick = time.perf_counter()
-    import nutpie  # noqa: F401  (imports timed apart from the fit)
-    import pymc  # noqa: F401
-
+    _import_samplers()
     from prism_mmm.config import load_config
     from prism_mmm.data import from_frame
     from prism_mmm.models import bayes
@@ -210,6 +217,7 @@ def run_peer(case: Case) -> list[dict[str, Any]]:
     import warnings
 
     tick = time.perf_counter()
+    _import_samplers()
     import pymc_marketing
     from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
 

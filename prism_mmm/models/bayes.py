@@ -108,6 +108,14 @@ LOG_EPS = 1e-12  # log(adstock + LOG_EPS): finite at zero spend (graph, NumPy tw
 # - tried and rejected: LogNormal instead of Gamma priors on the Hill shape/half-saturation
 #   (same mean and sd, heavier right tail): 6 and 1 divergences in 4 seeds.
 NUTPIE_SETTINGS: dict[str, Any] = {"low_rank_modified_mass_matrix": True}
+# numpyro (the default sampler), measured the same way (apparel seeds 1-6, truth seeds 1-4,
+# target_accept 0.9, diagonal mass matrix):
+# - max_tree_depth 7 (127 leapfrog steps per iteration at most; numpyro's default is 10):
+#   refits 3.4-3.8 s instead of 4.1-4.5 s on apparel, 3.2-3.5 s instead of 3.8 s on truth,
+#   with the same min bulk ESS (apparel 1397-1859, truth 1080-1456) and 0 divergences. Most of
+#   the saving is in early warm-up, where the first 100 iterations averaged 222 steps.
+# - tried and rejected: dense mass matrix (3x fewer steps but 1-4 divergences per fit).
+NUMPYRO_SETTINGS: dict[str, Any] = {"max_tree_depth": 7}
 
 
 def canonical_prior(prior: Prior) -> tuple[str, dict[str, float]]:
@@ -128,6 +136,19 @@ def canonical_prior(prior: Prior) -> tuple[str, dict[str, float]]:
     if set(kwargs) != expected:
         raise ValueError(f"{family} prior needs {sorted(expected)}, got {sorted(kwargs)}")
     return family, kwargs
+
+
+def support_point(family: str, params: dict[str, float]) -> float:
+    """PyMC's default starting value of a canonical prior."""
+    if family == "normal":
+        return params["mu"]
+    if family == "halfnormal":
+        return params["sigma"]
+    if family == "lognormal":
+        return float(np.exp(params["mu"] + params["sigma"] ** 2 / 2))
+    if family == "gamma":
+        return params["alpha"] / params["beta"]
+    return params["alpha"] / (params["alpha"] + params["beta"])
 
 
 def roi_lognormal(low: float, high: float) -> tuple[float, float]:
@@ -586,8 +607,9 @@ class BayesMMM(MMMEstimator):
             )
         if self.sampler == "numpyro":
             return compiled.sampler_fn.sample(
-                values, chains=self.chains, draws=self.draws, tune=self.tune,
-                target_accept=self.target_accept, seed=seed)
+                values, self._start_point(), chains=self.chains, draws=self.draws,
+                tune=self.tune, target_accept=self.target_accept, seed=seed,
+                settings=NUMPYRO_SETTINGS)
         if self.sampler != "pymc":
             raise ValueError(f"unknown sampler {self.sampler!r}; known: nutpie, numpyro, pymc")
         with compiled.model:
@@ -601,6 +623,12 @@ class BayesMMM(MMMEstimator):
                 progressbar=False,
                 compute_convergence_checks=False,
             )
+
+    def _start_point(self) -> dict[str, np.ndarray]:
+        """A central value of each prior (PyMC's support points: the mean, the scale for a
+        HalfNormal), computed in NumPy so no initial-point function is compiled."""
+        central = {name: support_point(*prior) for name, prior in self._resolved_priors().items()}
+        return {**central, "roi_z": 0.0, "beta_z": 1.0, "beta_free": central["beta"]}
 
     def _relabel(self, idata, data: MMMData):
         """Posterior (free variables + ``beta`` derived in NumPy) and sample_stats, with the

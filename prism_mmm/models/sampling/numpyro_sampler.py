@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 DEVICE_FLAG = "--xla_force_host_platform_device_count"
+# PyMC transforms of the model's positive and unit-interval variables, as NumPy.
+FORWARD = {"LogTransform": np.log, "LogOddsTransform": lambda p: np.log(p) - np.log1p(-p)}
 
 
 def ensure_host_devices(n: int) -> None:
@@ -59,7 +61,7 @@ class NumpyroSampler:
     logp_fn: Any  # JAX: (*value parts, *data) -> [logp]
     layout: list[tuple[str, str, tuple[int, ...]]]  # (rv name, value name, shape)
     backward: dict[str, Any]  # rv name -> NumPy-callable back-transform (None: identity)
-    initial_point: Any  # () -> {value name: array}: PyMC's start (reads the current data)
+    forward: dict[str, Any]  # rv name -> NumPy transform to the unconstrained space
     _runners: dict[tuple, Any] = field(default_factory=dict)
 
     @classmethod
@@ -78,30 +80,31 @@ class NumpyroSampler:
         value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
         logp = clone_replace(model.logp(), dict(zip(shared, data_inputs, strict=True)))
         logp_fn = get_jaxified_graph(inputs=[*value_vars, *data_inputs], outputs=[logp])
-        from pymc.initial_point import make_initial_point_fn
-
-        initial_point = make_initial_point_fn(model=model, return_transformed=True,
-                                              jitter_rvs=set())
-        point = initial_point(0)
-        layout, backward = [], {}
+        sizes = {dim: len(values) for dim, values in model.coords.items()}
+        layout, backward, forward = [], {}, {}
         for rv, value in zip(model.free_RVs, value_vars, strict=True):
-            layout.append((rv.name, value.name, tuple(point[value.name].shape)))
+            shape = tuple(sizes[d] for d in model.named_vars_to_dims.get(rv.name, ()))
+            layout.append((rv.name, value.name, shape))
             transform = model.rvs_to_transforms.get(rv)
-            backward[rv.name] = None
+            backward[rv.name], forward[rv.name] = None, None
             if transform is not None:
+                if type(transform).__name__ not in FORWARD:
+                    raise NotImplementedError(f"no NumPy forward for {type(transform).__name__}")
+                forward[rv.name] = FORWARD[type(transform).__name__]
                 # Elementwise back-transforms (log, log-odds) applied to all draws at once.
                 draws = pt.tensor(dtype="float64", shape=(None,) * (value.ndim + 2))
                 backward[rv.name] = pytensor.function(
                     [draws], transform.backward(draws, *rv.owner.inputs),
                     mode="FAST_COMPILE", on_unused_input="ignore")
-        return cls(model, list(data_names), logp_fn, layout, backward, initial_point)
+        return cls(model, list(data_names), logp_fn, layout, backward, forward)
 
     @property
     def n_dim(self) -> int:
         return int(sum(np.prod(shape, dtype=int) for _, _, shape in self.layout))
 
-    def _runner(self, chains: int, draws: int, tune: int, target_accept: float):
-        key = (chains, draws, tune, target_accept)
+    def _runner(self, chains: int, draws: int, tune: int, target_accept: float,
+                settings: dict[str, Any]):
+        key = (chains, draws, tune, target_accept, tuple(sorted(settings.items())))
         if key not in self._runners:
             import jax
             import numpyro
@@ -123,23 +126,28 @@ class NumpyroSampler:
             method = _pmap_data_as_arguments() if jax.local_device_count() >= chains \
                 else "sequential"
             self._runners[key] = MCMC(
-                NUTS(density, target_accept_prob=target_accept), num_warmup=tune,
+                NUTS(density, target_accept_prob=target_accept, **settings), num_warmup=tune,
                 num_samples=draws, num_chains=chains, chain_method=method, progress_bar=False,
                 jit_model_args=True)
         return self._runners[key]
 
-    def sample(self, values: dict[str, np.ndarray], *, chains: int, draws: int, tune: int,
-               target_accept: float, seed: int):
-        """Posterior (constrained free variables, generic model coords) and sample stats."""
+    def sample(self, values: dict[str, np.ndarray], start: dict[str, np.ndarray], *,
+               chains: int, draws: int, tune: int, target_accept: float, seed: int,
+               settings: dict[str, Any] | None = None):
+        """Posterior (constrained free variables, generic model coords) and sample stats.
+        ``start``: a central value of every free variable (constrained), where the chains start
+        after PyMC's uniform(-1, 1) jitter in the unconstrained space. ``settings``: extra
+        ``numpyro.infer.NUTS`` arguments."""
         import arviz as az
         import jax
 
-        mcmc = self._runner(chains, draws, tune, target_accept)
-        # As PyMC starts NUTS: its initial point (prior support points, which depend on the
-        # prior values just set in the data) + uniform(-1, 1) jitter, unconstrained space.
-        point = self.initial_point(seed)
-        start = np.concatenate([np.ravel(point[value]) for _, value, _ in self.layout])
-        init = start + np.random.default_rng(seed).uniform(-1.0, 1.0, (chains, self.n_dim))
+        mcmc = self._runner(chains, draws, tune, target_accept, settings or {})
+        parts = []
+        for name, _, shape in self.layout:
+            point = np.broadcast_to(np.asarray(start[name], dtype="float64"), shape)
+            parts.append(np.ravel(point if self.forward[name] is None else self.forward[name](point)))
+        init = np.concatenate(parts) + np.random.default_rng(seed).uniform(
+            -1.0, 1.0, (chains, self.n_dim))
         data = [np.asarray(values[name], dtype="float64") for name in self.data_names]
         mcmc.run(jax.random.PRNGKey(seed), *data, init_params={"x": init},
                  extra_fields=("num_steps", "energy", "diverging"))
