@@ -35,10 +35,11 @@ Sampler, chosen by measurement (``python -m bench``, 4 chains x 1000/1000, bundl
 2 cores, every compile cache empty):
 
 - numpyro (default): the PyMC log density converted to JAX once per structure, chains in
-  parallel on XLA host devices: 8-11 s cold including compilation, ~6-7 s warm, 0 divergences
-  at target_accept 0.8-0.9 with a diagonal mass matrix (dense: 2.4x fewer leapfrog steps but
-  3x dearer steps, and divergences at 0.95). ``pm.sample(nuts_sampler="numpyro")`` on the same
-  model recompiles for every new data set, and vectorised chains took 85-100 s.
+  parallel on XLA host devices: 9-11 s cold including compilation, 3.4-4.5 s for a refit with
+  new data, 0 divergences at target_accept 0.8-0.9 with a diagonal mass matrix (dense: ~3x
+  fewer leapfrog steps but 1-4 divergences per fit). ``pm.sample(nuts_sampler="numpyro")`` on
+  the same model recompiles for every new data set; chains vectorised took 35 s cold, run
+  sequentially 21 s.
 - nutpie (numba): ~25 s of numba compilation with empty caches (10 s with pytensor's kernel
   cache warm) because its C callback for the whole logp graph cannot be cached on disk, then
   the fastest warm refit in-process (~5 s; needs target_accept 0.99 and a low-rank mass
@@ -93,7 +94,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 Z90 = 1.6448536269514722  # standard normal 95% quantile: a central 90% interval is mu ± Z90·sd
 PARAMETERS = ("intercept", "baseline_coef", "control_coef", "beta", "sigma")
-LOG_EPS = 1e-12  # log(adstock + LOG_EPS): finite at zero spend (graph, NumPy twin, media_op)
+LOG_EPS = 1e-12  # keeps log(adstock) finite at zero spend and sums of zeros divisible
 # nutpie settings (when bayes.sampler is nutpie) chosen by measurement (4 chains x 1000/1000;
 # apparel = bundled data with the
 # promo dummy and knowledge ROI priors, seeds 1-6 with the KPI perturbed by 1% after the first;
