@@ -98,11 +98,11 @@ def targets(table: pd.DataFrame, ratio: pd.DataFrame, settings: dict) -> pd.Data
                 warm.wall_s < 5 if mode == "warm-same-process" else None, "< 5 s"
                 if mode == "warm-same-process" else "reported")
     truth_peers = ok[(ok.dataset == "truth") & (ok.engine == "peer")]
+    best = float(truth_peers.share_abs_err_pp.min()) if len(truth_peers) else None
     for mode, label in (("cold", "ours default (Hill)"),
                         (LOGISTIC_MODE, "ours with logistic saturation, as the peer")):
         truth_ours = pick("truth", "ours", mode)
-        if truth_ours is not None and len(truth_peers):
-            best = float(truth_peers.share_abs_err_pp.min())
+        if truth_ours is not None and best is not None:
             add(f"truth share error: {label} vs best pymc-marketing (pp, mean |err|)",
                 f"{truth_ours.share_abs_err_pp:.2f} vs {best:.2f}",
                 truth_ours.share_abs_err_pp <= best + 1e-9, "ours <= peer")

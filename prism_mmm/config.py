@@ -135,8 +135,8 @@ class BayesConfig(_Frozen):
     sampler: Literal["numpyro", "nutpie", "pymc"] = Field(
         "numpyro",
         description="NUTS implementation. numpyro (JAX, compiled once per model structure, data "
-        "swapped in) measured fastest cold and in new processes; nutpie (numba) compiles "
-        "for 10-30 s per process but refits fastest in-process; pymc is the reference",
+        "swapped in) measured fastest cold, warm and in new processes; nutpie (numba) "
+        "compiles for 10-30 s per process; pymc is the reference",
     )
     prior_predictive_draws: int = Field(500, ge=50)
     priors: dict[str, PriorConfig] = Field(

@@ -42,8 +42,8 @@ Sampler, chosen by measurement (``python -m bench``, 4 chains x 1000/1000, bundl
   sequentially 21 s.
 - nutpie (numba): ~25 s of numba compilation with empty caches (10 s with pytensor's kernel
   cache warm) because its C callback for the whole logp graph cannot be cached on disk, then
-  the fastest warm refit in-process (~5 s; needs target_accept 0.99 and a low-rank mass
-  matrix). Adstock + saturation are one fused Op there
+  ~5 s per refit in-process (needs target_accept 0.99 and a low-rank mass matrix), slower than
+  numpyro's 3.4-4.5 s. Adstock + saturation are one fused Op there
   (:mod:`prism_mmm.models.sampling.media_op`).
 - pymc: the reference implementation (C backend, Python NUTS), several times slower.
 
@@ -354,10 +354,7 @@ def _compiled(structure: _Structure) -> _Compiled:
         elif structure.sampler == "numpyro":
             from prism_mmm.models.sampling.numpyro_sampler import NumpyroSampler
 
-            data_names = ["spend_lags", "y", "hyper"]
-            data_names += ["baseline_x"] * bool(structure.n_baseline)
-            data_names += ["controls_x"] * bool(structure.n_controls)
-            sampler_fn = NumpyroSampler.build(model, data_names)
+            sampler_fn = NumpyroSampler.build(model, [var.name for var in model.data_vars])
         _CACHE[key] = _Compiled(model=model, sampler_fn=sampler_fn, mu=mu)
     return _CACHE[key]
 
@@ -372,8 +369,8 @@ class BayesMMM(MMMEstimator):
         NUTS settings; ``target_accept=None`` takes the sampler's measured default
         (:data:`prism_mmm.config.DEFAULT_TARGET_ACCEPT`).
     sampler
-        ``"numpyro"`` (JAX; fastest cold and in new processes), ``"nutpie"`` (numba; fastest
-        warm refit in-process after a long compile) or ``"pymc"`` (see the module docstring).
+        ``"numpyro"`` (JAX; fastest cold, warm and in new processes), ``"nutpie"`` (numba;
+        a long compile per process) or ``"pymc"`` (see the module docstring).
     max_lag
         Adstock window in weeks.
     saturation
@@ -572,7 +569,7 @@ class BayesMMM(MMMEstimator):
         with compiled.model:
             pm.set_data(values)
         tick = time.perf_counter()
-        posterior = self._sample(compiled, values)
+        posterior = self._sample(compiled, values, priors)
         seconds["sample"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -587,7 +584,7 @@ class BayesMMM(MMMEstimator):
         self.fit_seconds_ = seconds
         return self
 
-    def _sample(self, compiled: _Compiled, values: dict[str, np.ndarray]):
+    def _sample(self, compiled: _Compiled, values: dict[str, np.ndarray], priors: dict):
         import pymc as pm
 
         seed = int(self.random_state)
@@ -608,7 +605,7 @@ class BayesMMM(MMMEstimator):
             )
         if self.sampler == "numpyro":
             return compiled.sampler_fn.sample(
-                values, self._start_point(), chains=self.chains, draws=self.draws,
+                values, self._start_point(priors), chains=self.chains, draws=self.draws,
                 tune=self.tune, target_accept=self.target_accept, seed=seed,
                 settings=NUMPYRO_SETTINGS)
         if self.sampler != "pymc":
@@ -625,10 +622,10 @@ class BayesMMM(MMMEstimator):
                 compute_convergence_checks=False,
             )
 
-    def _start_point(self) -> dict[str, np.ndarray]:
+    def _start_point(self, priors: dict) -> dict[str, np.ndarray]:
         """A central value of each prior (PyMC's support points: the mean, the scale for a
         HalfNormal), computed in NumPy so no initial-point function is compiled."""
-        central = {name: support_point(*prior) for name, prior in self._resolved_priors().items()}
+        central = {name: support_point(*prior) for name, prior in priors.items()}
         return {**central, "roi_z": 0.0, "beta_z": 1.0, "beta_free": central["beta"]}
 
     def _relabel(self, idata, data: MMMData):
