@@ -354,7 +354,7 @@ def _compiled(structure: _Structure) -> _Compiled:
         elif structure.sampler == "numpyro":
             from prism_mmm.models.sampling.numpyro_sampler import NumpyroSampler
 
-            sampler_fn = NumpyroSampler.build(model, [var.name for var in model.data_vars])
+            sampler_fn = NumpyroSampler.build(model)
         _CACHE[key] = _Compiled(model=model, sampler_fn=sampler_fn, mu=mu)
     return _CACHE[key]
 

@@ -65,14 +65,16 @@ class NumpyroSampler:
     _runners: dict[tuple, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, model, data_names: list[str]) -> NumpyroSampler:
+    def build(cls, model) -> NumpyroSampler:
+        """Convert ``model``; its ``pm.Data`` containers become the density's data arguments."""
         import pytensor
         import pytensor.tensor as pt
         from pymc.sampling.jax import get_jaxified_graph
         from pytensor.graph.replace import clone_replace
 
         enable_compilation_cache()
-        shared = [model[name] for name in data_names]
+        shared = list(model.data_vars)
+        data_names = [var.name for var in shared]
         # Static shapes (fixed by the structure) so slices and reshapes fold to constants:
         # JAX cannot trace a slice whose bounds are computed from a symbolic shape.
         data_inputs = [pt.tensor(name, dtype=var.dtype, shape=var.get_value().shape)
@@ -96,7 +98,7 @@ class NumpyroSampler:
                 backward[rv.name] = pytensor.function(
                     [draws], transform.backward(draws, *rv.owner.inputs),
                     mode="FAST_COMPILE", on_unused_input="ignore")
-        return cls(model, list(data_names), logp_fn, layout, backward, forward)
+        return cls(model, data_names, logp_fn, layout, backward, forward)
 
     @property
     def n_dim(self) -> int:
