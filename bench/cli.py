@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prism.yml overrides for our model, e.g. "
                         "'{\"transforms\": {\"saturation\": \"logistic\"}}'")
     parser.add_argument("--ours-sampler", default="default",
-                        help="override bayes.sampler for our model (default: prism.yml)")
+                        help="override bayes.sampling.engine for our model (default: prism.yml)")
     parser.add_argument("--no-new-process", action="store_true",
                         help="skip the warm-in-a-new-process measurement of our model")
     parser.add_argument("--caches", choices=["fresh", "shared"], default="fresh",

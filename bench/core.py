@@ -166,16 +166,17 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
     from prism_mmm.config import load_config
     from prism_mmm.data import from_frame
     from prism_mmm.models import bayes
+    from prism_mmm.models.bayesian import graph
 
     import_s = time.perf_counter() - tick
     ds = load_dataset(case.dataset)
     # Production configuration (prism.yml) with the benchmark's draws/chains/tune.
     from prism_mmm.config import deep_merge
 
-    overrides = deep_merge(case.extra.get("overrides", {}), {"bayes": {
+    overrides = deep_merge(case.extra.get("overrides", {}), {"bayes": {"sampling": {
         "chains": case.chains, "draws": case.draws, "tune": case.tune,
-        **({"sampler": case.sampler} if case.sampler != "default" else {}),
-    }, "random_seed": case.seed})
+        **({"engine": case.sampler} if case.sampler != "default" else {}),
+    }}, "random_seed": case.seed})
     cfg = load_config(overrides=overrides)
     data = from_frame(ds.frame, date_column=ds.date_column, kpi=ds.kpi, channels=ds.channels,
                       controls=ds.controls, holdout_weeks=0, fourier_order=cfg.fourier_order)
@@ -185,13 +186,15 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
         start = time.perf_counter()
         model.fit(fit_data)
         wall = time.perf_counter() - start
-        compiled = bayes._CACHE[model.structure_.key()]  # read-only: which RVs were sampled
+        compiled = graph.compiled(model.structure_)  # cached: which RVs were sampled
         diag = sampler_diagnostics(model.idata_, [rv.name for rv in compiled.model.free_RVs])
         contrib = model.contributions()
         totals = contrib.groupby("component")["value"].sum()
         shares = {ch: float(totals[ch] / fit_data.y.sum()) for ch in ds.channels}
-        note = f"sampler={model.sampler}, saturation={model.saturation}, " \
-               f"target_accept={model.target_accept}, roi_priors={'yes' if ds.roi_priors else 'no'}"
+        sampling = model._sampling()
+        note = f"sampler={sampling.engine}, saturation={model._model().saturation}, " \
+               f"target_accept={sampling.resolved_target_accept()}, " \
+               f"roi_priors={'yes' if ds.roi_priors else 'no'}"
         if case.extra.get("overrides"):
             note += f", overrides={json.dumps(case.extra['overrides'], sort_keys=True)}"
         return _row(case, mode, wall, diag, shares, truth, import_s, note)
@@ -330,7 +333,7 @@ def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
     # One XLA CPU device per chain for every JAX user, ours and pymc-marketing's numpyro
     # alike, so both run chains in parallel (numpyro otherwise draws them one by one).
-    from prism_mmm.models.sampling.numpyro_sampler import DEVICE_FLAG
+    from prism_mmm.models.bayesian.numpyro_sampler import DEVICE_FLAG
 
     if DEVICE_FLAG not in env.get("XLA_FLAGS", ""):
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {DEVICE_FLAG}={case.chains}".strip()

@@ -60,28 +60,55 @@ class DataConfig(_Frozen):
         return self
 
 
-class ChannelTransformConfig(_Frozen):
-    decay: float | None = Field(None, ge=0.0, lt=1.0, description="geometric adstock decay")
-    half_sat: float | None = Field(None, gt=0.0, description="Hill half-saturation (scaled spend)")
-    shape: float | None = Field(None, gt=0.0, description="Hill shape")
-
-
 class TransformConfig(_Frozen):
-    adstock: Literal["geometric", "weibull"] = "geometric"
-    saturation: Literal["hill", "logistic"] = "hill"
+    adstock: str = Field("geometric", description="adstock transform (prism_mmm/transforms)")
+    saturation: str = Field("hill", description="saturation transform: hill or logistic")
     max_lag: int = Field(8, ge=1, le=26, description="adstock window in weeks")
-    decay: float = Field(0.5, ge=0.0, lt=1.0, description="default adstock decay (ridge)")
-    half_sat: float = Field(0.5, gt=0.0, description="default Hill half-saturation (ridge)")
-    shape: float = Field(1.0, gt=0.0, description="default Hill shape (ridge)")
-    channels: dict[str, ChannelTransformConfig] = Field(default_factory=dict)
+    params: dict[str, float] = Field(
+        default_factory=dict,
+        description="transform parameters for every channel (e.g. decay, half_sat, shape; "
+        "half_sat is in units of the channel's largest fit week). Ridge uses them as they are "
+        "and NLS starts from them; a parameter left unset takes the transform's default, and "
+        "Ridge searches it by time-series CV where the transform gives a grid",
+    )
+    channels: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="per-channel parameter values, over `params`"
+    )
+
+    @model_validator(mode="after")
+    def _known_params(self) -> TransformConfig:
+        media = self.media()
+        for where, values in [("params", self.params)] + [
+            (f"channels.{c}", v) for c, v in self.channels.items()
+        ]:
+            for name, value in values.items():
+                if name not in media.params:
+                    raise ValueError(
+                        f"transforms.{where}.{name}: not a parameter of {self.adstock} adstock "
+                        f"or {self.saturation} saturation (known: {sorted(media.params)})"
+                    )
+                low, high = media.params[name].bounds
+                if not low <= value <= high:
+                    raise ValueError(
+                        f"transforms.{where}.{name} = {value} is outside its bounds [{low}, {high}]"
+                    )
+        return self
+
+    def media(self):
+        """The configured :class:`~prism_mmm.transforms.MediaTransform`."""
+        from prism_mmm.transforms import MediaTransform
+
+        return MediaTransform(self.adstock, self.saturation, self.max_lag)
+
+    def configured(self, channel: str) -> dict[str, float]:
+        """The parameter values set in ``prism.yml`` for ``channel`` (globally or for it)."""
+        return {**self.params, **self.channels.get(channel, {})}
 
     def for_channel(self, channel: str) -> dict[str, float]:
-        override = self.channels.get(channel, ChannelTransformConfig())
-        return {
-            "decay": self.decay if override.decay is None else override.decay,
-            "half_sat": self.half_sat if override.half_sat is None else override.half_sat,
-            "shape": self.shape if override.shape is None else override.shape,
-        }
+        """Every parameter for ``channel``: transform defaults, then ``params``, then the
+        channel's own values."""
+        defaults = {name: p.default for name, p in self.media().params.items()}
+        return {**defaults, **self.configured(channel)}
 
 
 class RidgeConfig(_Frozen):
@@ -117,28 +144,52 @@ class PriorConfig(_Frozen):
     params: dict[str, float]
 
 
+# Measured on the bundled and known-truth data (4 x 1000/1000): numpyro at 0.8-0.9 gave 0
+# divergences; nutpie's low-rank mass-matrix adaptation needed 0.99.
 DEFAULT_TARGET_ACCEPT = {"numpyro": 0.9, "nutpie": 0.99, "pymc": 0.99}
 
 
-class BayesConfig(_Frozen):
-    chains: int = Field(4, ge=1)
-    draws: int = Field(1000, ge=10)
-    tune: int = Field(1000, ge=10)
-    target_accept: float = Field(
-        0.9,
-        gt=0.5,
-        lt=1.0,
-        description="default per sampler (DEFAULT_TARGET_ACCEPT), measured on the bundled and "
-        "known-truth data (4 x 1000/1000): numpyro 0.8-0.9 gave 0 divergences; nutpie's "
-        "low-rank adaptation needed 0.99 (prism_mmm/models/bayes.py)",
-    )
-    sampler: Literal["numpyro", "nutpie", "pymc"] = Field(
+class BayesSamplingConfig(_Frozen):
+    """How the Bayesian posterior is sampled (none of it changes the model)."""
+
+    engine: Literal["numpyro", "nutpie", "pymc"] = Field(
         "numpyro",
         description="NUTS implementation. numpyro (JAX, compiled once per model structure, data "
         "swapped in) measured fastest cold, warm and in new processes; nutpie (numba) "
         "compiles for 10-30 s per process; pymc is the reference",
     )
-    prior_predictive_draws: int = Field(500, ge=50)
+    chains: int = Field(4, ge=1)
+    draws: int = Field(1000, ge=10)
+    tune: int = Field(1000, ge=10)
+    target_accept: float | None = Field(
+        None, gt=0.5, lt=1.0, description="unset: the engine's measured default"
+    )
+    prior_predictive_draws: int = Field(500, ge=0, description="draws for gate g1 (0 skips it)")
+
+    def resolved_target_accept(self) -> float:
+        if self.target_accept is not None:
+            return self.target_accept
+        return DEFAULT_TARGET_ACCEPT[self.engine]
+
+
+class BayesModelConfig(_Frozen):
+    """Everything the Bayesian model's graph and priors depend on, resolved from
+    ``transforms``, ``bayes`` and the knowledge layer; saved with a fitted model."""
+
+    adstock: str = "geometric"
+    saturation: str = "hill"
+    max_lag: int = Field(8, ge=1, le=26)
+    priors: dict[str, PriorConfig] = Field(
+        default_factory=dict, description="overrides of the model's default priors by name"
+    )
+    roi_priors: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="channel -> (low, high): the central 90% interval of its ROI prior",
+    )
+
+
+class BayesConfig(_Frozen):
+    sampling: BayesSamplingConfig = Field(default_factory=BayesSamplingConfig)
     priors: dict[str, PriorConfig] = Field(
         default_factory=dict, description="overrides of the model's default priors by name"
     )
@@ -146,15 +197,17 @@ class BayesConfig(_Frozen):
         True, description="turn Business Context expected ROI ranges into channel priors"
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _sampler_target_accept(cls, values: Any) -> Any:
-        """A target_accept left unset takes the chosen sampler's measured default."""
-        if isinstance(values, dict) and "target_accept" not in values:
-            sampler = values.get("sampler", cls.model_fields["sampler"].default)
-            if sampler in DEFAULT_TARGET_ACCEPT:
-                values = {**values, "target_accept": DEFAULT_TARGET_ACCEPT[sampler]}
-        return values
+    def model_for(
+        self, transforms: TransformConfig, roi_priors: dict[str, tuple[float, float]] | None
+    ) -> BayesModelConfig:
+        """The model configuration for these transforms and knowledge ROI ranges."""
+        return BayesModelConfig(
+            adstock=transforms.adstock,
+            saturation=transforms.saturation,
+            max_lag=transforms.max_lag,
+            priors=self.priors,
+            roi_priors=(roi_priors or {}) if self.use_knowledge_roi_priors else {},
+        )
 
 
 class OptimizerConfig(_Frozen):

@@ -201,8 +201,7 @@ def fit_results(
     surface = estimator.response_surface()
     target = artifact_dir(project_dir, run_id, round_, model_name)
     surface.save(target / "response_surface.json")
-    if hasattr(estimator, "save"):
-        estimator.save(target)
+    estimator.save(target)
     frames.append(_rows("response_curves", response_curves_frame(surface, data.spend)))
 
     for key, table in (("parameters", "model_parameters"), ("gates", "bayes_gates")):

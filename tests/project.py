@@ -16,7 +16,7 @@ PROJECT_PARTS = ["dbt_project.yml", "profiles.yml", "prism.yml", "models", "pyth
 
 # Small but real sampling: enough draws for stable summaries, quick on two cores.
 FAST_SETTINGS = {
-    "bayes": {"chains": 2, "draws": 300, "tune": 300},
+    "bayes": {"sampling": {"chains": 2, "draws": 300, "tune": 300}},
     "ridge": {"n_boot": 50},
     "nls": {"n_boot": 20},
 }

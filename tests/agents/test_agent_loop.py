@@ -115,7 +115,7 @@ def test_sigkill_mid_round_resumes_without_redoing_or_duplicating(copy_built_war
     # Smallest real fits: this test is about the runner surviving a kill, not about the numbers.
     config_path = project.project_dir / "prism.yml"
     config = deep_merge(yaml.safe_load(config_path.read_text()), {
-        "bayes": {"chains": 2, "draws": 100, "tune": 100}, "ridge": {"n_boot": 10},
+        "bayes": {"sampling": {"chains": 2, "draws": 100, "tune": 100}}, "ridge": {"n_boot": 10},
         "nls": {"n_boot": 5, "n_starts": 1}})
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, **project.env(), "PRISM_CONFIG": str(config_path),
