@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from agents.analyst import Analysis
-from agents.numbers import fmt_int, fmt_num, fmt_pct, fmt_roi
 from agents.scoring import failed_models
 from agents.warehouse import DataTables, RoundTables
+from prism_mmm.formatting import fmt_int, fmt_num, fmt_pct, fmt_roi
 
 AGREEMENT_CV = 0.5
 PRIOR_RATIO = 2.0

@@ -20,10 +20,10 @@ from pptx import Presentation
 from pptx.util import Inches, Pt
 
 from agents.analyst import Analysis
-from agents.numbers import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_roi
 from agents.scoring import failed_models
 from agents.warehouse import DataTables, RoundTables
 from prism_mmm.config import PrismConfig
+from prism_mmm.formatting import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_roi
 
 CAUSAL_CAVEAT = ("ROI figures are associations under model assumptions, not causal proof: "
                  "passing diagnostics means the models are stable and predictive, not that "
@@ -185,7 +185,7 @@ def _markdown(inputs: ReportInputs, summary: str, figures: dict[str, Path | None
     else:
         out += ["| channel | confirmed | mean ROI | ROI CV | signs agree |", "|---|---|---|---|---|"]
         out += [f"| {r.channel} | {'yes' if r.confirmed else 'no'} | {fmt_roi(r.roi_mean)} | "
-                f"{_pct_or_na(r.roi_cv)} | {'yes' if r.sign_agreement else 'no'} |"
+                f"{fmt_pct(r.roi_cv)} | {'yes' if r.sign_agreement else 'no'} |"
                 for r in agreement.itertuples()]
     out += ["", "## ROI with 90% intervals", ""]
     roi = tables.channel_roi.sort_values(["channel", "model"]) if len(
@@ -255,7 +255,7 @@ def _budget_section(inputs: ReportInputs, figure: Path | None) -> list[str]:
 def _diagnostics_section(inputs: ReportInputs) -> list[str]:
     metrics = inputs.tables.model_fit_metrics
     lines = ["| model | split | R² | sMAPE | weeks | status |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.model} | {r.split} | {_num_or_na(r.r2, 3)} | {_pct_or_na(r.smape)} | "
+    lines += [f"| {r.model} | {r.split} | {fmt_num(r.r2, 3)} | {fmt_pct(r.smape)} | "
               f"{fmt_int(r.n_weeks)} | {r.status} |"
               for r in metrics.sort_values(["model", "split"]).itertuples()] if len(
         metrics) else ["| n/a | | | | | |"]
@@ -284,7 +284,7 @@ def _rounds_section(inputs: ReportInputs) -> list[str]:
         what = "baseline configuration" if final is None or final["action"] == "baseline" \
             else final["what"]
         kept = "yes" if final is not None and bool(final["kept"]) else "no"
-        lines.append(f"| {fmt_int(r.round)} | {what} | {_num_or_na(r.score, 3)} | {kept} | "
+        lines.append(f"| {fmt_int(r.round)} | {what} | {fmt_num(r.score, 3)} | {kept} | "
                      f"{r.verdict} |")
     return lines
 
@@ -412,7 +412,7 @@ def _caveat_bullets(inputs: ReportInputs) -> list[str]:
     holdout = smape[smape["split"] == "holdout"] if len(smape) else smape
     if len(holdout):
         bullets.append("Holdout sMAPE: " + ", ".join(
-            f"{r.model} {_pct_or_na(r.smape)}" for r in holdout.sort_values("model").itertuples()))
+            f"{r.model} {fmt_pct(r.smape)}" for r in holdout.sort_values("model").itertuples()))
     bullets += [f"{r.check_name} ({r.status}): {r.reason}" for r in inputs.checks.itertuples()
                 if r.status != "pass"]
     return bullets
@@ -430,11 +430,3 @@ def _text_box(slide: object, paragraphs: list[str], top: object, small: bool) ->
 
 def _rel(path: Path | None) -> str:
     return f"figures/{path.name}" if path else ""
-
-
-def _pct_or_na(value: float) -> str:
-    return "n/a" if pd.isna(value) else fmt_pct(value)
-
-
-def _num_or_na(value: float, decimals: int) -> str:
-    return "n/a" if pd.isna(value) else fmt_num(value, decimals)

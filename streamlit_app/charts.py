@@ -1,13 +1,13 @@
-"""Plotly figures and number formatting for the app.
+"""Plotly figures and labels for the app.
 
 Every figure takes the frames returned by :mod:`data` and only lays them out: no statistics are
 computed here (they come from the warehouse tables or the package). Labels are written for a
-business reader: channel ids become "Google Search", models "Bayesian", money "LCU 1.2M".
+business reader: channel ids become "Google Search", models "Bayesian", money "LCU 1.23M"
+(numbers through :mod:`prism_mmm.formatting`, as in the report).
 """
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
@@ -43,36 +43,6 @@ def label(name: str) -> str:
 def model_label(model: str) -> str:
     """Display name of a model id (``bayes`` -> ``Bayesian``)."""
     return MODEL_LABELS.get(model, label(model))
-
-
-def fmt_money(value: float | None, currency: str, decimals: int = 1) -> str:
-    """Compact money: ``LCU 1.2M``, ``LCU 350.0K``, ``LCU 12``; an em dash when missing."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return f"{currency} {value / size:,.{decimals}f}{suffix}"
-    return f"{currency} {value:,.0f}"
-
-
-def fmt_roi(value: float | None) -> str:
-    """ROI (revenue per unit of spend) with two decimals, e.g. ``2.35``."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    return f"{float(value):,.2f}"
-
-
-def fmt_interval(low: float | None, high: float | None) -> str:
-    """A 90% interval as ``1.20 – 3.40``."""
-    return f"{fmt_roi(low)} – {fmt_roi(high)}"
-
-
-def fmt_pct(value: float | None, decimals: int = 1) -> str:
-    """A fraction as a percentage (``0.123`` -> ``12.3%``)."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    return f"{100 * float(value):.{decimals}f}%"
 
 
 def scenario_label(name: str) -> str:

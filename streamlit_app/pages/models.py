@@ -7,6 +7,7 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import fmt_num, fmt_pct
 
 run = data.selected_run()
 currency = data.run_config(run).data.currency
@@ -32,16 +33,16 @@ with data.section():
             hold, train = by_split.loc["holdout"], by_split.loc["train"]
             col.metric(
                 "Holdout MAPE",
-                charts.fmt_pct(hold["mape"]),
-                delta=f"train {charts.fmt_pct(train['mape'])}",
+                fmt_pct(hold["mape"]),
+                delta=f"train {fmt_pct(train['mape'])}",
                 delta_color="off",
                 delta_arrow="off",
                 help="Average % error on the held-out weeks (lower is better).",
             )
             col.metric(
                 "Holdout R²",
-                f"{hold['r2']:.2f}",
-                delta=f"train {train['r2']:.2f}",
+                fmt_num(hold["r2"]),
+                delta=f"train {fmt_num(train['r2'])}",
                 delta_color="off",
                 delta_arrow="off",
             )

@@ -12,6 +12,7 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import fmt_money, fmt_roi
 from prism_mmm.optimizer import BudgetError, current_allocation, user_scenario
 
 run = data.selected_run()
@@ -75,7 +76,7 @@ with data.section():
                 f"Weekly budget ({currency})": summary["total_budget"],
                 f"Media KPI over {horizon} weeks ({currency})": summary["expected_kpi"],
                 "90% interval": [
-                    f"{charts.fmt_money(lo, currency)} – {charts.fmt_money(hi, currency)}"
+                    f"{fmt_money(lo, currency)} – {fmt_money(hi, currency)}"
                     for lo, hi in zip(summary["expected_kpi_low"], summary["expected_kpi_high"])
                 ],
                 "ROI": summary["expected_roi"],
@@ -132,7 +133,7 @@ with data.section():
         step=float(max(round(now.total_budget * 0.05, -3), 1.0)),
         format="%.0f",
         key="opt_budget",
-        help=f"Today's average weekly spend is {charts.fmt_money(now.total_budget, currency)}.",
+        help=f"Today's average weekly spend is {fmt_money(now.total_budget, currency)}.",
     )
     with st.expander("Channel limits and locks", expanded=False):
         st.caption(
@@ -147,7 +148,7 @@ with data.section():
             cols = st.columns([3, 1, 2, 2], vertical_alignment="bottom")
             cols[0].markdown(
                 f"**{charts.label(name)}**  \n"
-                f"today {charts.fmt_money(now.current_spend[c], currency)}/week"
+                f"today {fmt_money(now.current_spend[c], currency)}/week"
                 + ("" if confirmed.get(name) else " · not confirmed")
             )
             if cols[1].checkbox("Lock", key=f"opt_lock_{name}"):
@@ -172,23 +173,23 @@ with data.section():
         cols = st.columns(3)
         cols[0].metric(
             f"Expected media KPI, {horizon} weeks (recommended)",
-            charts.fmt_money(kpi.mean, currency),
-            delta=charts.fmt_money(kpi.mean - base.mean, currency),
+            fmt_money(kpi.mean, currency),
+            delta=fmt_money(kpi.mean - base.mean, currency),
             help="Mean over the model's draws; the change is against today's split.",
         )
         cols[0].caption(
-            f"90% interval {charts.fmt_money(kpi.low, currency)} – "
-            f"{charts.fmt_money(kpi.high, currency)}"
+            f"90% interval {fmt_money(kpi.low, currency)} – "
+            f"{fmt_money(kpi.high, currency)}"
         )
         cols[1].metric(
             f"Expected media KPI, {horizon} weeks (today's split)",
-            charts.fmt_money(base.mean, currency),
+            fmt_money(base.mean, currency),
         )
         cols[1].caption(
-            f"90% interval {charts.fmt_money(base.low, currency)} – "
-            f"{charts.fmt_money(base.high, currency)}"
+            f"90% interval {fmt_money(base.low, currency)} – "
+            f"{fmt_money(base.high, currency)}"
         )
-        cols[2].metric("ROI of the recommended split", charts.fmt_roi(allocation.expected_roi))
+        cols[2].metric("ROI of the recommended split", fmt_roi(allocation.expected_roi))
         st.plotly_chart(charts.allocation_bars(scenario, currency))
         change = (scenario["optimal_spend"] / scenario["current_spend"] - 1) * 100
         st.dataframe(
