@@ -8,6 +8,7 @@ import streamlit as st
 import charts
 import data
 from prism_mmm.formatting import fmt_num, fmt_pct
+from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 currency = data.run_config(run).data.currency
@@ -20,7 +21,8 @@ with data.section():
     run = data.require_run()
     metrics = data.fit_metrics(run)
     cols = st.columns(max(metrics["model"].nunique(), 1))
-    for col, (model, rows) in zip(cols, metrics.groupby("model", sort=True)):
+    for col, model in zip(cols, in_model_order(metrics["model"])):
+        rows = metrics[metrics["model"] == model]
         by_split = rows.set_index("split")
         status = str(rows["status"].iloc[0])
         col.markdown(f"**{charts.model_label(model)}**")

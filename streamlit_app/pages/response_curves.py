@@ -13,6 +13,7 @@ import streamlit as st
 import charts
 import data
 from prism_mmm.formatting import fmt_money, fmt_roi
+from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import BudgetError, current_allocation, user_scenario
 
 run = data.selected_run()
@@ -33,7 +34,7 @@ with data.section():
     if curves.empty:
         raise data.NotBuilt("No response curves for this run — run `prism build`.")
     channels = sorted(curves["channel"].unique())
-    models = sorted(curves["model"].unique())
+    models = in_model_order(curves["model"])
     default = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
     left, right = st.columns([2, 3])
     channel = left.selectbox("Channel", channels, format_func=charts.label, key="curve_channel")
@@ -56,7 +57,7 @@ with data.section():
     scenarios = data.budget_scenarios(run)
     if scenarios.empty:
         raise data.NotBuilt("No budget scenarios for this run — run `prism build`.")
-    models = sorted(scenarios["model"].unique())
+    models = in_model_order(scenarios["model"])
     model = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
     rows = scenarios[scenarios["model"] == model]
     # Scenario-level figures repeat on every channel row: read them once per scenario.
@@ -106,7 +107,7 @@ with data.section():
 st.subheader("Try your own budget")
 with data.section():
     run = data.require_run()
-    fitted = sorted(data.channel_roi(run)["model"].unique())
+    fitted = in_model_order(data.channel_roi(run)["model"])
     if not fitted:
         raise data.NotBuilt("No fitted model in this run — run `prism build`.")
     default_model = cfg.optimizer.model if cfg.optimizer.model in fitted else fitted[0]

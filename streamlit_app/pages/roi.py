@@ -8,6 +8,7 @@ import streamlit as st
 import charts
 import data
 from prism_mmm.formatting import fmt_interval, fmt_money, fmt_roi
+from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -25,7 +26,7 @@ with data.section():
     roi = data.channel_roi(run)
     if roi.empty:
         raise data.NotBuilt("No ROI rows for this run — run `prism build`.")
-    models = sorted(roi["model"].unique())
+    models = in_model_order(roi["model"])
     default = models.index(cfg.optimizer.model) if cfg.optimizer.model in models else 0
     model = (
         st.segmented_control(

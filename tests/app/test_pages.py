@@ -7,6 +7,7 @@ import pytest
 
 from prism_mmm.config import load_config
 from prism_mmm.formatting import fmt_money, fmt_pct, fmt_roi
+from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import user_scenario
 from prism_mmm.response import ResponseSurface
 from tests.app.conftest import (
@@ -82,9 +83,10 @@ def test_models_page_shows_holdout_metrics_and_gates(app_on_built):
     fit = read(
         app_on_built,
         "select model, mape, status from model_fit_metrics where run_id = ? "
-        "and round = ? and split = 'holdout' order by model",
+        "and round = ? and split = 'holdout'",
         [run_id, round_],
     )
+    fit = fit.set_index("model").loc[in_model_order(fit["model"])]  # the page's model order
     shown = [m.value for m in at.metric if m.label == "Holdout MAPE"]
     assert shown == [fmt_pct(v) for v in fit.loc[fit["status"] != "failed", "mape"]]
     gates = read(
