@@ -35,7 +35,6 @@ import pandas as pd
 
 from agents import analyst, critic, explorer, reporter, scoring, tuner
 from agents.llm import ProseOutcome, write_prose
-from agents.numbers import fmt_pct
 from agents.proofreader import build_trace_set, proofread
 from agents.warehouse import (
     DataTables,
@@ -48,6 +47,7 @@ from agents.warehouse import (
     read_table,
 )
 from prism_mmm.config import PrismConfig, deep_merge, load_config
+from prism_mmm.formatting import fmt_pct
 
 Builder = Callable[[PrismConfig, str, int, dict[str, Any]], None]
 COMPLETED, STOPPED, RUNNING = "completed", "stopped", "running"

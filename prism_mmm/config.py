@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from prism_mmm.identifiers import check_identifier
+from prism_mmm.models import model_names, model_spec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,7 +218,14 @@ class OptimizerConfig(_Frozen):
         15.0, ge=0.0, description="±% bound for channels the models do not agree on"
     )
     budget_changes_pct: list[float] = Field(default_factory=lambda: [-20.0, 20.0])
-    model: Literal["bayes", "ridge", "nls"] = "bayes"
+    # bayes by default: its posterior draws give the plan's interval; any registered model works.
+    model: str = Field("bayes", description="registered model whose response surface is optimised")
+
+    @field_validator("model")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        model_spec(name)
+        return name
 
 
 class AgentsConfig(_Frozen):
@@ -287,6 +295,7 @@ class PrismConfig(_Frozen):
             "holdout_weeks": self.holdout_weeks,
             "fourier_order": self.fourier_order,
             "anomaly_z": self.anomaly_z,
+            "models": list(model_names()),
         }
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
 from prism_mmm.gates import GateFailure
-from prism_mmm.models import BUILTIN_MODULES, build_estimator
+from prism_mmm.models import build_estimator, model_spec
 
 RESULT_SCHEMA: dict[str, str] = {
     "run_id": "string",
@@ -151,8 +151,7 @@ def fit_results(
     from prism_mmm.metrics import fit_metrics
     from prism_mmm.optimizer import response_curves_frame
 
-    if model_name not in BUILTIN_MODULES:
-        raise ValueError(f"unknown model {model_name!r}; known: {list(BUILTIN_MODULES)}")
+    model_spec(model_name)  # an unknown name fails here, before any work
     started = datetime.now(UTC).replace(tzinfo=None)
     run = {
         "run_id": run_id,

@@ -23,6 +23,7 @@ from prism_mmm.cli import PrismError
 from prism_mmm.config import load_config
 from prism_mmm.data import SPEND_PREFIX
 from prism_mmm.dbt import project_dir, warehouse_path
+from prism_mmm.models import model_names
 from prism_mmm.optimizer import (
     SCENARIO_COLUMNS,
     Allocation,
@@ -93,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=["bayes", "ridge", "nls"],
+        choices=model_names(),
         default=None,
         help="model to use (default: optimizer.model in prism.yml)",
     )
