@@ -67,6 +67,26 @@ def channel_scale(spend: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
     return np.where(top > 0, top, 1.0)
 
 
+# CV scores this close count as equal: where a channel's coefficient is shrunk to zero in
+# every fold, its transform cannot change the score and only rounding tells the grid apart.
+CV_TIE_TOLERANCE = 1e-9
+
+
+def _closest_to_default(candidates: list[dict], scores: np.ndarray, media) -> dict:
+    """The best-scoring candidate; among candidates tied within ``CV_TIE_TOLERANCE`` the one
+    closest to the transforms' defaults (the data do not tell them apart, so the prior
+    choice stands; a rounding difference must not pick the curve)."""
+    tied = np.flatnonzero(scores <= scores.min() * (1 + CV_TIE_TOLERANCE))
+
+    def distance(candidate: dict) -> tuple:
+        params = media.params
+        spread = {k: (params[k].bounds[1] - params[k].bounds[0]) for k in candidate}
+        return (sum(abs(v - params[k].default) / spread[k] for k, v in candidate.items()),
+                tuple(candidate.values()))
+
+    return min((candidates[i] for i in tied), key=distance)
+
+
 class RidgeSolver:
     """Standardised ridge with an unpenalised intercept and sign/baseline constraints::
 
@@ -365,15 +385,15 @@ class RidgeMMM(MMMEstimator):
             free = [k for k in tunable if k not in self._configured(channel)]
             if not free:
                 continue
-            best_score, best = np.inf, {k: params[k][c] for k in free}
+            candidates, scores = [], []
             for values in product(*(media.params[k].grid for k in free)):
                 candidate = dict(zip(free, values))
                 features[:, c] = channel_features(c, candidate)
-                score = cv_mse(
+                candidates.append(candidate)
+                scores.append(cv_mse(
                     design(features), y_fit, alphas, n_channels, folds, floor_baseline
-                ).min()
-                if score < best_score:
-                    best_score, best = score, candidate
+                ).min())
+            best = _closest_to_default(candidates, np.array(scores), media)
             for k, value in best.items():
                 params[k][c] = value
             features[:, c] = channel_features(c, best)
