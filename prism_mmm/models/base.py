@@ -10,7 +10,6 @@ one file plus a registry entry.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -114,9 +113,11 @@ class MMMEstimator(BaseEstimator):
     def load(cls, directory: str | Path) -> MMMEstimator:
         """A fitted model from :meth:`save` output; ``MMMEstimator.load`` finds the model
         class from the saved name, ``RidgeMMM.load`` also checks it."""
+        from prism_mmm.models import estimator_class
+
         directory = Path(directory)
         saved = json.loads((directory / ESTIMATOR_FILE).read_text())
-        model_cls = model_class(saved["model"])
+        model_cls = estimator_class(saved["model"])
         if cls is not MMMEstimator and model_cls is not cls:
             raise ValueError(f"{directory} holds a {saved['model']!r} model, not {cls.model_name!r}")
         defaults = model_cls().get_params(deep=False)
@@ -178,19 +179,6 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"cannot save a {type(value).__name__}; the model must save it itself")
-
-
-def model_class(name: str) -> type[MMMEstimator]:
-    """The registered estimator class called ``name`` (importing its module on first use)."""
-    if name not in MODELS:
-        try:
-            importlib.import_module(f"prism_mmm.models.{name}")
-        except ModuleNotFoundError:
-            pass
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
 
 
 def save_data(data: MMMData, path: Path) -> None:
