@@ -173,6 +173,10 @@ class BayesSamplingConfig(_Frozen):
         return DEFAULT_TARGET_ACCEPT[self.engine]
 
 
+# Typical MMM media shares lie in 5-60% of the KPI; wide on purpose (see docs/statistics.md).
+DEFAULT_MEDIA_SHARE = (0.05, 0.60)
+
+
 class BayesModelConfig(_Frozen):
     """Everything the Bayesian model's graph and priors depend on, resolved from
     ``transforms``, ``bayes`` and the knowledge layer; saved with a fitted model."""
@@ -187,6 +191,18 @@ class BayesModelConfig(_Frozen):
         default_factory=dict,
         description="channel -> (low, high): the central 90% interval of its ROI prior",
     )
+    media_share: tuple[float, float] | None = Field(
+        DEFAULT_MEDIA_SHARE,
+        description="central 90% interval of the media share of the KPI that the default ROI "
+        "prior of channels without their own range implies (None: HalfNormal coefficients)",
+    )
+
+    @field_validator("media_share")
+    @classmethod
+    def _share_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] < value[1] <= 1.5:
+            raise ValueError(f"media_share must satisfy 0 < low < high <= 1.5, got {value}")
+        return value
 
 
 class BayesConfig(_Frozen):
@@ -196,6 +212,13 @@ class BayesConfig(_Frozen):
     )
     use_knowledge_roi_priors: bool = Field(
         True, description="turn Business Context expected ROI ranges into channel priors"
+    )
+    media_share: tuple[float, float] | None = Field(
+        DEFAULT_MEDIA_SHARE,
+        description="expected media share of the KPI, a central 90% interval: channels "
+        "without an ROI range get an ROI prior equal to this share of the KPI per unit of "
+        "total spend (the same for every channel), so priors follow each dataset's scale. "
+        "null: HalfNormal coefficient priors instead",
     )
 
     def model_for(
@@ -208,6 +231,7 @@ class BayesConfig(_Frozen):
             max_lag=transforms.max_lag,
             priors=self.priors,
             roi_priors=(roi_priors or {}) if self.use_knowledge_roi_priors else {},
+            media_share=self.media_share,
         )
 
 

@@ -80,15 +80,15 @@ def sample(
     return rng.beta(params["alpha"], params["beta"], size)
 
 
-def support_point(family: str, params: dict[str, float]) -> float:
+def support_point(family: str, params: dict[str, float]) -> float | np.ndarray:
     """PyMC's default starting value of a canonical prior (the mean; the scale of a
-    HalfNormal)."""
+    HalfNormal). Parameters may be arrays (one prior per element)."""
     if family == "normal":
         return params["mu"]
     if family == "halfnormal":
         return params["sigma"]
     if family == "lognormal":
-        return float(np.exp(params["mu"] + params["sigma"] ** 2 / 2))
+        return np.exp(np.asarray(params["mu"]) + np.asarray(params["sigma"]) ** 2 / 2)
     if family == "gamma":
         return params["alpha"] / params["beta"]
     return params["alpha"] / (params["alpha"] + params["beta"])

@@ -146,7 +146,7 @@ class BayesMMM(MMMEstimator):
         for name, size in structure.hyper_layout():
             if name.startswith("prior_"):
                 prior, _, pname = name[len("prior_"):].rpartition("_")
-                hyper.append(np.full(size, priors[prior][1][pname]))
+                hyper.append(np.broadcast_to(np.asarray(priors[prior][1][pname], float), size))
             else:
                 hyper.append(terms[name])
         values["hyper"] = np.concatenate(hyper) if hyper else np.zeros(0)
@@ -165,8 +165,8 @@ class BayesMMM(MMMEstimator):
         tick = time.perf_counter()
         seconds = {}
         model, sampling = self._model(), self._sampling()
-        priors = resolved_priors(model)
         self.scales_ = Scales.of(data)
+        priors = resolved_priors(model, data, self.scales_)
         terms = roi_terms(model, data, self.scales_)
         structure = self._structure(data, priors, terms)
         cold = not graph.is_compiled(structure)
@@ -238,7 +238,9 @@ class BayesMMM(MMMEstimator):
         """A central value of each prior (PyMC's support points), computed in NumPy so no
         initial-point function is compiled."""
         central = {name: support_point(*prior) for name, prior in priors.items()}
-        return {**central, "roi_z": 0.0, "beta_z": 1.0, "beta_free": central["beta"]}
+        # roi_u = softplus^-1(1): every ROI starts at its prior median.
+        return {**central, "roi_u": np.log(np.e - 1.0), "beta_z": 1.0,
+                "beta_free": central["beta"]}
 
     def _with_labels(self, idata, data: MMMData, priors: dict):
         """Posterior (free variables + ``beta`` derived in NumPy) and sample_stats, with the
@@ -258,11 +260,11 @@ class BayesMMM(MMMEstimator):
         beta = self._beta(flat, data, priors).reshape(*shape, -1)
         draws["beta"] = (("chain", "draw", "channel"), beta)
         draws = draws.assign_coords(channel=list(data.channels))
-        draws.attrs = {
-            "y_scale": self.scales_.y,
-            "spend_scale": json.dumps(self.scales_.spend.tolist()),
-            "control_scale": json.dumps(self.scales_.controls.tolist()),
-        }
+        draws.attrs = {"scales": json.dumps({
+            "y": self.scales_.y, "y_sd": self.scales_.y_sd,
+            "spend": self.scales_.spend.tolist(), "controls": self.scales_.controls.tolist(),
+            "binary_controls": self.scales_.binary_controls.tolist(),
+        })}
         return az.InferenceData(posterior=draws, sample_stats=idata.sample_stats)
 
     def _beta(self, draws: posterior.Draws, data: MMMData, priors: dict) -> np.ndarray:
@@ -426,15 +428,16 @@ class BayesMMM(MMMEstimator):
 
         idata = az.from_netcdf(str(directory / "idata.nc"))
         idata.load()
-        attrs = idata.posterior.attrs
+        scales = json.loads(idata.posterior.attrs["scales"])
         self.scales_ = Scales(
-            y=float(attrs["y_scale"]),
-            spend=np.asarray(json.loads(attrs["spend_scale"])),
-            controls=np.asarray(json.loads(attrs["control_scale"])),
+            y=float(scales["y"]), y_sd=float(scales["y_sd"]),
+            spend=np.asarray(scales["spend"], dtype=float),
+            controls=np.asarray(scales["controls"], dtype=float),
+            binary_controls=np.asarray(scales["binary_controls"], dtype=bool),
         )
         self.idata_ = idata
         self.draws_ = self._flat_draws(idata)
         self.roi_terms_ = roi_terms(self._model(), self.data_, self.scales_)
-        priors = resolved_priors(self._model())
+        priors = resolved_priors(self._model(), self.data_, self.scales_)
         self.structure_ = self._structure(self.data_, priors, self.roi_terms_)
         self.gates_ = compute_gates(idata)

@@ -20,8 +20,18 @@ from prism_mmm.transforms.base import Param, Transform
 LOG_EPS = 1e-12
 
 
+# Spread (log scale) of a prior anchored on a channel's observed spend: x/÷ 2.3 at 90%.
+ANCHOR_SIGMA = 0.5
+
+
 class Saturation(Transform):
     kind = "saturation"
+
+    def anchored_priors(self, typical: np.ndarray) -> dict[str, tuple[str, dict]]:
+        """Priors, per channel, that put the curve's bend where the channel actually spends
+        (``typical``: its median active weekly spend, scaled). Parameters not listed keep
+        the class prior."""
+        return {}
 
     def tensor(self, x, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -60,6 +70,11 @@ class HillSaturation(Saturation):
         curve = pt.sigmoid(shape * (pt.log(x + LOG_EPS) - pt.log(half_sat)))
         return pt.switch(pt.gt(x, 0.0), curve, 0.0)
 
+    def anchored_priors(self, typical):
+        # Half-saturation at the typical spend: the data can then tell the curve's shape,
+        # instead of a bend far outside the observed range that no week can check.
+        return {"half_sat": ("lognormal", {"mu": np.log(typical), "sigma": ANCHOR_SIGMA})}
+
     def dx(self, x, half_sat, shape):
         x = np.asarray(x, dtype=float)
         h = self(x, half_sat, shape)
@@ -93,6 +108,11 @@ class LogisticSaturation(Saturation):
         import pytensor.tensor as pt
 
         return pt.tanh(lam * x / 2.0)
+
+    def anchored_priors(self, typical):
+        # Half of the maximum effect at the typical spend: tanh(lam * x / 2) = 1/2.
+        return {"lam": ("lognormal", {"mu": np.log(2 * np.arctanh(0.5) / typical),
+                                      "sigma": ANCHOR_SIGMA})}
 
     def dx(self, x, lam):
         t = self(x, lam)

@@ -118,7 +118,7 @@ def test_numpy_twin_matches_graph(truth_fit):
 
     compiled = graph.compiled(truth_fit.structure_)
     model = compiled.model
-    priors = resolved_priors(truth_fit._model())
+    priors = resolved_priors(truth_fit._model(), truth_fit.data_, truth_fit.scales_)
     with model:  # later fits may have swapped the containers: restore this fit's values
         pm.set_data(truth_fit._data_values(truth_fit.data_, truth_fit.structure_, priors,
                                            truth_fit.roi_terms_))
@@ -169,24 +169,39 @@ def test_roi_prior_shifts_the_prior():
     range; no sampling needed."""
     data = truth_data()
 
-    def prior_beta(roi_priors):
-        model_config = BayesModelConfig(roi_priors=roi_priors)
+    def prior_beta(roi_priors, media_share=None):
+        model_config = BayesModelConfig(roi_priors=roi_priors, media_share=media_share)
         scales = Scales.of(data)
         media = BayesMMM(model_config=model_config)._media()
         fit_lags = posterior.design(data, scales, model_config.max_lag)["spend_lags"]
         return posterior.prior_draws(
-            media, resolved_priors(model_config), data, fit_lags[:, data.fit_mask],
-            roi_terms(model_config, data, scales), 2000, np.random.default_rng(4))["beta"]
+            media, resolved_priors(model_config, data, scales), data,
+            fit_lags[:, data.fit_mask], roi_terms(model_config, data, scales), 2000,
+            np.random.default_rng(4))["beta"]
 
     low, high = prior_beta({"x1": (100.0, 200.0)}), prior_beta({"x1": (10_000.0, 20_000.0)})
     # ROI range x100 => the implied beta prior moves by roughly that factor (saturation varies)
     assert np.median(high[:, 0]) / np.median(low[:, 0]) > 30
-    # channels without a range keep the HalfNormal beta prior
+    # without a media-share prior, channels without a range keep the HalfNormal beta prior
     np.testing.assert_allclose(low[:, 1], high[:, 1])
-    model = BayesMMM(model_config={"roi_priors": {"x1": (100.0, 200.0)}})
+    scales = Scales.of(data)
+    model = BayesMMM(model_config={"roi_priors": {"x1": (100.0, 200.0)}, "media_share": None})
     model_config = model._model()
-    terms = roi_terms(model_config, data, Scales.of(data))
-    assert model._structure(data, resolved_priors(model_config), terms).roi_mode == "mixed"
+    terms = roi_terms(model_config, data, scales)
+    priors = resolved_priors(model_config, data, scales)
+    assert model._structure(data, priors, terms).roi_mode == "mixed"
+    # by default every channel gets an ROI prior, scaled to the data: media at 5-60% of
+    # the KPI at equal ROI, whatever the currency or KPI unit
+    default = BayesMMM()._model()
+    terms = roi_terms(default, data, scales)
+    assert BayesMMM()._structure(data, resolved_priors(default, data, scales),
+                                 terms).roi_mode == "all"
+    per_spend = data.y[data.fit_mask].sum() / data.spend[data.fit_mask].sum()
+    for c in range(2):
+        low_roi, high_roi = np.exp(terms["roi_mu"][c] + np.array([-1, 1]) * 1.6448536 *
+                                   terms["roi_sigma"][c])
+        assert low_roi == pytest.approx(0.05 * per_spend) and high_roi == pytest.approx(
+            0.60 * per_spend)
 
 
 def test_for_tests_is_cheap_and_overridable():
@@ -221,8 +236,10 @@ def test_from_config_and_bad_priors():
     model_config = model._model()
     assert model_config.roi_priors == {} and model_config.priors["beta"].params == {"sigma": 1.0}
     assert model._sampling() == cfg.bayes.sampling and model.random_state == cfg.random_seed
+    data = truth_data()
     with pytest.raises(ValueError, match="unknown parameters"):
-        resolved_priors(BayesModelConfig(priors={"gamma_x": model_config.priors["beta"]}))
+        resolved_priors(BayesModelConfig(priors={"gamma_x": model_config.priors["beta"]}),
+                        data, Scales.of(data))
 
 
 def test_init_only_stores_and_target_accept_resolves_at_fit_time():

@@ -80,10 +80,13 @@ def test_model_logp_and_gradient_equal_plain_model(dataset, saturation, roi):
     roi_priors = {data.channels[0]: (0.5, 3.0), data.channels[5]: (1.0, 6.0)} if roi else None
     compiled = []
     for engine in ("nutpie", "pymc"):
-        model = BayesMMM(model_config={"saturation": saturation, "roi_priors": roi_priors or {}},
+        # Without knowledge ranges: HalfNormal coefficients (no media-share prior), so both
+        # ROI and coefficient parametrisations are covered.
+        model = BayesMMM(model_config={"saturation": saturation, "roi_priors": roi_priors or {},
+                                       "media_share": (0.05, 0.6) if roi else None},
                          sampler_config={"engine": engine})
-        priors = resolved_priors(model._model())
         model.scales_ = Scales.of(data)
+        priors = resolved_priors(model._model(), data, model.scales_)
         terms = roi_terms(model._model(), data, model.scales_)
         structure = model._structure(data, priors, terms)
         values = model._data_values(data, structure, priors, terms)

@@ -46,6 +46,11 @@ def media_draws(media: MediaTransform, draws: Draws, spend_lags: np.ndarray) -> 
     return media.draws(spend_lags, **{k: draws[k] for k in media.params})
 
 
+def roi_from_u(roi_u: np.ndarray, terms: dict[str, np.ndarray]) -> np.ndarray:
+    """The graph's ``ROI = exp(mu) * softplus(roi_u)``."""
+    return np.exp(terms["roi_mu"]) * np.logaddexp(0.0, roi_u)
+
+
 def beta_draws(
     media: MediaTransform,
     draws: Draws,
@@ -60,7 +65,7 @@ def beta_draws(
     beta = np.zeros((n_draws, n_channels))
     if terms["use_roi"].any():
         sat = media_draws(media, draws, fit_spend_lags)
-        roi = np.exp(terms["roi_mu"] + terms["roi_sigma"] * draws["roi_z"])
+        roi = roi_from_u(draws["roi_u"], terms)
         beta = roi * terms["roi_factor"] / (sat.sum(axis=1) + LOG_EPS)
     if not terms["use_roi"].all():
         plain = (beta_prior[1]["sigma"] * draws["beta_z"] if "beta_z" in draws
@@ -112,7 +117,8 @@ def prior_draws(
             continue
         family, params = priors[name]
         out[name] = sample(family, params, rng, (n,) if size is None else (n, size))
-    out["roi_z"] = rng.standard_normal((n, c))
+    roi_ratio = np.exp(terms["roi_sigma"] * rng.standard_normal((n, c)))  # ROI / median
+    out["roi_u"] = np.log(np.expm1(roi_ratio))
     if priors["beta"][0] == "halfnormal":
         out["beta_z"] = out["beta"] / priors["beta"][1]["sigma"]
     else:
