@@ -24,7 +24,8 @@ def project(tmp_path: Path, snapshot: Path, monkeypatch: pytest.MonkeyPatch):
 
     def write(notion: dict[str, Any] | None = None) -> Path:
         config = tmp_path / "prism.yml"
-        knowledge = {"directory": str(snapshot), "notion": notion or {}}
+        # The knowledge root; the bundled dataset (the default config's) is the snapshot.
+        knowledge = {"directory": str(snapshot.parent), "notion": notion or {}}
         config.write_text(yaml.safe_dump({"knowledge": knowledge}))
         monkeypatch.setenv("PRISM_CONFIG", str(config))
         return config
