@@ -31,6 +31,7 @@ __all__ = [
     "FIELD_COLUMNS",
     "FILES",
     "ISSUE_COLUMNS",
+    "dataset_directory",
     "expected_roi_ranges",
     "knowledge_directory",
     "knowledge_root",
@@ -64,7 +65,13 @@ def knowledge_directory(cfg: PrismConfig) -> Path:
     Every reader and writer of local knowledge (the dbt models, the CLI, the loop's Notion
     sync, the benchmark) resolves it here, so no dataset reads another's files.
     """
-    return knowledge_root(cfg.knowledge) / cfg.data.dataset
+    return dataset_directory(cfg.knowledge, cfg.data.dataset)
+
+
+def dataset_directory(cfg: KnowledgeConfig, dataset: str) -> Path:
+    """The folder of ``dataset`` under the knowledge root (for ``prism init``, which needs it
+    before the configuration it writes exists)."""
+    return knowledge_root(cfg) / dataset
 
 
 def read_rows(directory: str | Path, table: str) -> list[dict[str, Any]]:
