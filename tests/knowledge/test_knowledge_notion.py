@@ -354,3 +354,115 @@ def test_push_failures(fake: FakeNotion, snapshot: Path) -> None:
     with pytest.raises(KnowledgeError, match="Known Issues"):
         push(cfg, fake.token, parent, snapshot, DATASET)
     assert len(fake.requests) == requests  # validated before any request
+
+
+def other_dataset(tmp_path: Path) -> Path:
+    """Knowledge of another dataset (a TV brand), to share the Notion databases with."""
+    directory = tmp_path / "acme"
+    directory.mkdir()
+    (directory / "field_definitions.yml").write_text(yaml.safe_dump({"fields": [
+        {"column_name": "tv", "meaning": "TV spend", "is_spend": True},
+        {"column_name": "sales", "is_kpi": True},
+    ]}))
+    (directory / "business_context.yml").write_text(yaml.safe_dump({"context": [
+        {"key": "brand", "value": "Acme"},
+        {"key": "expected_roi", "channel": "tv", "roi_low": 1.0, "roi_high": 3.0},
+    ]}))
+    (directory / "known_issues.yml").write_text(yaml.safe_dump({"issues": [
+        {"issue_id": "strike", "start_date": dt.date(2024, 3, 4), "column_name": "*",
+         "action": "exclude"},
+    ]}))
+    return directory
+
+
+def test_sync_keeps_only_the_configured_datasets_rows(
+    fake: FakeNotion, snapshot: Path, tmp_path: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    acme = other_dataset(tmp_path)
+    fake.seed(acme, dataset="acme", ids=ids)  # the same databases hold both brands
+    before = files(snapshot)
+
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
+    assert not report.changed and report.written == () and files(snapshot) == before
+    assert {t: c.other_datasets for t, c in report.collections.items()} == {
+        FIELDS: {"acme": 2}, CONTEXT: {"acme": 2}, ISSUES: {"acme": 1}}
+    assert "Known Issues: 1 rows (+0 -0 ~0); 1 rows of other datasets ignored (acme: 1)" in (
+        report.summary())
+    assert report.to_dict()["collections"][CONTEXT]["other_datasets"] == {"acme": 2}
+    assert report.to_dict()["dataset"] == DATASET
+
+    # The other brand's sync gets its rows and nothing of the bundled brand's.
+    target = tmp_path / "knowledge" / "acme"
+    report = sync(fake.knowledge_config(ids), fake.token, target, dataset="acme")
+    assert {t: c.other_datasets for t, c in report.collections.items()} == {
+        FIELDS: {DATASET: 13}, CONTEXT: {DATASET: 13}, ISSUES: {DATASET: 1}}
+    assert validate_directory(target) == {
+        t: sorted_rows(acme, t) for t in (FIELDS, CONTEXT, ISSUES)
+    }
+    assert "dataset acme" in (target / "known_issues.yml").read_text().splitlines()[0]
+
+
+def test_a_row_without_dataset_is_invalid_and_nothing_is_written(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    fake.add_row(ids["known_issues_id"], outage())  # valid, of this dataset
+    orphan = fake.add_row(ids["business_context_id"], {
+        "key": "expected_roi", "channel": "google_search", "roi_low": 1.0, "roi_high": 2.0,
+        "dataset": None,
+    })
+    before = files(snapshot)
+    with pytest.raises(KnowledgeError) as info:
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
+    message = str(info.value)
+    assert message.startswith("Business Context: 1 invalid row(s)")
+    assert f"Business Context page {orphan} (https://www.notion.so/{orphan.replace('-', '')})" in (
+        message)
+    assert "(key 'expected_roi', channel 'google_search'): Dataset is empty" in message
+    assert "'conjura_apparel'" in message
+    assert files(snapshot) == before  # the valid new issue was not written either
+
+
+def test_a_check_against_the_data_rejects_rows_before_writing(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    page = fake.add_row(ids["business_context_id"], {
+        "key": "expected_roi", "channel": "tv", "roi_low": 1.0, "roi_high": 2.0})
+    before = files(snapshot)
+    seen = []
+
+    def check(table, rows, origins):
+        seen.append(table)
+        return [f"{o}: no tv here" for r, o in zip(rows, origins, strict=True)
+                if r.get("channel") == "tv"]
+
+    with pytest.raises(KnowledgeError, match=rf"Business Context page {page} .*: no tv here"):
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET, check=check)
+    assert sorted(seen) == sorted([FIELDS, CONTEXT, ISSUES])
+    assert files(snapshot) == before
+
+
+def test_push_sets_every_rows_dataset(fake: FakeNotion, snapshot: Path) -> None:
+    cfg = KnowledgeConfig(notion={"base_url": fake.base_url})
+    result = push(cfg, fake.token, fake.add_parent_page(), snapshot, "conjura_apparel")
+    for database_id in result.database_ids.values():
+        assert fake.schema(database_id)["Dataset"]["type"] == "select"
+        options = fake.schema(database_id)["Dataset"]["select"]["options"]
+        assert [o["name"] for o in options] == ["conjura_apparel"]
+        datasets = {p["properties"]["Dataset"]["select"]["name"] for p in fake.rows(database_id)}
+        assert datasets == {"conjura_apparel"}
+
+
+def test_a_database_without_the_dataset_property_says_how_to_fix_it(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    legacy = fake.add_database("Known Issues", {
+        "Issue ID": {"title": {}}, "Dates": {"date": {}}, "Column": {"select": {}},
+        "Description": {"rich_text": {}}, "Action": {"select": {}}})
+    with pytest.raises(NotionSyncError, match=r"missing property 'Dataset' \(select\) "
+                       r"\(knowledge is scoped by dataset: add a select property"):
+        sync(fake.knowledge_config({**ids, "known_issues_id": legacy}), fake.token, snapshot,
+             dataset=DATASET)
