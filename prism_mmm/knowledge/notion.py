@@ -117,7 +117,7 @@ FIXED_OPTIONS = {("knowledge_known_issues", "Action"): ["flag", "exclude", "cap"
 class CollectionChange:
     """What a sync changed in one collection; rows are named by :func:`row_label`.
 
-    ``other_datasets`` counts the rows left out because they describe another dataset.
+    ``other_datasets``: rows left out because they describe another dataset, per dataset.
     """
 
     table: str
