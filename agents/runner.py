@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,7 @@ class LoopRunner:
         """With a Notion token and database ids, sync the knowledge layer before the round's
         build (as the seed system did; the build loads the snapshot into ``knowledge_*``) and
         record what changed. A failed sync keeps the previous snapshot and says so."""
+        from prism_mmm.knowledge.check import dataset_problems
         from prism_mmm.knowledge.local import knowledge_directory
         from prism_mmm.knowledge.notion import NotionSyncError, database_ids, sync
         from prism_mmm.knowledge.schema import KnowledgeError
@@ -243,7 +245,8 @@ class LoopRunner:
             configured = token and all(database_ids(cfg.knowledge.notion).values())
             if not configured:
                 return
-            report = sync(cfg.knowledge, token, knowledge_directory(cfg.knowledge))
+            report = sync(cfg.knowledge, token, knowledge_directory(cfg),
+                          dataset=cfg.data.dataset, check=partial(dataset_problems, cfg))
         except (NotionSyncError, KnowledgeError, OSError) as exc:
             self._record(round_, {"agent": "knowledge", "action": "knowledge_sync_failed",
                                   "what": "kept the previous knowledge snapshot",

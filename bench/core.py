@@ -40,7 +40,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 APPAREL_CSV = REPO / "seeds" / "conjura_apparel_weekly.csv"
 TRUTH_CSV = REPO / "data" / "known_truth" / "pymc_marketing_mmm_example.csv"
-# Promotional week flagged in knowledge/known_issues.yml (action: flag): production adds an
+# Promotional week flagged in knowledge/conjura_apparel/known_issues.yml (action: flag): production adds an
 # event dummy for it to every model; so do both sides of the benchmark.
 PROMO_ISSUE_ID = "promo_2022_05_30"
 PROMO_WEEK = "2022-05-30"
@@ -96,13 +96,15 @@ def load_dataset(name: str) -> Dataset:
     from prism_mmm.data import seasonality_features
 
     if name == "apparel":
-        from prism_mmm.knowledge.local import expected_roi_ranges
+        from prism_mmm.config import PrismConfig
+        from prism_mmm.knowledge.local import expected_roi_ranges, knowledge_directory
 
         frame = pd.read_csv(APPAREL_CSV, parse_dates=["date"])
         event = f"event_{PROMO_ISSUE_ID}"
         frame[event] = (frame["date"] == pd.Timestamp(PROMO_WEEK)).astype(float)
         frame["trend"] = seasonality_features(frame["date"], 0)["trend"].to_numpy()
-        roi = expected_roi_ranges(REPO / "knowledge") or None
+        # The default configuration is the bundled demo: its dataset's knowledge folder.
+        roi = expected_roi_ranges(knowledge_directory(PrismConfig())) or None
         return Dataset(name, frame, "date", "revenue", list(DEFAULT_CHANNELS), [event], None, roi)
     if name == "truth":
         frame = pd.read_csv(TRUTH_CSV, parse_dates=["date_week"])

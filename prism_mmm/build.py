@@ -62,6 +62,9 @@ def validate_input(cfg: PrismConfig) -> None:
         from prism_mmm.ingest import validate_file
 
         validate_file(cfg.data.path, cfg)
+    from prism_mmm.knowledge.check import check_knowledge
+
+    check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
 
 
 def build_warehouse(

@@ -16,10 +16,24 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from prism_mmm.identifiers import check_identifier
+from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
 from prism_mmm.models import model_names, model_spec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The bundled demo: its seed and the dataset key its knowledge is filed under.
+DEMO_SEED = "conjura_apparel_weekly"
+DEMO_DATASET = "conjura_apparel"
+
+
+def default_dataset(source: str, seed: str, path: str | None) -> str:
+    """The dataset key when ``data.dataset`` is not set: ``conjura_apparel`` for the bundled
+    seed, the seed's name for another seed, and the snake_case stem of the CSV for a CSV (the
+    rule ``prism init`` uses), so a hand-written config for new data never picks up the demo's
+    knowledge."""
+    if source == "csv" and path:
+        return to_snake_case(Path(path).stem)
+    return DEMO_DATASET if seed == DEMO_SEED else seed
 
 
 class _Frozen(BaseModel):
@@ -28,8 +42,14 @@ class _Frozen(BaseModel):
 
 class DataConfig(_Frozen):
     source: Literal["seed", "csv"] = Field("seed", description="bundled dbt seed or a user CSV")
-    seed: str = Field("conjura_apparel_weekly", description="seed name when source = seed")
+    seed: str = Field(DEMO_SEED, description="seed name when source = seed")
     path: str | None = Field(None, description="CSV path when source = csv")
+    dataset: str = Field(
+        DEMO_DATASET,
+        description="key of the dataset: its knowledge lives in knowledge/<dataset>/ (and in "
+        "Notion rows whose Dataset is this key). Unset: conjura_apparel for the bundled seed, "
+        "else the snake_case stem of the CSV file",
+    )
     date_column: str = Field("date", description="week column (safe name; see rename)")
     kpi: str = Field("revenue", description="KPI column (safe name; see rename)")
     channels: list[str] = Field(default_factory=list, description="spend channels (safe names)")
@@ -42,6 +62,24 @@ class DataConfig(_Frozen):
     )
     currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
     brand: str = Field("Conjura apparel brand", description="display name")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dataset(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("dataset") is None:
+            source, seed = raw.get("source", "seed"), raw.get("seed", DEMO_SEED)
+            raw = {**raw, "dataset": default_dataset(source, seed, raw.get("path"))}
+        return raw
+
+    @field_validator("dataset")
+    @classmethod
+    def _safe_dataset(cls, name: str) -> str:
+        # The key names a folder and a Notion select option: the identifier rule keeps it a
+        # plain folder name (no "/", "..", spaces).
+        try:
+            return check_identifier(name, "dataset")
+        except UnsafeIdentifierError as exc:
+            raise ValueError(f"{exc} Set data.dataset in prism.yml.") from None
 
     @field_validator("channels", "controls")
     @classmethod

@@ -268,10 +268,10 @@ def test_apparel_default_meets_convergence_targets():
     """Production settings (prism.yml defaults, knowledge ROI priors, promo dummy): the
     convergence targets (R-hat <= 1.01, bulk ESS >= 400, 0 divergences, g1 pass) on three seeds (the second and third on a KPI perturbed by 1%, i.e.
     warm refits of the compiled model)."""
-    from prism_mmm.knowledge.local import expected_roi_ranges
+    from prism_mmm.knowledge.local import expected_roi_ranges, knowledge_directory
 
     cfg = PrismConfig()
-    roi_priors = expected_roi_ranges(ROOT / "knowledge")
+    roi_priors = expected_roi_ranges(knowledge_directory(cfg))
     data = apparel_data()
     rng = np.random.default_rng(0)
     for seed in (cfg.random_seed, 1, 2):

@@ -33,7 +33,7 @@ def test_datasets_match_production_and_truth():
     assert apparel.frame.shape[0] == 132 and len(apparel.channels) == 8
     assert apparel.controls == ["event_promo_2022_05_30"]
     assert apparel.frame[apparel.controls[0]].sum() == 1
-    assert apparel.roi_priors  # knowledge/business_context.yml, as production uses them
+    assert apparel.roi_priors  # knowledge/conjura_apparel/business_context.yml, as production
     truth = load_dataset("truth")
     assert truth.true_share == {"x1": 0.291, "x2": 0.070}
     assert truth.frame["trend"].iloc[[0, -1]].tolist() == [0.0, 1.0]
