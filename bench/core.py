@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parent.parent
+from prism_mmm.project import project_dir
+
+REPO = project_dir()  # benchmarks run inside a project (the repository)
 APPAREL_CSV = REPO / "seeds" / "conjura_apparel_weekly.csv"
 TRUTH_CSV = REPO / "data" / "known_truth" / "pymc_marketing_mmm_example.csv"
 # Promotional week flagged in knowledge/conjura_apparel/known_issues.yml (action: flag): production adds an

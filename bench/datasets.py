@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prism_mmm.project import project_dir
 from prism_mmm.transforms import MediaTransform
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = project_dir()  # benchmarks run inside a project (the repository)
 KNOWN_TRUTH_DIR = REPO / "data" / "known_truth"
 
 

@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
 from prism_mmm.models import model_names, model_spec
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 # The bundled demo: its seed and the dataset key its knowledge is filed under.
 DEMO_SEED = "conjura_apparel_weekly"
 DEMO_DATASET = "conjura_apparel"
@@ -386,11 +384,13 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def config_path() -> Path:
     """The one place that decides which prism.yml is in force: ``PRISM_CONFIG`` if set, else
-    ``prism.yml`` in the project (``PRISM_PROJECT_DIR``, default the repo). The CLI, the dbt
+    ``prism.yml`` in the project (:func:`prism_mmm.project.project_dir`). The CLI, the dbt
     Python models, the app and the loop all resolve it here, so they read the same file."""
+    from prism_mmm.project import project_dir
+
     if os.environ.get("PRISM_CONFIG"):
         return Path(os.environ["PRISM_CONFIG"])
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT)) / "prism.yml"
+    return project_dir() / "prism.yml"
 
 
 def load_config(

@@ -15,15 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prism_mmm.config import PROJECT_ROOT, PrismConfig
+from prism_mmm.config import PrismConfig
+from prism_mmm.project import project_dir
 
 
 class DbtError(RuntimeError):
     """dbt returned a non-zero exit code."""
-
-
-def project_dir() -> Path:
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT))
 
 
 def warehouse_path() -> Path:

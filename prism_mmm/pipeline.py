@@ -238,7 +238,7 @@ def fit_model_table(
 ) -> pd.DataFrame:
     """Entry point of the ``fit_<model>`` dbt Python models."""
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import project_dir
+    from prism_mmm.project import project_dir
 
     root = project_dir()
     cfg = load_config(overrides=config_overrides)
@@ -260,8 +260,8 @@ def scenarios_table(
     configured optimiser model, from its saved response surface (no refit). When that model
     failed there is no surface and no scenario: zero rows, never another model's numbers."""
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import project_dir
     from prism_mmm.optimizer import SCENARIO_COLUMNS, default_scenarios
+    from prism_mmm.project import project_dir
     from prism_mmm.response import ResponseSurface
 
     root = project_dir()

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agents.runner import LoopRunner, dbt_builder
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import DbtError, project_dir, warehouse_path
+    from prism_mmm.dbt import DbtError, warehouse_path
+    from prism_mmm.project import project_dir
 
     if args.run_id is None:
         from prism_mmm.build import new_run_id

@@ -33,7 +33,7 @@ def input_columns(cfg: PrismConfig) -> list[str] | None:
 
     ``None`` when the file cannot be read: input validation reports that, not this check.
     """
-    from prism_mmm.dbt import project_dir
+    from prism_mmm.project import project_dir
 
     if cfg.data.source == "csv":
         path = Path(cfg.data.path)

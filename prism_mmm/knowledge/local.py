@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from prism_mmm.config import PROJECT_ROOT, KnowledgeConfig, PrismConfig
+from prism_mmm.config import KnowledgeConfig, PrismConfig
 from prism_mmm.knowledge.schema import (
     CONTEXT_COLUMNS,
     EXPECTED_ROI,
@@ -52,11 +52,13 @@ FILES = {
 
 def knowledge_root(cfg: KnowledgeConfig) -> Path:
     """The root of the knowledge folders; a relative ``knowledge.directory`` is relative to the
-    project dir (``PRISM_PROJECT_DIR`` when set, as for dbt runs, else the repository)."""
+    project (:func:`prism_mmm.project.project_dir`)."""
+    from prism_mmm.project import project_dir
+
     directory = Path(cfg.directory)
     if directory.is_absolute():
         return directory
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT)) / directory
+    return project_dir() / directory
 
 
 def knowledge_directory(cfg: PrismConfig) -> Path:
