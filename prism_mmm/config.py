@@ -209,7 +209,7 @@ class BayesSamplingConfig(_Frozen):
         return DEFAULT_TARGET_ACCEPT[self.engine]
 
 
-# Typical MMM media shares lie in 5-60% of the KPI; wide on purpose (see docs/statistics.md).
+# Typical MMM media shares lie in 5-60% of the KPI; wide on purpose (see docs/STATISTICS.md).
 DEFAULT_MEDIA_SHARE = (0.05, 0.60)
 
 
@@ -318,7 +318,9 @@ class KnowledgeConfig(_Frozen):
 class PrismConfig(_Frozen):
     data: DataConfig = Field(default_factory=lambda: DataConfig(channels=DEFAULT_CHANNELS))
     transforms: TransformConfig = Field(default_factory=TransformConfig)
-    holdout_weeks: int = Field(13, ge=4, description="last N weeks held out (never 4: see DESIGN)")
+    holdout_weeks: int = Field(
+        13, ge=8, description="last N weeks held out; at least 8, because a 4-week holdout "
+        "makes MAPE meaningless (one odd week dominates it)")
     fourier_order: int = Field(2, ge=0, le=10, description="yearly Fourier pairs")
     anomaly_z: float = Field(3.0, gt=0)
     random_seed: int = 20240527
@@ -355,6 +357,7 @@ class PrismConfig(_Frozen):
             "holdout_weeks": self.holdout_weeks,
             "fourier_order": self.fourier_order,
             "anomaly_z": self.anomaly_z,
+            "diagnostics_gating": self.diagnostics_gating,
             "models": list(model_names()),
         }
 

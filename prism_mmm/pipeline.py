@@ -4,7 +4,9 @@ One fit writes one frame whose rows belong to several marts; the column ``result
 names the mart and the SQL marts select their rows (``models/marts/results/``). Every column
 has a fixed type (``RESULT_SCHEMA``) so the marts keep a stable schema across runs and models.
 A model that fails is recorded as failed — status and message in ``model_fit_metrics`` and
-``mmm_runs`` — never replaced by another model's numbers.
+``mmm_runs`` — never replaced by another model's numbers. Under ``diagnostics_gating: strict``
+it fails the dbt node instead (:class:`ModelFailure`), so a direct ``dbt build`` stops with
+the reason; ``prism build`` reports failed models and exits non-zero either way.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ VERSIONED_PACKAGES = [
     "prism-mmm", "numpy", "pandas", "scipy", "scikit-learn", "pymc", "pytensor", "arviz",
     "numpyro", "jax", "nutpie", "duckdb", "dbt-core", "dbt-duckdb",
 ]
+
+
+class ModelFailure(RuntimeError):
+    """A model failed under ``diagnostics_gating: strict``; the message says which and why."""
 
 
 def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str) -> Path:
@@ -171,9 +177,13 @@ def fit_results(
     try:
         estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
         diagnostics = estimator.diagnostics()
+        if diagnostics.get("status") == "failed" and cfg.diagnostics_gating == "strict":
+            raise ModelFailure(f"{model_name}: {diagnostics.get('message', '')}")
     except Exception as exc:
-        if isinstance(exc, GateFailure):
-            raise  # diagnostics_gating = strict: the dbt model fails and says which gate
+        if isinstance(exc, GateFailure | ModelFailure):
+            raise  # the gate or failure message fails the dbt node
+        if cfg.diagnostics_gating == "strict":
+            raise ModelFailure(f"{model_name} failed: {type(exc).__name__}: {exc}") from exc
         seconds = time.perf_counter() - tick
         message = f"{type(exc).__name__}: {exc}"
         status_row = pd.DataFrame(
