@@ -4,7 +4,7 @@ The model runs on scaled data: the KPI divided by its mean over the fit weeks (s
 averages 1), each channel's spend by its largest fit week, each continuous control (already
 centred, :func:`prism_mmm.data.center_controls`) by its standard deviation. On that scale the
 default priors are weakly informative *relative to the data*, so the same defaults fit any
-brand, currency or KPI unit (rules in docs/statistics.md):
+brand, currency or KPI unit (rules in docs/STATISTICS.md):
 
 - noise ``sigma ~ HalfNormal(s)`` and trend/seasonality coefficients ``~ Normal(0, k s)``,
   with ``s`` the standard deviation of the scaled KPI: neither can, a priori, vary the KPI
