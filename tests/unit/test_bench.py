@@ -88,7 +88,8 @@ def test_quick_run_of_our_model_writes_results(tmp_path):
 
 @pytest.mark.slow
 def test_peer_case_runs_when_installed(tmp_path):
-    pytest.importorskip("pymc_marketing")
+    import pymc_marketing  # noqa: F401 - the bench extra is part of every install
+
     from bench.core import run_case
 
     rows = run_case(Case("peer", "numpyro", "truth", **TINY), tmp_path, None, 900,
