@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
-STAMP="$VENV/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat pyproject.toml constraints.txt prism.sh | sha256sum | cut -c1-16)"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 

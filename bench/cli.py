@@ -10,8 +10,10 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", choices=["fit", "pipeline"], default="fit",
-                        help="fit: ours vs pymc-marketing (default); pipeline: time dbt build")
+    parser.add_argument("target", nargs="?", choices=["fit", "pipeline", "recovery"],
+                        default="fit",
+                        help="fit: ours vs pymc-marketing speed (default); pipeline: time dbt "
+                        "build; recovery: ROI error and coverage on known-truth data")
     parser.add_argument("--quick", action="store_true",
                         help="tiny draws (2 chains x 100/100) to check the machinery")
     parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
@@ -56,6 +58,11 @@ def settings_from(args: argparse.Namespace) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "recovery":
+        from bench.recovery import run_recovery
+
+        table = run_recovery(settings_from(args), args.results_dir)
+        return 1 if table.get("status", []).eq("failed").any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench
 

@@ -6,7 +6,6 @@ controls) so the compiled model is built once and every further fit is a warm re
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -133,12 +132,10 @@ def test_numpy_twin_matches_graph(truth_fit):
 
 def test_seeded_warm_refit_is_reproducible(truth_fit):
     n_compiled = len(graph._CACHE)
-    started = time.perf_counter()
     again = BayesMMM(**FAST, random_state=7).fit(truth_fit.data_)
-    warm_seconds = time.perf_counter() - started
     assert len(graph._CACHE) == n_compiled  # same structure: no new compile
+    assert "cached_model" in again.fit_seconds_  # the compiled model was reused
     pd.testing.assert_frame_equal(again.roi(), truth_fit.roi())
-    assert warm_seconds < 20  # a cold compile takes ~20 s+ on this machine
     other = BayesMMM(**FAST, random_state=8).fit(truth_fit.data_)
     assert not np.allclose(other.roi()["roi"], truth_fit.roi()["roi"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -218,14 +217,12 @@ def test_roas_data_with_unobserved_confounder():
     assert "half_sat" in diagnostics["message"]
 
 
-def test_bundled_data_fits_fast_with_non_zero_roi(apparel_data):
+def test_bundled_data_fits_with_non_zero_roi(apparel_data):
     """Measured on the seed with the promo dummy: media 62.9% of revenue (154% without the
     baseline constraint); ROI meta_facebook 1.32, meta_instagram 4.52, google_video 28.2,
     google_shopping 24.6, meta_other 281; train/holdout R2 0.86/0.08, MAPE 20%/33%; the
     baseline sits at 0 in one (holdout) week."""
-    start = time.perf_counter()
     model = NlsMMM.from_config(PrismConfig()).fit(apparel_data)
-    seconds = time.perf_counter() - start
     assert (model.roi()["roi"] > 0).any()
     # 8 channels x 3 learned transforms on 119 weeks is poorly identified here: several
     # parameters sit on bounds, so the status must say "warning" rather than "ok".
@@ -239,9 +236,6 @@ def test_bundled_data_fits_fast_with_non_zero_roi(apparel_data):
     assert baseline.loc[fit, "value"].min() >= -tolerance
     assert baseline.loc[fit, "low"].min() >= -tolerance
     assert 0.0 < model.roi()["share"].sum() <= 1.0
-    # Measured ~3 s CPU, 3.3-4.5 s wall (4 starts + 100 warm-started bootstrap refits) on a
-    # shared, busy 2-core machine.
-    assert seconds < 20.0
 
 
 def test_unconstrained_baseline_lets_media_exceed_the_kpi(apparel_data):

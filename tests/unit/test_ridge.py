@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +52,8 @@ def apparel_data():
 
 @pytest.fixture(scope="module")
 def apparel_fit(apparel_data):
-    """(default-configured fit, seconds it took)."""
-    start = time.perf_counter()
-    model = RidgeMMM.from_config(PrismConfig()).fit(apparel_data)
-    return model, time.perf_counter() - start
+    """The default-configured fit on the bundled data."""
+    return RidgeMMM.from_config(PrismConfig()).fit(apparel_data)
 
 
 def baseline_component(model) -> pd.DataFrame:
@@ -229,14 +226,10 @@ def test_confounded_x1_is_biased_upward_on_roas_data(roas_data):
     assert roi["x2"] == pytest.approx(171.41, rel=0.30)
 
 
-def test_bundled_data_fits_fast_with_non_zero_roi(apparel_fit):
-    model, seconds = apparel_fit
-    roi = model.roi()
+def test_bundled_data_fits_with_non_zero_roi(apparel_fit):
+    roi = apparel_fit.roi()
     assert (roi["roi"] > 0).any()
-    assert model.diagnostics()["status"] != "failed"
-    # Measured ~1.8 s CPU, 2.7 s wall (CV search under the baseline constraint + 200
-    # bootstrap refits) on a shared, busy 2-core machine; 0.8 s before the constraint.
-    assert seconds < 10.0
+    assert apparel_fit.diagnostics()["status"] != "failed"
 
 
 def test_baseline_is_non_negative_and_media_within_the_kpi_on_apparel(apparel_fit, apparel_data):
@@ -245,7 +238,7 @@ def test_baseline_is_non_negative_and_media_within_the_kpi_on_apparel(apparel_fi
     zero), train/holdout R2 0.64/0.72, MAPE 36%/22%; the baseline sits at 0 in 3 weeks.
     That is above the plausible 5-80%, so the diagnostics must warn (the band is reported,
     never imposed)."""
-    model, _ = apparel_fit
+    model = apparel_fit
     baseline = baseline_component(model)
     fit = apparel_data.fit_mask
     tolerance = 1e-9 * apparel_data.y.mean()
