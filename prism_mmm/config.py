@@ -300,6 +300,12 @@ class NotionConfig(_Frozen):
     )
     business_context_id: str | None = Field(None, description="Business Context database id/URL")
     known_issues_id: str | None = Field(None, description="Known Issues database id or URL")
+    events_id: str | None = Field(
+        None, description="Events database id or URL (optional: unset keeps the local YAML)"
+    )
+    experiments_id: str | None = Field(
+        None, description="Experiments database id or URL (optional: unset keeps the local YAML)"
+    )
     base_url: str | None = Field(None, description="API base URL (tests point it at a fake)")
     max_retries: int = Field(
         3, ge=0, le=10, description="retries of a rate-limited (429) request, then a clear error"

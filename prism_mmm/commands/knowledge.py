@@ -13,7 +13,13 @@ from prism_mmm.cli import PrismError
 from prism_mmm.config import PrismConfig, config_path, load_config
 from prism_mmm.knowledge.check import check_knowledge, dataset_problems
 from prism_mmm.knowledge.local import knowledge_directory, validate_directory
-from prism_mmm.knowledge.notion import NotionSyncError, database_ids, push, sync
+from prism_mmm.knowledge.notion import (
+    COLLECTIONS,
+    NotionSyncError,
+    database_ids,
+    push,
+    sync,
+)
 from prism_mmm.knowledge.schema import TABLE_LABELS, KnowledgeError
 
 TOKEN_ENV = "NOTION_TOKEN"
@@ -24,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "knowledge",
         help="sync/push the knowledge layer (Notion or local YAML)",
-        description="Field Definitions, Business Context and Known Issues of the configured "
-        "dataset (data.dataset) come from Notion when "
+        description="Field Definitions, Business Context, Known Issues, Events and "
+        "Experiments of the configured dataset (data.dataset) come from Notion when "
         f"{TOKEN_ENV} and the database ids (knowledge.notion.* in prism.yml, or env "
         "PRISM_NOTION_*_ID) are set, keeping the rows whose Dataset is that dataset; otherwise "
         "from the YAML files in <knowledge.directory>/<data.dataset>/.",
@@ -42,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sync_parser.set_defaults(func=_sync)
     push_parser = actions.add_parser(
         "push",
-        help="create the three Notion databases under a page, filled from the dataset's local "
+        help="create the Notion databases under a page, filled from the dataset's local "
         "YAML (Dataset property set to data.dataset)",
     )
     push_parser.add_argument(
@@ -51,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PAGE_ID",
         help="Notion page id or URL to create the databases under (share it with the "
         "integration first)",
+    )
+    push_parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(COLLECTIONS),
+        metavar="COLLECTION",
+        help="create only these collections' databases, e.g. `--only events experiments` for "
+        f"a workspace that has the others (choices: {', '.join(COLLECTIONS)})",
     )
     push_parser.set_defaults(func=_push)
 
@@ -118,7 +132,8 @@ def _push(args: argparse.Namespace) -> int:
             f"{TOKEN_ENV}, and share the parent page with the integration"
         )
     try:
-        result = push(cfg.knowledge, token, args.parent, directory, cfg.data.dataset)
+        only = [COLLECTIONS[name] for name in args.only] if args.only else None
+        result = push(cfg.knowledge, token, args.parent, directory, cfg.data.dataset, only)
     except KnowledgeError as exc:
         raise PrismError(f"the local knowledge is invalid; nothing was created:\n{exc}") from None
     except NotionSyncError as exc:

@@ -1,8 +1,8 @@
 """Knowledge must describe the data it is applied to.
 
-A ROI range for a channel the data does not have, a known issue on a column it does not have,
-a field definition of a column that is not in the input: each would be ignored silently or
-crash a model later. :func:`check_knowledge` turns them into one clear error naming the file
+A ROI range or an experiment for a channel the data does not have, a known issue on a column
+it does not have, a field definition of a column that is not in the input: each would be
+ignored silently or crash a model later. :func:`check_knowledge` turns them into one clear error naming the file
 (or Notion page) and row. It runs in ``prism build`` before dbt touches the warehouse and in
 the dbt models ``knowledge_*``, so a direct ``dbt build`` fails the same way; ``prism
 knowledge sync`` applies :func:`dataset_problems` to Notion rows before writing anything.
@@ -78,6 +78,13 @@ def dataset_problems(
                     f"channel, the KPI ({cfg.data.kpi}) or '{WHOLE_WEEK}' (the whole week) in "
                     f"dataset {dataset} (channels: {_names(channels)})"
                 )
+    elif table == "knowledge_experiments":
+        for row, origin in zip(rows, origins, strict=True):
+            if row["channel"] not in channels:
+                problems.append(
+                    f"{describe_row(table, row, origin)}: experiment on {row['channel']}: no such "
+                    f"channel in dataset {dataset} (channels: {_names(channels)})"
+                )
     elif table == "knowledge_field_definitions":
         columns = input_columns(cfg)
         for row, origin in zip(rows, origins, strict=True):
@@ -96,7 +103,7 @@ def check_knowledge(cfg: PrismConfig, tables: Iterable[str] = tuple(FILES)) -> N
     ----------
     cfg : PrismConfig
         The configuration in force: dataset, channels, KPI, input file.
-    tables : iterable of str, default all three
+    tables : iterable of str, default every collection
         ``knowledge_*`` collections to check (a dbt model checks its own).
 
     Raises

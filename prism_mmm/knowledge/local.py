@@ -10,28 +10,39 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import yaml
 
 from prism_mmm.config import KnowledgeConfig, PrismConfig
+from prism_mmm.identifiers import quote_identifier
 from prism_mmm.knowledge.schema import (
     CONTEXT_COLUMNS,
+    EVENT_COLUMNS,
     EXPECTED_ROI,
+    EXPERIMENT_COLUMNS,
+    EXPERIMENT_TOTAL_COLUMNS,
     FIELD_COLUMNS,
     ISSUE_COLUMNS,
     KnowledgeError,
+    experiment_totals,
     validate_rows,
 )
 
 __all__ = [
     "CONTEXT_COLUMNS",
+    "EVENT_COLUMNS",
+    "EXPERIMENT_COLUMNS",
+    "EXPERIMENT_TABLE_COLUMNS",
     "FIELD_COLUMNS",
     "FILES",
     "ISSUE_COLUMNS",
     "dataset_directory",
+    "dataset_relation",
     "expected_roi_ranges",
     "knowledge_directory",
     "knowledge_root",
@@ -43,11 +54,23 @@ __all__ = [
     "write_snapshot",
 ]
 
+# The experiments table holds the figures as entered and their totals over the test window.
+EXPERIMENT_TABLE_COLUMNS = EXPERIMENT_COLUMNS + EXPERIMENT_TOTAL_COLUMNS
+
+# table -> (file, top-level key of its row list, columns of the warehouse table)
 FILES = {
     "knowledge_field_definitions": ("field_definitions.yml", "fields", FIELD_COLUMNS),
     "knowledge_business_context": ("business_context.yml", "context", CONTEXT_COLUMNS),
     "knowledge_known_issues": ("known_issues.yml", "issues", ISSUE_COLUMNS),
+    "knowledge_events": ("events.yml", "events", EVENT_COLUMNS),
+    "knowledge_experiments": ("experiments.yml", "experiments", EXPERIMENT_TABLE_COLUMNS),
 }
+
+NUMBER_COLUMNS = {
+    "roi_low", "roi_high", "spend", "spend_change", "lift", "lift_se", "lift_low", "lift_high",
+    *EXPERIMENT_TOTAL_COLUMNS,
+}
+BOOL_COLUMNS = {"is_spend", "is_kpi", "is_control", "calibrate"}
 
 
 def knowledge_root(cfg: KnowledgeConfig) -> Path:
@@ -108,15 +131,23 @@ def read_rows_with_origins(
 
 
 def load_table(directory: str | Path, table: str) -> pd.DataFrame:
-    """One ``knowledge_*`` table from its YAML file (missing file -> empty table)."""
+    """One ``knowledge_*`` table from its YAML file (missing file -> empty table).
+
+    Experiments get their totals over the test window
+    (:func:`~prism_mmm.knowledge.schema.experiment_totals`) next to the figures as entered.
+    """
     _, _, columns = FILES[table]
-    frame = pd.DataFrame(read_rows(directory, table), columns=columns)
+    rows = read_rows(directory, table)
+    if table == "knowledge_experiments":
+        rows = [{**row, **experiment_totals(row)} for row in rows]
+    frame = pd.DataFrame(rows, columns=columns)
     for col in ("start_date", "end_date"):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col]).dt.date
-    for col in ("roi_low", "roi_high"):
-        if col in frame:
-            frame[col] = pd.to_numeric(frame[col])
+    for col in NUMBER_COLUMNS & set(frame.columns):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    for col in BOOL_COLUMNS & set(frame.columns):
+        frame[col] = frame[col].astype(bool)
     return frame
 
 
@@ -132,6 +163,29 @@ def load_dataset_table(table: str) -> pd.DataFrame:
     return load_table(knowledge_directory(cfg), table)
 
 
+def sql_type(column: str) -> str:
+    """The DuckDB type of a ``knowledge_*`` column."""
+    if column in ("start_date", "end_date"):
+        return "date"
+    if column in NUMBER_COLUMNS:
+        return "double"
+    if column in BOOL_COLUMNS:
+        return "boolean"
+    return "varchar"
+
+
+def dataset_relation(table: str, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """:func:`load_dataset_table` as a relation on ``con`` (a dbt Python model's session)
+    with every column cast to its type, so an empty table (a dataset without events, say)
+    still has DATE, DOUBLE and BOOLEAN columns rather than untyped ones."""
+    frame = load_dataset_table(table)
+    casts = ", ".join(
+        f"cast({quote_identifier(c)} as {sql_type(c)}) as {quote_identifier(c)}"
+        for c in frame.columns
+    )
+    return con.from_df(frame).project(casts)
+
+
 def expected_roi_ranges(directory: str | Path) -> dict[str, tuple[float, float]]:
     """channel -> (roi_low, roi_high) from Business Context."""
     context = load_table(directory, "knowledge_business_context")
@@ -139,18 +193,21 @@ def expected_roi_ranges(directory: str | Path) -> dict[str, tuple[float, float]]
     return {r.channel: (float(r.roi_low), float(r.roi_high)) for r in rows.itertuples()}
 
 
-def validate_directory(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Validate all three YAML files; the error lists the problems of every file at once."""
-    tables: dict[str, list[dict[str, Any]]] = {}
+def validate_directory(
+    directory: str | Path, tables: Iterable[str] = tuple(FILES)
+) -> dict[str, list[dict[str, Any]]]:
+    """Validate the YAML files of ``tables`` (default every collection); the error lists the
+    problems of every file at once."""
+    rows: dict[str, list[dict[str, Any]]] = {}
     problems: list[str] = []
-    for table in FILES:
+    for table in tables:
         try:
-            tables[table] = read_rows(directory, table)
+            rows[table] = read_rows(directory, table)
         except KnowledgeError as exc:
             problems.append(str(exc))
     if problems:
         raise KnowledgeError("\n".join(problems))
-    return tables
+    return rows
 
 
 def write_snapshot(

@@ -1,9 +1,13 @@
 """Notion as the source of the knowledge layer.
 
-``sync`` reads the three Notion databases (Field Definitions, Business Context, Known Issues)
-and, only when every row of all three validates, replaces the local YAML snapshot that the
-dbt models ``knowledge_*`` load. ``push`` creates the three databases under a Notion page
-and fills them from the local YAML, so a team starts from the bundled knowledge.
+``sync`` reads the Notion databases (Field Definitions, Business Context, Known Issues, Events,
+Experiments) and, only when every row of all of them validates, replaces the local YAML
+snapshot that the dbt models ``knowledge_*`` load. ``push`` creates the databases under a
+Notion page and fills them from the local YAML, so a team starts from the bundled knowledge.
+
+Events and Experiments came after the first three: a workspace set up before them keeps
+syncing without them (their local YAML is kept, and the report says so) until their
+databases are created (``push --only events experiments``) and their ids configured.
 
 Knowledge belongs to a dataset: every database has a ``Dataset`` select property, and a sync
 keeps only the rows of the configured dataset (``data.dataset``), so one set of databases can
@@ -18,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +38,7 @@ from notion_client.helpers import extract_notion_id, iterate_paginated_api
 from prism_mmm.config import KnowledgeConfig, NotionConfig
 from prism_mmm.knowledge.local import FILES, read_rows, validate_directory, write_snapshot
 from prism_mmm.knowledge.schema import (
+    MODELS,
     TABLE_LABELS,
     WHOLE_WEEK,
     KnowledgeError,
@@ -51,8 +56,14 @@ ID_FIELDS = {
     "knowledge_field_definitions": "field_definitions_id",
     "knowledge_business_context": "business_context_id",
     "knowledge_known_issues": "known_issues_id",
+    "knowledge_events": "events_id",
+    "knowledge_experiments": "experiments_id",
 }
 ENV_PREFIX = "PRISM_NOTION_"
+# Collections a sync may lack a database for (see the module docstring).
+OPTIONAL = frozenset({"knowledge_events", "knowledge_experiments"})
+# Short collection names for ``push --only``: table name without "knowledge_".
+COLLECTIONS = {table.removeprefix("knowledge_"): table for table in ID_FIELDS}
 
 TEXT_TYPES = ("title", "rich_text", "select", "status")
 RICH_TEXT_LIMIT = 2000  # characters per rich-text object accepted by the API
@@ -109,8 +120,36 @@ SCHEMAS: dict[str, tuple[Prop, ...]] = {
         Prop("Action", "select", ("action",)),
         DATASET_PROP,
     ),
+    "knowledge_events": (
+        Prop("Event ID", "title", ("event_id",)),
+        # Leave the end empty for a single day.
+        Prop("Dates", "date", ("start_date", "end_date")),
+        Prop("Description", "rich_text", ("description",)),
+        Prop("Kind", "select", ("kind",)),
+        DATASET_PROP,
+    ),
+    "knowledge_experiments": (
+        Prop("Experiment ID", "title", ("experiment_id",)),
+        Prop("Channel", "select", ("channel",)),
+        Prop("Type", "select", ("type",)),
+        Prop("Dates", "date", ("start_date", "end_date")),
+        Prop("Spend", "number", ("spend",)),
+        Prop("Spend change", "number", ("spend_change",)),
+        Prop("Lift", "number", ("lift",)),
+        Prop("Lift SE", "number", ("lift_se",)),
+        Prop("Lift low", "number", ("lift_low",)),
+        Prop("Lift high", "number", ("lift_high",)),
+        Prop("Figures", "select", ("figures",)),
+        Prop("Calibrate", "checkbox", ("calibrate",)),
+        DATASET_PROP,
+    ),
 }
-FIXED_OPTIONS = {("knowledge_known_issues", "Action"): ["flag", "exclude", "cap"]}
+FIXED_OPTIONS = {
+    ("knowledge_known_issues", "Action"): ["flag", "exclude", "cap"],
+    ("knowledge_events", "Kind"): ["campaign", "promotion", "holiday", "other"],
+    ("knowledge_experiments", "Type"): ["geo_lift", "conversion_lift", "go_dark"],
+    ("knowledge_experiments", "Figures"): ["total", "per_week"],
+}
 
 
 @dataclass(frozen=True)
@@ -224,7 +263,9 @@ def database_ids(
 
     ``PRISM_NOTION_<FIELD>`` (e.g. ``PRISM_NOTION_KNOWN_ISSUES_ID``) wins over
     ``knowledge.notion.<field>``, so CI can point at other databases without editing files.
-    Ids may be pasted as Notion URLs; they are normalised to dashed UUIDs.
+    Ids may be pasted as Notion URLs; they are normalised to dashed UUIDs. A required
+    collection without an id maps to ``None``; an :data:`OPTIONAL` one is left out, so that
+    "every id is set" still means "Notion can be synced".
 
     Raises
     ------
@@ -237,7 +278,8 @@ def database_ids(
         env_name = ENV_PREFIX + name.upper()
         raw = environ.get(env_name) or getattr(cfg, name)
         if not raw:
-            ids[table] = None
+            if table not in OPTIONAL:
+                ids[table] = None
             continue
         ids[table] = extract_notion_id(raw)
         if ids[table] is None:
@@ -464,7 +506,7 @@ def sync(
     dry_run: bool = False,
     check: RowCheck | None = None,
 ) -> SyncReport:
-    """Pull the configured dataset's rows of the three Notion databases into its YAML snapshot.
+    """Pull the configured dataset's rows of the Notion databases into its YAML snapshot.
 
     Parameters
     ----------
@@ -488,7 +530,8 @@ def sync(
     -------
     SyncReport
         Rows added, removed and changed per collection, and the files rewritten (only
-        collections whose rows changed are rewritten).
+        collections whose rows changed are rewritten). An optional collection without a
+        database id is not read: its YAML is kept, and a warning says how to add it.
 
     Raises
     ------
@@ -497,7 +540,7 @@ def sync(
     KnowledgeError
         Invalid rows; the message names each row's Notion page id and url.
 
-    Nothing is written unless all three databases were read and every row validated.
+    Nothing is written unless every configured database was read and every row validated.
     """
     ids = database_ids(cfg.notion)
     missing = [t for t, i in ids.items() if not i]
@@ -513,7 +556,13 @@ def sync(
         )
     synced_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     fetched: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"{TABLE_LABELS[t]} is not read from Notion (no knowledge.notion.{ID_FIELDS[t]} or env "
+        f"{ENV_PREFIX}{ID_FIELDS[t].upper()}): its local {FILES[t][0]} is kept. Create the "
+        f"database with `prism knowledge push --parent PAGE_ID --only {_short(t)}`."
+        for t in ID_FIELDS
+        if t not in ids
+    ]
     with _client(cfg.notion, token) as client:
         for table, database_id in ids.items():
             rows, origins, notes = _fetch(client, table, database_id, cfg.notion.max_retries)
@@ -571,6 +620,10 @@ def sync(
     )
 
 
+def _short(table: str) -> str:
+    return table.removeprefix("knowledge_")
+
+
 def _unknown_issue_columns(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Known issues on a column that Field Definitions does not define (likely a typo)."""
     defined = {r["column_name"] for r in tables["knowledge_field_definitions"]}
@@ -590,19 +643,23 @@ def _rich_text(text: str | None) -> list[dict[str, Any]]:
     ]
 
 
-def database_schema(table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def database_schema(
+    table: str, rows: list[dict[str, Any]], dataset: str | None = None
+) -> dict[str, Any]:
     """Property schema of a knowledge database, for ``initial_data_source.properties``.
 
     Select options are the values present in ``rows`` (Notion adds new ones as users type);
-    rows carry their ``dataset`` as well as the knowledge columns.
+    rows carry their ``dataset`` as well as the knowledge columns. ``dataset`` is an option of
+    Dataset even when no row has it, so the first row typed into an empty database can pick it.
     """
     schema: dict[str, Any] = {}
     for prop in SCHEMAS[table]:
         config: dict[str, Any] = {}
         if prop.type == "select":
-            names = FIXED_OPTIONS.get((table, prop.name)) or sorted(
-                {str(r[prop.columns[0]]) for r in rows if r[prop.columns[0]] is not None}
-            )
+            present = {str(r[prop.columns[0]]) for r in rows if r[prop.columns[0]] is not None}
+            if prop is DATASET_PROP and dataset is not None:
+                present.add(dataset)
+            names = FIXED_OPTIONS.get((table, prop.name)) or sorted(present)
             config = {"options": [{"name": n} for n in names]}
         elif prop.type == "number":
             config = {"format": "number"}
@@ -621,10 +678,14 @@ def page_properties(table: str, row: dict[str, Any]) -> dict[str, Any]:
             properties[prop.name] = {"select": None if value is None else {"name": str(value)}}
         elif prop.type == "date":
             end = row[prop.columns[1]]
+            # An end equal to the start is left empty (a single day or week) where the schema
+            # reads an empty end that way; where the end is required, it is always written.
+            optional_end = not MODELS[table].model_fields[prop.columns[1]].is_required()
             properties[prop.name] = {
                 "date": {
                     "start": value.isoformat(),
-                    "end": end.isoformat() if end not in (None, value) else None,
+                    "end": None if end is None or (optional_end and end == value)
+                    else end.isoformat(),
                 }
             }
         else:  # checkbox, number
@@ -633,9 +694,14 @@ def page_properties(table: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def push(
-    cfg: KnowledgeConfig, token: str, parent_page_id: str, directory: str | Path, dataset: str
+    cfg: KnowledgeConfig,
+    token: str,
+    parent_page_id: str,
+    directory: str | Path,
+    dataset: str,
+    only: Iterable[str] | None = None,
 ) -> PushResult:
-    """Create the three knowledge databases under a Notion page and fill them from the YAML.
+    """Create the knowledge databases under a Notion page and fill them from the YAML.
 
     Parameters
     ----------
@@ -650,6 +716,9 @@ def push(
         created.
     dataset : str
         ``data.dataset``: the value of every row's Dataset property.
+    only : iterable of str, optional
+        ``knowledge_*`` tables to create databases for (default: every collection), e.g. the
+        ones a workspace set up before they existed lacks.
 
     Returns
     -------
@@ -668,7 +737,7 @@ def push(
         raise NotionSyncError(f"--parent {parent_page_id!r} is not a Notion page id or URL")
     tables = {
         table: [{**row, DATASET: dataset} for row in rows]
-        for table, rows in validate_directory(directory).items()
+        for table, rows in validate_directory(directory, only or tuple(FILES)).items()
     }
     ids: dict[str, str] = {}
     urls: dict[str, str] = {}
@@ -682,7 +751,9 @@ def push(
                     database = client.databases.create(
                         parent={"type": "page_id", "page_id": parent},
                         title=_rich_text(label),
-                        initial_data_source={"properties": database_schema(table, rows)},
+                        initial_data_source={
+                            "properties": database_schema(table, rows, dataset)
+                        },
                     )
                     ids[ID_FIELDS[table]] = database["id"]
                     urls[ID_FIELDS[table]] = database.get("url", "")

@@ -3,7 +3,8 @@
 Field definitions describe what ``prism init`` profiled (date, KPI, channels, controls, columns
 left out, label columns) with their roles; business context holds only the brand and the KPI,
 with no expected ROI range, so the Bayesian model keeps its data-scaled default priors; there
-are no known issues. Nothing is taken from any other dataset.
+are no known issues, events or experiments (their files carry a commented example row).
+Nothing is taken from any other dataset.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from prism_mmm.knowledge.schema import validate_rows
 FIELDS = "knowledge_field_definitions"
 CONTEXT = "knowledge_business_context"
 ISSUES = "knowledge_known_issues"
+EVENTS = "knowledge_events"
+EXPERIMENTS = "knowledge_experiments"
 
 
 def _field(column: str, meaning: str, unit: str | None = None, role: str | None = None,
@@ -41,7 +44,7 @@ def scaffold_tables(
     currency: str,
     existing_fields: list[dict[str, Any]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The three collections for a newly profiled dataset (rows validated).
+    """The collections for a newly profiled dataset (rows validated).
 
     ``existing_fields`` are the dataset's own field definitions, if it had any: a column they
     define keeps its row (the profile took its role from it), so re-scaffolding loses no text.
@@ -68,6 +71,8 @@ def scaffold_tables(
         FIELDS: validate_rows(FIELDS, rows),
         CONTEXT: validate_rows(CONTEXT, context),
         ISSUES: [],
+        EVENTS: [],
+        EXPERIMENTS: [],
     }
 
 
@@ -90,6 +95,25 @@ def scaffold_headers(dataset: str, found: Profile) -> dict[str, str]:
         f"KPI ({found.kpi}) or \"*\" for the\nwhole week, e.g.\n"
         "  - {issue_id: promo_week, start_date: 2024-05-27, end_date: 2024-05-27, "
         "column_name: \"*\", action: flag}",
+        EVENTS: f"Events of dataset {dataset} (none yet): campaigns and promotions with dates, "
+        "and holidays the\nbuilt-in calendar lacks. One row per occurrence; rows sharing an "
+        "event_id are one recurring\nevent. event_id: snake_case; start_date and end_date are "
+        "inclusive (no end_date: a single day);\nkind: campaign, promotion, holiday or other. "
+        "E.g.\n"
+        "  - {event_id: spring_sale, start_date: 2024-03-18, end_date: 2024-03-31, kind: "
+        "promotion, description: 20 % off sitewide}",
+        EXPERIMENTS: f"Lift tests of dataset {dataset} (none yet). Enter only measured results.\n"
+        "type: geo_lift, conversion_lift or go_dark; start_date and end_date: the test window "
+        "(inclusive).\nfigures (required): total = every figure below is a total over the "
+        "window; per_week = every\nfigure is the average weekly value over the window.\n"
+        "spend: spend on the channel during the test, in the test's scope (regions, audience).\n"
+        "spend_change: the extra spend of a lift test, or minus the usual spend of a go_dark "
+        "test.\nlift: the incremental KPI that spend change caused (negative when going dark "
+        "lost sales), with\nits error: lift_se (standard error) or lift_low and lift_high (a "
+        "90 % interval).\ncalibrate (default true): whether the models use the test. E.g.\n"
+        f"  - {{experiment_id: geo_test_2024_04, channel: {channel}, type: geo_lift, "
+        "start_date: 2024-04-01, end_date: 2024-04-28, spend: 40000, spend_change: 20000, "
+        "lift: 60000, lift_low: 35000, lift_high: 85000, figures: total}",
     }
 
 

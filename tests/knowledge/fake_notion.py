@@ -13,7 +13,7 @@ Usage::
     from tests.knowledge.fake_notion import FakeNotion   # pytest's pythonpath has the repo
 
     with FakeNotion(page_size=3) as fake:       # or fake = FakeNotion().start(); fake.stop()
-        ids = fake.seed("knowledge/conjura_apparel")  # the 3 databases, filled from local YAML
+        ids = fake.seed("knowledge/conjura_apparel")  # every database, filled from local YAML
         fake.add_row(ids["known_issues_id"], {  # plain values, knowledge column names
             "issue_id": "tracking_outage", "start_date": "2023-03-06",
             "column_name": "meta_facebook", "action": "exclude",
@@ -255,14 +255,15 @@ class FakeNotion:
         dataset: str | None = None,
         ids: dict[str, str] | None = None,
     ) -> dict[str, str]:
-        """Create the three knowledge databases filled from a dataset's YAML directory, or,
-        given ``ids``, add the rows to those databases; every row's Dataset is ``dataset``
-        (default ``self.dataset``).
+        """Create the knowledge databases filled from a dataset's YAML directory, or, given
+        ``ids``, add the rows to those databases; every row's Dataset is ``dataset`` (default
+        ``self.dataset``).
 
         Returns
         -------
         dict
-            ``field_definitions_id``, ``business_context_id``, ``known_issues_id`` -> id.
+            ``field_definitions_id``, ``business_context_id``, ``known_issues_id``,
+            ``events_id``, ``experiments_id`` -> id.
         """
         dataset = dataset or self.dataset
         parent = None if ids else self.add_parent_page()
@@ -273,7 +274,7 @@ class FakeNotion:
                 database_id = ids[ID_FIELDS[table]]
             else:
                 database_id = self.add_database(
-                    TABLE_LABELS[table], database_schema(table, rows), parent
+                    TABLE_LABELS[table], database_schema(table, rows, dataset), parent
                 )
             for row in rows:
                 self.add_page(database_id, page_properties(table, row))

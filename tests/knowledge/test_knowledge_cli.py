@@ -126,7 +126,8 @@ def test_push_prints_the_ids_for_prism_yml(project, fake: FakeNotion, monkeypatc
     out = capsys.readouterr().out
     snippet = out.split("Add these ids to prism.yml:\n", 1)[1].split("\nThen run", 1)[0]
     ids = yaml.safe_load(snippet)["knowledge"]["notion"]
-    assert set(ids) == {"field_definitions_id", "business_context_id", "known_issues_id"}
+    assert set(ids) == {"field_definitions_id", "business_context_id", "known_issues_id",
+                        "events_id", "experiments_id"}
     assert all(i in fake.databases for i in ids.values())
     assert "(13 rows)" in out
 

@@ -20,6 +20,9 @@ DATASET = "conjura_apparel"  # the fake's default Dataset, and the bundled snaps
 FIELDS = "knowledge_field_definitions"
 CONTEXT = "knowledge_business_context"
 ISSUES = "knowledge_known_issues"
+EVENTS = "knowledge_events"
+EXPERIMENTS = "knowledge_experiments"
+ALL = (FIELDS, CONTEXT, ISSUES, EVENTS, EXPERIMENTS)
 
 
 def files(directory: Path) -> dict[str, bytes]:
@@ -47,6 +50,8 @@ def test_sync_unchanged_knowledge_writes_nothing(fake: FakeNotion, snapshot: Pat
         FIELDS: 13,
         CONTEXT: 13,
         ISSUES: 1,
+        EVENTS: 3,
+        EXPERIMENTS: 0,
     }
     assert files(snapshot) == before  # comments of the bundled files survive a no-op sync
     # page_size 2: 13 rows take 7 query requests (cursor pagination was followed)
@@ -112,10 +117,8 @@ def test_sync_into_an_empty_directory(fake: FakeNotion, snapshot: Path, tmp_path
     ids = fake.seed(snapshot)
     target = tmp_path / "fresh"
     report = sync(fake.knowledge_config(ids), fake.token, target, dataset=DATASET)
-    assert len(report.written) == 3
-    assert validate_directory(target) == {
-        t: sorted_rows(snapshot, t) for t in (FIELDS, CONTEXT, ISSUES)
-    }
+    assert len(report.written) == 5  # an empty collection is written too: its file exists
+    assert validate_directory(target) == {t: sorted_rows(snapshot, t) for t in ALL}
 
 
 def sorted_rows(directory: Path, table: str) -> list[dict]:
@@ -123,6 +126,8 @@ def sorted_rows(directory: Path, table: str) -> list[dict]:
     key = {
         FIELDS: lambda r: r["column_name"],
         ISSUES: lambda r: r["issue_id"],
+        EVENTS: lambda r: (r["event_id"], str(r["start_date"])),
+        EXPERIMENTS: lambda r: r["experiment_id"],
         CONTEXT: lambda r: (
             r["key"],
             str(r["channel"] if r["key"] == "expected_roi" else r["value"]),
@@ -302,6 +307,8 @@ def test_push_creates_databases_that_sync_back(
         "field_definitions_id": 13,
         "business_context_id": 13,
         "known_issues_id": 1,
+        "events_id": 3,
+        "experiments_id": 0,
     }
     for name, database_id in result.database_ids.items():
         database = fake.databases[database_id]
@@ -326,9 +333,7 @@ def test_push_creates_databases_that_sync_back(
 
     target = tmp_path / "round_trip"
     sync(fake.knowledge_config(result.database_ids), fake.token, target, dataset=DATASET)
-    assert validate_directory(target) == {
-        t: sorted_rows(snapshot, t) for t in (FIELDS, CONTEXT, ISSUES)
-    }
+    assert validate_directory(target) == {t: sorted_rows(snapshot, t) for t in ALL}
 
 
 def test_push_failures(fake: FakeNotion, snapshot: Path) -> None:
@@ -386,7 +391,8 @@ def test_sync_keeps_only_the_configured_datasets_rows(
     report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     assert not report.changed and report.written == () and files(snapshot) == before
     assert {t: c.other_datasets for t, c in report.collections.items()} == {
-        FIELDS: {"acme": 2}, CONTEXT: {"acme": 2}, ISSUES: {"acme": 1}}
+        FIELDS: {"acme": 2}, CONTEXT: {"acme": 2}, ISSUES: {"acme": 1}, EVENTS: {},
+        EXPERIMENTS: {}}
     assert "Known Issues: 1 rows (+0 -0 ~0); 1 rows of other datasets ignored (acme: 1)" in (
         report.summary())
     assert report.to_dict()["collections"][CONTEXT]["other_datasets"] == {"acme": 2}
@@ -396,10 +402,9 @@ def test_sync_keeps_only_the_configured_datasets_rows(
     target = tmp_path / "knowledge" / "acme"
     report = sync(fake.knowledge_config(ids), fake.token, target, dataset="acme")
     assert {t: c.other_datasets for t, c in report.collections.items()} == {
-        FIELDS: {DATASET: 13}, CONTEXT: {DATASET: 13}, ISSUES: {DATASET: 1}}
-    assert validate_directory(target) == {
-        t: sorted_rows(acme, t) for t in (FIELDS, CONTEXT, ISSUES)
-    }
+        FIELDS: {DATASET: 13}, CONTEXT: {DATASET: 13}, ISSUES: {DATASET: 1},
+        EVENTS: {DATASET: 3}, EXPERIMENTS: {}}
+    assert validate_directory(target) == {t: sorted_rows(acme, t) for t in ALL}
     assert "dataset acme" in (target / "known_issues.yml").read_text().splitlines()[0]
 
 
@@ -440,7 +445,7 @@ def test_a_check_against_the_data_rejects_rows_before_writing(
 
     with pytest.raises(KnowledgeError, match=rf"Business Context page {page} .*: no tv here"):
         sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET, check=check)
-    assert sorted(seen) == sorted([FIELDS, CONTEXT, ISSUES])
+    assert sorted(seen) == sorted(ALL)
     assert files(snapshot) == before
 
 
@@ -452,7 +457,7 @@ def test_push_sets_every_rows_dataset(fake: FakeNotion, snapshot: Path) -> None:
         options = fake.schema(database_id)["Dataset"]["select"]["options"]
         assert [o["name"] for o in options] == ["conjura_apparel"]
         datasets = {p["properties"]["Dataset"]["select"]["name"] for p in fake.rows(database_id)}
-        assert datasets == {"conjura_apparel"}
+        assert datasets == ({"conjura_apparel"} if fake.rows(database_id) else set())
 
 
 def test_a_database_without_the_dataset_property_says_how_to_fix_it(
