@@ -1,7 +1,7 @@
-from prism_mmm.knowledge.local import load_dataset_table
+from prism_mmm.knowledge.local import dataset_relation
 
 
 def model(dbt, session):
     dbt.config(materialized="table", tags=["data_layer", "knowledge"])
     # The configured dataset's folder (knowledge/<data.dataset>/), checked against its data.
-    return load_dataset_table("knowledge_field_definitions")
+    return dataset_relation("knowledge_field_definitions", session)
