@@ -83,6 +83,9 @@ def test_init_scaffolds_neutral_knowledge_that_reaches_the_warehouse(project, tm
     context = _yaml(folder / "business_context.yml", "context")
     assert [r["key"] for r in context] == ["brand", "kpi"]  # no expected_roi
     assert _yaml(folder / "known_issues.yml", "issues") == []
+    for name in ("events", "experiments"):  # empty, with a commented example row
+        assert _yaml(folder / f"{name}.yml", name) == []
+        assert f"#   - {{{name[:-1]}_id: " in (folder / f"{name}.yml").read_text()
     demo_after = _files(root / DEMO)
     assert demo_after.keys() == demo_before.keys()
     assert demo_after["business_context.yml"] == demo_before["business_context.yml"]
@@ -93,9 +96,22 @@ def test_init_scaffolds_neutral_knowledge_that_reaches_the_warehouse(project, tm
     context = con.sql("select * from knowledge_business_context").df()
     issues = con.execute("select count(*) from knowledge_known_issues").fetchone()[0]
     columns = con.execute("select column_name from knowledge_field_definitions").fetchall()
+    events = con.execute("select count(*) from knowledge_events").fetchone()[0]
+    experiments = con.execute("select count(*) from knowledge_experiments").fetchone()[0]
+    types = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns where "
+        "table_name in ('knowledge_events', 'knowledge_experiments') and column_name in "
+        "('start_date', 'kind', 'lift_total', 'calibrate')").fetchall()
     con.close()
     assert roi_ranges_from_context(context) == {}  # neutral: the model's default priors
     assert issues == 0  # the demo's promo week is not this dataset's
+    assert events == 0 and experiments == 0  # nor its late-May promotion
+    # Empty tables still have their column types, for the SQL that reads them.
+    assert sorted(types) == [
+        ("knowledge_events", "kind", "VARCHAR"), ("knowledge_events", "start_date", "DATE"),
+        ("knowledge_experiments", "calibrate", "BOOLEAN"),
+        ("knowledge_experiments", "lift_total", "DOUBLE"),
+        ("knowledge_experiments", "start_date", "DATE")]
     assert {c for (c,) in columns} == set(fields)
 
 
@@ -149,6 +165,10 @@ def test_knowledge_naming_what_the_data_lacks_fails_build_and_dbt(project, tmp_p
         (folder / name).write_bytes((REPO / "knowledge" / DEMO / name).read_bytes())
     with (folder / "field_definitions.yml").open("a") as handle:
         handle.write("- {column_name: first_orders, meaning: copied from the demo}\n")
+    (folder / "experiments.yml").write_text(
+        "experiments:\n  - {experiment_id: geo_search, channel: google_search, type: geo_lift, "
+        "start_date: 2022-03-07, end_date: 2022-04-03, spend: 100, spend_change: 50, lift: 300, "
+        "lift_se: 80, figures: total}\n")
     project.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(project.duckdb_path))
     con.execute("create table mmm_input as select 1 as week")
@@ -165,6 +185,9 @@ def test_knowledge_naming_what_the_data_lacks_fails_build_and_dbt(project, tmp_p
     assert (f"{folder / 'known_issues.yml'}: issues[0] (issue_id 'promo_2022_05_30')" not in err)
     assert (f"{folder / 'field_definitions.yml'}: fields[7]: field definition of first_orders: "
             "no such column in the input of dataset acme") in err
+    assert (f"{folder / 'experiments.yml'}: experiments[0] (experiment_id 'geo_search', "
+            "channel 'google_search'): experiment on google_search: no such channel in dataset "
+            "acme") in err
     assert "The existing warehouse was left unchanged." in err
     assert _digest(project.duckdb_path) == before
 
@@ -177,3 +200,9 @@ def test_knowledge_naming_what_the_data_lacks_fails_build_and_dbt(project, tmp_p
     assert result.returncode != 0
     assert ("context[5]: expected_roi for google_search: no such channel in dataset acme "
             "(channels: tv_spend, search)") in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "dbt.cli.main", "build", "--select", "knowledge_experiments",
+         "--project-dir", str(project.project_dir), "--profiles-dir", str(project.project_dir)],
+        capture_output=True, text=True, env=env, cwd=project.project_dir, check=False)
+    assert result.returncode != 0
+    assert "experiment on google_search: no such channel in dataset acme" in result.stdout

@@ -176,3 +176,49 @@ def test_without_token_the_local_yaml_is_checked_against_the_data(
     err = capsys.readouterr().err
     assert "the local knowledge is invalid" in err
     assert "known_issues.yml: issues[1] (issue_id 'outage'): column 'tv' is not a channel" in err
+
+
+def test_push_only_the_new_collections_then_sync_them(
+    project, fake: FakeNotion, snapshot: Path, monkeypatch, capsys
+) -> None:
+    # A workspace set up before Events and Experiments existed.
+    ids = fake.seed(snapshot)
+    older = {k: v for k, v in ids.items() if k not in ("events_id", "experiments_id")}
+    project(fake.notion_config(older))
+    monkeypatch.setenv("NOTION_TOKEN", fake.token)
+    assert main(["knowledge", "sync"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: Events is not read from Notion" in out and "--only events" in out
+
+    databases = len(fake.databases)
+    assert main(["knowledge", "push", "--parent", fake.add_parent_page(),
+                 "--only", "events", "experiments"]) == 0
+    out = capsys.readouterr().out
+    assert len(fake.databases) == databases + 2
+    snippet = out.split("Add these ids to prism.yml:\n", 1)[1].split("\nThen run", 1)[0]
+    new = yaml.safe_load(snippet)["knowledge"]["notion"]
+    assert set(new) == {"events_id", "experiments_id"} and "(3 rows)" in out
+
+    project(fake.notion_config({**older, **new}))
+    assert main(["knowledge", "sync"]) == 0
+    out = capsys.readouterr().out
+    assert "Events: 3 rows (+0 -0 ~0)" in out and "Experiments: 0 rows" in out
+    assert "is not read from Notion" not in out
+
+    with pytest.raises(SystemExit) as info:
+        main(["knowledge", "push", "--parent", "x", "--only", "holidays"])
+    assert info.value.code == 2 and "invalid choice: 'holidays'" in capsys.readouterr().err
+
+
+def test_without_token_the_new_collections_are_validated(project, snapshot: Path, capsys) -> None:
+    assert main(["knowledge", "sync"]) == 0
+    assert "Events: 3 rows" in capsys.readouterr().out
+    (snapshot / "experiments.yml").write_text(
+        "experiments:\n  - {experiment_id: geo_1, channel: tv, type: geo_lift, start_date: "
+        "2024-04-01, end_date: 2024-04-28, spend: 10, spend_change: 5, lift: 20, lift_se: 4, "
+        "figures: total}\n")
+    assert main(["knowledge", "sync"]) == 2
+    err = capsys.readouterr().err
+    assert "experiments.yml: experiments[0] (experiment_id 'geo_1', channel 'tv'): experiment " in (
+        err)
+    assert "no such channel in dataset conjura_apparel" in err
