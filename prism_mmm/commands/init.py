@@ -119,7 +119,8 @@ def run(args) -> int:
             print(f"  warning     : `prism build` will refuse it until fixed: {exc}")
     else:
         print(f"Scaffolded the knowledge of dataset {dataset} in {folder}: field definitions "
-              "from the profile, business context without ROI ranges, no known issues.")
+              "from the profile, business context without ROI ranges, no known issues, events "
+              "or experiments.")
         for backup in backups:
             print(f"  replaced    : previous file kept as {backup}")
     print(f"Wrote {output}. Next: `prism build` (or `prism run` for the whole pipeline).")
