@@ -163,9 +163,9 @@ def _report(table: pd.DataFrame, settings: dict[str, int], seed: int) -> str:
     lines = [
         "# Recovery: known-truth datasets, ours vs pymc-marketing",
         "",
-        f"{time.strftime('%Y-%m-%d %H:%M')}; {settings['chains']} chains x "
-        f"{settings['tune']} tune / {settings['draws']} draws; seed {seed}; "
-        "command: `python -m bench recovery`. ROI interval: central 90%.",
+        (f"{time.strftime('%Y-%m-%d %H:%M')}; {settings['chains']} chains x "
+         f"{settings['tune']} tune / {settings['draws']} draws; seed {seed}; "
+         "command: `python -m bench recovery`. ROI interval: central 90%."),
         "",
         "## Per dataset",
         "",
