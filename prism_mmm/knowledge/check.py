@@ -31,18 +31,19 @@ __all__ = ["check_knowledge", "dataset_problems", "input_columns"]
 def input_columns(cfg: PrismConfig) -> list[str] | None:
     """The input's column names after ``data.rename``, from the header of the CSV or seed.
 
-    ``None`` when the file cannot be read: input validation reports that, not this check.
+    ``None`` when the file cannot be read (or, for the seed, there is no project to read it
+    from): input validation reports that, not this check.
     """
-    from prism_mmm.project import project_dir
+    from prism_mmm.project import ProjectNotFoundError, project_dir
 
-    if cfg.data.source == "csv":
-        path = Path(cfg.data.path)
-    else:
-        path = project_dir() / "seeds" / f"{cfg.data.seed}.csv"
     try:
+        if cfg.data.source == "csv":
+            path = Path(cfg.data.path)
+        else:
+            path = project_dir() / "seeds" / f"{cfg.data.seed}.csv"
         # Read as ingest.read_raw does, so the raw headers match the keys of data.rename.
         header = pd.read_csv(path, nrows=0, dtype=str, skipinitialspace=True).columns
-    except (OSError, ValueError, pd.errors.ParserError):
+    except (OSError, ValueError, pd.errors.ParserError, ProjectNotFoundError):
         return None
     return [cfg.data.rename.get(name, name) for name in header]
 

@@ -59,6 +59,13 @@ def test_input_columns_are_the_safe_names(tmp_path: Path) -> None:
     assert input_columns(missing) is None  # input validation reports a missing file
 
 
+def test_input_columns_without_a_project_are_unknown(tmp_path: Path, monkeypatch) -> None:
+    # The agent loop syncs Notion from wherever PRISM_PROJECT_DIR points; no project there
+    # means no seed to read, which input validation reports, not the knowledge check.
+    monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
+    assert input_columns(PrismConfig()) is None
+
+
 def test_knowledge_naming_what_the_data_lacks_is_one_clear_error(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "acme.csv")
     cfg = config(tmp_path, source="csv", path=str(csv), date_column="week", kpi="sales",
