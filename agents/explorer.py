@@ -62,12 +62,17 @@ def _anomalies(data: DataTables) -> dict | None:
     listed = "; ".join(
         f"{_date(r.week_start_date)} {r.column_name} z {fmt_num(r.z_score, 1)}"
         + (f" (known issue {r.known_issue_id})" if r.is_known_issue else "")
+        + (f" (events: {r.event_ids})" if getattr(r, "event_ids", None) else "")
         for r in ranked.head(MAX_LISTED_ANOMALIES).itertuples()
     )
-    unknown = ranked[~ranked["is_known_issue"].fillna(False).astype(bool)]
-    why = ("all are known issues, flagged in the model input" if unknown.empty else
-           f"{len(unknown)} not explained by a known issue: check them before trusting "
-           "the ROI of channels that spiked in the same weeks")
+    explained = ranked["is_known_issue"].fillna(False).astype(bool)
+    if "is_event_week" in ranked:
+        explained |= ranked["is_event_week"].fillna(False).astype(bool)
+    unknown = ranked[~explained]
+    why = ("all fall on known issues or events, which the models fit as controls"
+           if unknown.empty else
+           f"{len(unknown)} not explained by a known issue or an event: check them before "
+           "trusting the ROI of channels that spiked in the same weeks")
     return {"what": f"{len(anomalies)} anomalous values: {listed}", "why": why}
 
 

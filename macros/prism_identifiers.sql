@@ -30,6 +30,18 @@
   {{ return(names) }}
 {% endmacro %}
 
+{#- The event ids that int_week_events found in the data's weeks, in order; each becomes the
+    0/1 column event_<id>. Read when the model runs (empty while dbt parses). -#}
+{% macro prism_event_ids() %}
+  {#- ref before the execute check, so dbt records the dependency while parsing -#}
+  {%- set week_events = ref('int_week_events') -%}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- set rows = run_query("select distinct event_id from " ~ week_events ~ " order by 1") -%}
+  {%- set ids = rows.columns[0].values() | list -%}
+  {%- for name in ids %}{% do prism_safe_identifier(name, 'event', 'Fix the event or issue id in the knowledge layer.') %}{% endfor -%}
+  {{ return(ids) }}
+{% endmacro %}
+
 {#- The raw (source) column for a safe name: the inverse of the rename map, quoted. -#}
 {% macro prism_raw_column(safe_name) %}
   {%- set ns = namespace(raw=safe_name) -%}

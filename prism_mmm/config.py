@@ -165,6 +165,13 @@ class RidgeConfig(_Frozen):
     )
 
 
+    penalize_baseline: bool = Field(
+        False,
+        description="penalise trend, seasonality, event and control coefficients as well as "
+        "media; off: only media is shrunk, so the baseline keeps the seasonal peaks",
+    )
+
+
 class NlsConfig(_Frozen):
     n_boot: int = Field(100, ge=0, description="bootstrap refits for intervals")
     block_weeks: int = Field(8, ge=1)
@@ -316,6 +323,36 @@ class NotionConfig(_Frozen):
     timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
 
 
+DEFAULT_CALENDAR = ["black_friday", "cyber_monday", "pre_christmas", "christmas"]
+
+
+class EventsConfig(_Frozen):
+    """Event controls: built-in calendar events plus the dataset's own events (knowledge
+    layer, Events collection) become 0/1 weekly controls in every model."""
+
+    country: str | None = Field(
+        None, description="ISO 3166 code of the market (e.g. US, GB): its public holidays "
+        "and Mother's Day date; null: no country-specific events")
+    calendar: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CALENDAR),
+        description="built-in events to model (prism_mmm/calendar.py): black_friday, "
+        "cyber_monday, pre_christmas, christmas, singles_day, summer_sale, mothers_day, "
+        "public_holidays (needs country)")
+
+    @model_validator(mode="after")
+    def _known_events(self) -> EventsConfig:
+        from prism_mmm.calendar import KNOWN_EVENTS, PUBLIC_HOLIDAYS
+
+        unknown = sorted(set(self.calendar) - set(KNOWN_EVENTS))
+        if unknown:
+            raise ValueError(f"events.calendar: unknown events {unknown}; known: "
+                             f"{list(KNOWN_EVENTS)}")
+        if PUBLIC_HOLIDAYS in self.calendar and not self.country:
+            raise ValueError("events.calendar has public_holidays but events.country is not "
+                             "set (an ISO code such as US or GB)")
+        return self
+
+
 class KnowledgeConfig(_Frozen):
     directory: str = Field("knowledge", description="local YAML knowledge (default source)")
     notion: NotionConfig = Field(default_factory=NotionConfig)
@@ -337,6 +374,7 @@ class PrismConfig(_Frozen):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
 
     @property
     def channels(self) -> list[str]:

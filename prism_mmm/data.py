@@ -11,6 +11,7 @@ from prism_mmm.config import PrismConfig
 
 SPEND_PREFIX = "spend_"
 CONTROL_PREFIX = "ctrl_"
+EVENT_PREFIX = "event_"
 SEASON_PREFIXES = ("season_sin_", "season_cos_")
 
 
@@ -19,7 +20,7 @@ class MMMData:
     """Weekly design for one series. Row order is time order.
 
     spend      (T, C) spend in currency units, columns = ``channels``
-    controls   (T, K) user controls and known-issue event dummies (``control_names``); a
+    controls   (T, K) user controls, then 0/1 event dummies (``event_<id>``; ``control_names``); a
                continuous control is centred on its mean over the fit weeks
                (:func:`center_controls`), a 0/1 event is kept as it is
     baseline   (T, B) trend and Fourier seasonality terms (``baseline_names``)
@@ -79,27 +80,26 @@ def from_mmm_input(mmm_input: pd.DataFrame, cfg: PrismConfig) -> MMMData:
         raise ValueError(f"mmm_input lacks configured spend columns: {missing}")
     spend = frame[[f"{SPEND_PREFIX}{c}" for c in cfg.channels]].to_numpy(dtype=float)
 
-    control_cols = [f"{CONTROL_PREFIX}{c}" for c in cfg.controls]
-    controls = frame[control_cols].to_numpy(dtype=float) if control_cols else np.zeros((len(frame), 0))
-    control_names = list(cfg.controls)
-    # Weeks flagged by a known issue with action "flag" each get their own event dummy, so a
-    # one-off spike is absorbed by the dummy instead of being attributed to media.
-    if "known_issue_id" in frame:
-        flagged = frame["known_issue_id"].where(frame.get("known_issue_action") == "flag")
-        for issue_id in sorted(flagged.dropna().unique()):
-            controls = np.column_stack([controls, (flagged == issue_id).to_numpy(dtype=float)])
-            control_names.append(f"event_{issue_id}")
-
-    baseline_cols = ["trend"] + [
-        c for c in frame.columns if c.startswith(SEASON_PREFIXES)
-    ]
-    baseline_cols = [c for c in baseline_cols if c in frame]
     excluded = (
         frame["known_issue_action"].eq("exclude").to_numpy()
         if "known_issue_action" in frame
         else np.zeros(len(frame), dtype=bool)
     )
     is_train = frame["split"].eq("train").to_numpy()
+    # Events (calendar, campaigns, flagged known issues) are 0/1 controls, so a demand peak
+    # or a one-off spike is absorbed by its dummy instead of being attributed to media. An
+    # event that never occurs in the fit weeks cannot be learned and is left out.
+    events = [c for c in frame.columns if c.startswith(EVENT_PREFIX)
+              and frame.loc[is_train & ~excluded, c].abs().sum() > 0]
+    control_cols = [f"{CONTROL_PREFIX}{c}" for c in cfg.controls] + events
+    controls = (frame[control_cols].to_numpy(dtype=float) if control_cols
+                else np.zeros((len(frame), 0)))
+    control_names = list(cfg.controls) + events
+
+    baseline_cols = ["trend"] + [
+        c for c in frame.columns if c.startswith(SEASON_PREFIXES)
+    ]
+    baseline_cols = [c for c in baseline_cols if c in frame]
     return MMMData(
         week_start_date=pd.to_datetime(frame["week_start_date"]).to_numpy(),
         channels=list(cfg.channels),

@@ -1,19 +1,46 @@
--- Trend, yearly Fourier seasonality and the train/holdout split (last holdout_weeks weeks).
--- prism_mmm/data.py seasonality_features() mirrors these formulas; a test keeps them equal.
+-- Trend, yearly Fourier seasonality, event dummies and the train/holdout split (last
+-- holdout_weeks weeks). prism_mmm/data.py seasonality_features() mirrors the trend and
+-- Fourier formulas; a test keeps them equal.
+{%- set event_ids = prism_event_ids() %}
+
 with flagged as (
 
     select * from {{ ref('int_marketing_weeks_flagged') }}
 
 ),
 
+week_events as (
+
+    select * from {{ ref('int_week_events') }}
+
+),
+
+-- long -> one 0/1 column per event, event_<id>
+event_flags as (
+
+    select
+        week_start_date
+        {%- for event_id in event_ids %},
+        max(case when event_id = {{ prism_sql_string(event_id) }} then 1.0 else 0.0 end)
+            as event_{{ event_id }}
+        {%- endfor %}
+    from week_events
+    group by week_start_date
+
+),
+
 indexed as (
 
     select
-        *,
-        row_number() over (order by week_start_date) - 1 as week_index,
+        flagged.*,
+        {%- for event_id in event_ids %}
+        coalesce(event_flags.event_{{ event_id }}, 0.0) as event_{{ event_id }},
+        {%- endfor %}
+        row_number() over (order by flagged.week_start_date) - 1 as week_index,
         count(*) over () as n_weeks,
-        cast(dayofyear(week_start_date) as double) as day_of_year
+        cast(dayofyear(flagged.week_start_date) as double) as day_of_year
     from flagged
+    left join event_flags using (week_start_date)
 
 ),
 

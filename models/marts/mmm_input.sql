@@ -1,6 +1,7 @@
 -- The modelling input: one row per week with KPI, spend per channel, controls, baseline
 -- features, flags and the train/holdout split. Every fitted model reads exactly this table.
 {%- set channels = prism_channels() %}
+{%- set event_ids = prism_event_ids() %}
 
 with features as (
 
@@ -19,6 +20,9 @@ final as (
         {%- endfor %}
         {%- for control in prism_controls() %}
         ctrl_{{ control }},
+        {%- endfor %}
+        {%- for event_id in event_ids %}
+        event_{{ event_id }},
         {%- endfor %}
         trend,
         {%- for k in range(1, var('fourier_order') + 1) %}

@@ -39,6 +39,7 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_solve, solve_triangular
 from sklearn.model_selection import TimeSeriesSplit
 
 from prism_mmm.config import PrismConfig, RidgeConfig
@@ -90,51 +91,74 @@ def _closest_to_default(candidates: list[dict], scores: np.ndarray, media) -> di
 class RidgeSolver:
     """Standardised ridge with an unpenalised intercept and sign/baseline constraints::
 
-        min_{c0, b}  ||y - c0 - X b||^2 + alpha ||b||^2
+        min_{c0, b}  ||y - c0 - X b||^2 + alpha ||b[penalized]||^2
         subject to   b[:n_nonneg] >= 0               (media coefficients)
                      c0 + floor @ b >= 0            (baseline, if ``floor`` is given)
 
     for centred columns ``X`` (so without the baseline constraint ``c0`` is the mean KPI).
-    It works from the Gram matrix ``X'X`` alone and is set up once per design: one
-    eigendecomposition ``X'X = V diag(lam) V'`` serves every ``alpha`` and every right-hand
-    side, since ``V diag(1 / sqrt(lam + alpha))`` is a factor of the inverse Hessian. Each
-    solve is then :func:`cone_constrained_lsq` (all constraints are homogeneous), which
-    returns the unconstrained solution wherever that already meets them.
+    It works from the Gram matrix ``X'X`` alone and is set up once per design. When every
+    column is penalised, one eigendecomposition ``X'X = V diag(lam) V'`` serves every
+    ``alpha`` and right-hand side (``V diag(1 / sqrt(lam + alpha))`` is a factor of the
+    inverse Hessian); with unpenalised columns each ``alpha`` takes one small Cholesky
+    factorisation. Each solve is then :func:`cone_constrained_lsq` (all constraints are
+    homogeneous), which returns the unconstrained solution wherever that already meets them.
     """
 
     def __init__(
-        self, gram: np.ndarray, n_rows: int, n_nonneg: int, floor: np.ndarray | None = None
+        self, gram: np.ndarray, n_rows: int, n_nonneg: int, floor: np.ndarray | None = None,
+        penalized: np.ndarray | None = None,
     ) -> None:
-        lam, self.vec = np.linalg.eigh(gram)
-        self.lam = np.clip(lam, 0.0, None)
+        self.gram = gram
+        p = len(gram)
+        self.penalty = None if penalized is None or np.all(penalized) else \
+            np.asarray(penalized, dtype=float)
+        if self.penalty is None:
+            lam, self.vec = np.linalg.eigh(gram)
+            self.lam = np.clip(lam, 0.0, None)
+        else:
+            # Unpenalised columns that carry nothing in this design (an event outside a CV
+            # fold's weeks: all zero once centred) get a negligible penalty, so the Hessian
+            # stays positive definite and their coefficient is 0.
+            self.jitter = 1e-10 * max(float(np.trace(gram)) / p, 1.0)
         self.n_rows, self.n_nonneg = n_rows, n_nonneg
-        p = len(lam)
         bounds = np.zeros((n_nonneg, p + 1))
         bounds[:, 1 : n_nonneg + 1] = np.eye(n_nonneg)
         floor_rows = np.zeros((0, p + 1)) if floor is None else np.column_stack(
             [np.ones(len(floor)), floor]
         )
-        # Constraint rows on v = (c0, b), and the same rows on (c0, V'b).
+        # Constraint rows on v = (c0, b), and (eigen path) the same rows on (c0, V'b).
         self.g = np.vstack([bounds, floor_rows])
-        self.g_rotated = np.column_stack([self.g[:, :1], self.g[:, 1:] @ self.vec])
+        if self.penalty is None:
+            self.g_rotated = np.column_stack([self.g[:, :1], self.g[:, 1:] @ self.vec])
         self.active = np.zeros(0, dtype=int)  # warm start: rows active in the last solve
+
+    def _factor(self, alpha: float, xty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``w`` (with ``w w' = H^-1`` on (c0, b)), ``g @ w`` and the unconstrained ``b``."""
+        p = len(self.gram)
+        root_n = 1.0 / np.sqrt(self.n_rows)
+        w = np.zeros((p + 1, p + 1))
+        w[0, 0] = root_n
+        if self.penalty is None:
+            d = 1.0 / np.sqrt(self.lam + alpha)
+            w[1:, 1:] = self.vec * d
+            coef = self.vec @ (d[:, None] ** 2 * (self.vec.T @ xty.reshape(p, -1)))
+            return w, self.g_rotated * np.concatenate([[root_n], d]), coef
+        hessian = self.gram + np.diag(alpha * self.penalty + self.jitter)
+        chol = np.linalg.cholesky(hessian)
+        inverse = solve_triangular(chol, np.eye(p), lower=True)
+        w[1:, 1:] = inverse.T
+        coef = cho_solve((chol, True), xty.reshape(p, -1))
+        return w, self.g @ w, coef
 
     def solve(
         self, alpha: float, xty: np.ndarray, y_sum: np.ndarray | float
     ) -> tuple[np.ndarray, np.ndarray]:
         """``c0`` (scalar or (D,)) and ``b`` ((p,) or (p, D)) for ``X'y`` = ``xty`` ((p,) or
         (p, D)) and the KPI total(s) ``y_sum``."""
-        d = 1.0 / np.sqrt(self.lam + alpha)
-        scale = np.concatenate([[1.0 / np.sqrt(self.n_rows)], d])
-        w = np.zeros((len(scale), len(scale)))
-        w[0, 0] = scale[0]
-        w[1:, 1:] = self.vec * d
+        w, gw, coef = self._factor(alpha, xty)
         c0 = np.asarray(y_sum, dtype=float) / self.n_rows
-        coef = self.vec @ (d[:, None] ** 2 * (self.vec.T @ xty.reshape(len(d), -1)))
         free = np.vstack([np.atleast_1d(c0)[None, :], coef])
-        solution, active = cone_constrained_lsq(
-            w, free, self.g, self.g_rotated * scale, start=self.active
-        )
+        solution, active = cone_constrained_lsq(w, free, self.g, gw, start=self.active)
         self.active = np.flatnonzero(active.any(axis=1))
         # Active bounds come back as +-1e-17 from the least-distance step: make them exact.
         solution[1 : 1 + self.n_nonneg] = np.maximum(solution[1 : 1 + self.n_nonneg], 0.0)
@@ -187,11 +211,13 @@ def cv_mse(
     n_nonneg: int,
     folds: list[tuple[np.ndarray, np.ndarray]],
     floor_baseline: np.ndarray | None = None,
+    penalized: np.ndarray | None = None,
 ) -> np.ndarray:
     """(len(alphas),) mean validation MSE over ``folds`` (standardising on each train fold).
 
     ``floor_baseline``: trend/seasonality rows of the weeks whose baseline must be
     non-negative (the last columns of ``x``); None fits without that constraint.
+    ``penalized``: mask of the columns the penalty applies to (None: all).
     """
     errors = np.zeros(len(alphas))
     n_other = x.shape[1] - (0 if floor_baseline is None else floor_baseline.shape[1])
@@ -202,7 +228,7 @@ def cv_mse(
         floor = (
             None if floor_baseline is None else floor_matrix(floor_baseline, mean, sd, n_other)
         )
-        solver = RidgeSolver(xs_train.T @ xs_train, len(train), n_nonneg, floor)
+        solver = RidgeSolver(xs_train.T @ xs_train, len(train), n_nonneg, floor, penalized)
         xty = xs_train.T @ (y[train] - y[train].mean())
         for a, alpha in enumerate(alphas):
             c0, coef = solver.solve(alpha, xty, y[train].sum())
@@ -238,6 +264,10 @@ class RidgeMMM(MMMEstimator):
         Seed of the bootstrap.
     nonneg_baseline : bool
         Constrain the baseline (intercept + trend + seasonality) to be >= 0 in every week.
+    penalize_baseline : bool
+        Penalise the trend, seasonality, event and control coefficients too. Off by default:
+        shrinking them pushes the seasonal peaks they explain onto media that spends with the
+        season, which inflates the media share.
     """
 
     model_name = "ridge"
@@ -256,6 +286,7 @@ class RidgeMMM(MMMEstimator):
         block_weeks: int = 8,
         random_state: int = 0,
         nonneg_baseline: bool = True,
+        penalize_baseline: bool = False,
     ) -> None:
         self.adstock = adstock
         self.saturation = saturation
@@ -269,6 +300,7 @@ class RidgeMMM(MMMEstimator):
         self.block_weeks = block_weeks
         self.random_state = random_state
         self.nonneg_baseline = nonneg_baseline
+        self.penalize_baseline = penalize_baseline
 
     @classmethod
     def from_config(cls, cfg: PrismConfig) -> RidgeMMM:
@@ -288,7 +320,12 @@ class RidgeMMM(MMMEstimator):
             block_weeks=cfg.ridge.block_weeks,
             random_state=cfg.random_seed,
             nonneg_baseline=cfg.ridge.nonneg_baseline,
+            penalize_baseline=cfg.ridge.penalize_baseline,
         )
+
+    def _penalized(self, n_columns: int, n_channels: int) -> np.ndarray | None:
+        """Mask of the penalised columns: media only (None: every column)."""
+        return None if self.penalize_baseline else np.arange(n_columns) < n_channels
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, data: MMMData) -> RidgeMMM:
@@ -328,7 +365,8 @@ class RidgeMMM(MMMEstimator):
 
         x_fit = design(self.features_)
         floor_baseline = data.baseline if self.nonneg_baseline else None
-        self.cv_mse_ = cv_mse(x_fit, y_fit, alphas, n_channels, folds, floor_baseline)
+        penalized = self._penalized(x_fit.shape[1], n_channels)
+        self.cv_mse_ = cv_mse(x_fit, y_fit, alphas, n_channels, folds, floor_baseline, penalized)
         self.alpha_ = float(alphas[int(np.argmin(self.cv_mse_))])
 
         mean, sd = _standardise(x_fit)
@@ -339,7 +377,7 @@ class RidgeMMM(MMMEstimator):
             else floor_matrix(floor_baseline, mean, sd, x_fit.shape[1] - data.baseline.shape[1])
         )
         n_fit = len(fit_rows)
-        solver = RidgeSolver(xs.T @ xs, n_fit, n_channels, floor)
+        solver = RidgeSolver(xs.T @ xs, n_fit, n_channels, floor, penalized)
         c0, coef_std = solver.solve(self.alpha_, xs.T @ (y_fit - y_fit.mean()), y_fit.sum())
         self.coef_, self.intercept_ = self._unstandardise(coef_std, c0, mean, sd)
 
@@ -376,6 +414,8 @@ class RidgeMMM(MMMEstimator):
         floor_baseline = data.baseline if self.nonneg_baseline else None
         searched = []
         n_channels = len(data.channels)
+        penalized = self._penalized(features.shape[1] + data.controls.shape[1]
+                                    + data.baseline.shape[1], n_channels)
 
         def channel_features(c: int, values: dict[str, float]) -> np.ndarray:
             one = {k: np.array([values.get(k, params[k][c])]) for k in params}
@@ -391,7 +431,8 @@ class RidgeMMM(MMMEstimator):
                 features[:, c] = channel_features(c, candidate)
                 candidates.append(candidate)
                 scores.append(cv_mse(
-                    design(features), y_fit, alphas, n_channels, folds, floor_baseline
+                    design(features), y_fit, alphas, n_channels, folds, floor_baseline,
+                    penalized,
                 ).min())
             best = _closest_to_default(candidates, np.array(scores), media)
             for k, value in best.items():

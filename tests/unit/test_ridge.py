@@ -258,8 +258,10 @@ def test_baseline_is_non_negative_and_media_within_the_kpi_on_apparel(apparel_fi
 
 def test_unconstrained_baseline_lets_media_exceed_the_kpi(apparel_data):
     """The same quick fit with and without the constraint: only the constraint keeps media
-    below 100% of revenue (measured 141% -> 77% with fixed transforms)."""
-    quick = {"tuned_params": (), "n_boot": 10}
+    below 100% of revenue (measured 141% -> 77% with fixed transforms and a penalised
+    baseline; with the default unpenalised baseline this fixed-transform fit stays at 70%
+    either way, and the tuned default fit reaches 149% without the constraint)."""
+    quick = {"tuned_params": (), "n_boot": 10, "penalize_baseline": True}
     free = RidgeMMM(nonneg_baseline=False, **quick).fit(apparel_data)
     assert free.roi()["share"].sum() > 1.0
     assert baseline_component(free)["value"].min() < 0

@@ -1,7 +1,8 @@
 -- Data readiness score 1–5 with the reasons behind every deducted point. Starts at 5 and
 -- loses one point per problem: short history (< 2 years of weeks), severe collinearity
 -- (max VIF > 10), sparse channels (> 50 % zero weeks), many KPI anomalies (> 5 % of weeks)
--- and unexplained KPI anomalies (more than 2 anomalous KPI weeks not covered by a known issue).
+-- and unexplained KPI anomalies (more than 2 anomalous KPI weeks not covered by a known issue
+-- or an event: a holiday, a retail peak, a campaign).
 -- Spend anomalies are listed in eda_anomalies but cost no point: heavy-tailed spend is normal.
 with weeks as (
 
@@ -32,9 +33,11 @@ anomalies as (
         count(distinct week_start_date) as n_anomalies,
         count(*) filter (where column_name = '{{ var('kpi_column') }}') as n_kpi_anomalies,
         string_agg(strftime(week_start_date, '%Y-%m-%d'), ', ' order by week_start_date)
-            filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue)
+            filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue
+                    and not is_event_week)
             as unexplained_weeks,
-        count(*) filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue)
+        count(*) filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue
+                         and not is_event_week)
             as n_unexplained
     from {{ ref('eda_anomalies') }}
 
@@ -58,7 +61,7 @@ checks as (
             case when anomalies.n_kpi_anomalies > 0.05 * weeks.n_weeks
                 then 'many anomalous KPI weeks: ' || anomalies.n_kpi_anomalies || ' of ' || weeks.n_weeks end,
             case when anomalies.n_unexplained > 2
-                then anomalies.n_unexplained || ' anomalous KPI weeks not explained by a known issue ('
+                then anomalies.n_unexplained || ' anomalous KPI weeks not explained by a known issue or an event ('
                     || anomalies.unexplained_weeks || ')' end
         ] as problems
     from weeks, channels, vif, anomalies

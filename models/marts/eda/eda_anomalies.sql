@@ -1,9 +1,18 @@
--- Long list of anomalous values (|z| > anomaly_z) per week and column, with known-issue context.
+-- Long list of anomalous values (|z| > anomaly_z) per week and column, with the known issues
+-- and the events (calendar, campaigns) of the week that may explain them.
 {%- set channels = prism_channels() %}
 
 with flagged as (
 
     select * from {{ ref('int_marketing_weeks_flagged') }}
+
+),
+
+week_events as (
+
+    select week_start_date, string_agg(event_id, ', ' order by event_id) as event_ids
+    from {{ ref('int_week_events') }}
+    group by week_start_date
 
 ),
 
@@ -23,9 +32,13 @@ unpivoted as (
 
 final as (
 
-    select *
+    select
+        unpivoted.*,
+        week_events.event_ids,
+        week_events.event_ids is not null as is_event_week
     from unpivoted
-    where abs(z_score) > {{ var('anomaly_z') }}
+    left join week_events using (week_start_date)
+    where abs(unpivoted.z_score) > {{ var('anomaly_z') }}
 
 )
 
