@@ -239,6 +239,9 @@ class BayesModelConfig(_Frozen):
         description="central 90% interval of the media share of the KPI that the default ROI "
         "prior of channels without their own range implies (None: HalfNormal coefficients)",
     )
+    likelihood: Literal["normal", "student_t"] = "normal"
+    trend: Literal["none", "linear", "piecewise"] = "linear"
+    changepoints: int = Field(3, ge=1, le=12)
 
     @field_validator("media_share")
     @classmethod
@@ -263,6 +266,13 @@ class BayesConfig(_Frozen):
         "total spend (the same for every channel), so priors follow each dataset's scale. "
         "null: HalfNormal coefficient priors instead",
     )
+    likelihood: Literal["normal", "student_t"] = Field(
+        "normal", description="noise distribution; student_t lets a few odd weeks (a stock-out, "
+        "an unrecorded promotion) weigh less")
+    trend: Literal["none", "linear", "piecewise"] = Field(
+        "linear", description="baseline trend: none, linear, or piecewise linear with "
+        "`changepoints` evenly spaced changes of slope")
+    changepoints: int = Field(3, ge=1, le=12, description="changes of slope of a piecewise trend")
 
     def model_for(
         self, transforms: TransformConfig, roi_priors: dict[str, tuple[float, float]] | None
@@ -275,6 +285,9 @@ class BayesConfig(_Frozen):
             priors=self.priors,
             roi_priors=(roi_priors or {}) if self.use_knowledge_roi_priors else {},
             media_share=self.media_share,
+            likelihood=self.likelihood,
+            trend=self.trend,
+            changepoints=self.changepoints,
         )
 
 

@@ -5,7 +5,7 @@ The model, its priors and the sampling engines are in :mod:`prism_mmm.models.bay
 numpyro and nutpie samplers). This module is the estimator that ties them together:
 ``model_config`` says what is modelled, ``sampler_config`` how the posterior is sampled.
 
-A fit scales the data (:class:`~prism_mmm.models.bayesian.priors.Scales`), takes the compiled
+A fit scales the data (:class:`~prism_mmm.models.bayesian.design.Scales`), takes the compiled
 graph for its structure from the in-process cache (building it on first use), samples, and
 computes every summary in NumPy. Gates g1-g7 (:mod:`prism_mmm.gates`) are computed on every
 fit; ``gating`` decides what a failed gate does.
@@ -31,14 +31,9 @@ from prism_mmm.models.base import (
     register,
     roi_from_draws,
 )
-from prism_mmm.models.bayesian import graph, posterior
-from prism_mmm.models.bayesian.priors import (
-    PARAMETERS,
-    Scales,
-    media_transform,
-    resolved_priors,
-    roi_terms,
-)
+from prism_mmm.models.bayesian import design, graph, posterior
+from prism_mmm.models.bayesian.design import Scales, media_transform
+from prism_mmm.models.bayesian.priors import PARAMETERS, resolved_priors, roi_terms
 from prism_mmm.priors import support_point
 
 # Engine settings chosen by measurement (bench/results/sampler_choices.md): nutpie needs a
@@ -120,12 +115,13 @@ class BayesMMM(MMMEstimator):
         roi_mode = "all" if use_roi.all() else "none" if not use_roi.any() else "mixed"
         return graph.Structure(
             n_channels=len(data.channels),
-            n_fit=int(data.fit_mask.sum()),
+            n_weeks=data.n_weeks,
             n_controls=data.controls.shape[1],
-            n_baseline=data.baseline.shape[1],
+            n_baseline=len(design.baseline_design(data, model)[0]),
             max_lag=model.max_lag,
             adstock=model.adstock,
             saturation=model.saturation,
+            likelihood=model.likelihood,
             families=tuple(sorted((k, fam) for k, (fam, _) in priors.items())),
             roi_mode=roi_mode if len(data.channels) else "none",
             engine=self._sampling().engine,
@@ -133,15 +129,9 @@ class BayesMMM(MMMEstimator):
 
     def _data_values(self, data: MMMData, structure: graph.Structure, priors: dict,
                      terms: dict) -> dict[str, np.ndarray]:
-        """Values of the model's data containers for ``data`` (fit weeks only)."""
-        fit = data.fit_mask
-        scaled = posterior.design(data, self.scales_, structure.max_lag)
-        values = {
-            "spend_lags": scaled["spend_lags"][:, fit],
-            "y": data.y[fit] / self.scales_.y,
-            "baseline_x": scaled["baseline_x"][fit],
-            "controls_x": scaled["controls_x"][fit],
-        }
+        """Values of the model's data containers for ``data`` (every week; the fit weeks
+        are the likelihood weights)."""
+        values = {**self._scaled(data), "y": data.y / self.scales_.y}
         hyper = []
         for name, size in structure.hyper_layout():
             if name.startswith("prior_"):
@@ -250,7 +240,7 @@ class BayesMMM(MMMEstimator):
         labels = {
             "channel": list(data.channels),
             "control": list(data.control_names),
-            "baseline": list(data.baseline_names),
+            "baseline": design.baseline_design(data, self._model())[0],
         }
         draws = idata.posterior
         draws = draws.assign_coords({k: v for k, v in labels.items() if k in draws.dims})
@@ -268,7 +258,7 @@ class BayesMMM(MMMEstimator):
         return az.InferenceData(posterior=draws, sample_stats=idata.sample_stats)
 
     def _beta(self, draws: posterior.Draws, data: MMMData, priors: dict) -> np.ndarray:
-        fit_lags = posterior.design(data, self.scales_, self._model().max_lag)["spend_lags"]
+        fit_lags = self._scaled(data)["spend_lags"]
         return posterior.beta_draws(self._media(), draws, fit_lags[:, data.fit_mask],
                                     roi_terms(self._model(), data, self.scales_), priors["beta"])
 
@@ -285,7 +275,7 @@ class BayesMMM(MMMEstimator):
         return out
 
     def _scaled(self, data: MMMData) -> dict[str, np.ndarray]:
-        return posterior.design(data, self.scales_, self._model().max_lag)
+        return design.design(data, self.scales_, self._model())
 
     def _components(self, data: MMMData) -> dict[str, np.ndarray]:
         return posterior.components(self._media(), self.draws_, self._scaled(data))
@@ -295,31 +285,32 @@ class BayesMMM(MMMEstimator):
         """Prior predictive (g1), posterior predictive and pointwise log-likelihood (g5, g6)
         on fit weeks, all on the scaled KPI, all in NumPy (nothing to compile)."""
         import arviz as az
-        from scipy import stats
 
+        model = self._model()
         fit = data.fit_mask
         scaled = self._scaled(data)
         y_obs = data.y[fit] / self.scales_.y
         mu = posterior.mu_draws(self._media(), self.draws_, scaled)[:, fit]
-        sigma = self.draws_["sigma"][:, None]
         rng = np.random.default_rng(int(self.random_state) + 2)
         shape = (self.idata_.posterior.sizes["chain"], self.idata_.posterior.sizes["draw"])
-        ppc = (mu + sigma * rng.standard_normal(mu.shape)).reshape(*shape, -1)
-        loglik = stats.norm.logpdf(y_obs[None], mu, sigma).reshape(*shape, -1)
+        ppc = (mu + posterior.noise(model.likelihood, self.draws_, mu.shape, rng)).reshape(*shape, -1)
+        loglik = posterior.log_likelihood(model.likelihood, self.draws_, y_obs, mu)
         groups = {
             "posterior_predictive": {"y_obs": ppc},
-            "log_likelihood": {"y_obs": loglik},
+            "log_likelihood": {"y_obs": loglik.reshape(*shape, -1)},
             "observed_data": {"y_obs": y_obs},
         }
         if sampling.prior_predictive_draws:
             prior = posterior.prior_draws(
                 self._media(), priors, data, scaled["spend_lags"][:, fit], self.roi_terms_,
                 int(sampling.prior_predictive_draws),
-                np.random.default_rng(int(self.random_state) + 1))
+                np.random.default_rng(int(self.random_state) + 1),
+                n_baseline=scaled["baseline_x"].shape[1], likelihood=model.likelihood)
             prior_mu = posterior.mu_draws(self._media(), prior, scaled)[:, fit]
-            noise = np.random.default_rng(int(self.random_state) + 3).standard_normal(prior_mu.shape)
+            prior_noise = posterior.noise(model.likelihood, prior, prior_mu.shape,
+                                          np.random.default_rng(int(self.random_state) + 3))
             groups["prior"] = {"beta": prior["beta"][None], "intercept": prior["intercept"][None]}
-            groups["prior_predictive"] = {"y_obs": (prior_mu + prior["sigma"][:, None] * noise)[None]}
+            groups["prior_predictive"] = {"y_obs": (prior_mu + prior_noise)[None]}
         extra = az.from_dict(**groups, dims={"y_obs": ["obs"], "beta": ["channel"]},
                              coords={"channel": list(data.channels)})
         self.idata_.extend(extra)

@@ -22,8 +22,9 @@ from prism_mmm.data import from_frame
 from prism_mmm.models.base import CONTRIBUTION_COLUMNS, ROI_COLUMNS, MMMEstimator
 from prism_mmm.models.bayes import BayesMMM
 from prism_mmm.models.bayesian import graph, posterior
+from prism_mmm.models.bayesian.design import Scales, design
 from prism_mmm.models.bayesian.posterior import hdi
-from prism_mmm.models.bayesian.priors import Scales, resolved_priors, roi_terms
+from prism_mmm.models.bayesian.priors import resolved_priors, roi_terms
 from prism_mmm.priors import lognormal_from_interval
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,9 +125,9 @@ def test_numpy_twin_matches_graph(truth_fit):
     first = truth_fit.idata_.posterior.isel(chain=0, draw=0)
     fixed = {rv: pt.constant(first[rv.name].to_numpy()) for rv in model.free_RVs
              if rv.name != "sigma"}  # noise scale is not part of the mean
-    graph_mu = graph_replace(compiled.mu, fixed).eval()  # fit weeks only
+    graph_mu = graph_replace(compiled.mu, fixed).eval()  # every week
     numpy_mu = posterior.mu_draws(truth_fit._media(), truth_fit.draws_,
-                                  truth_fit._scaled(truth_fit.data_))[0][truth_fit.data_.fit_mask]
+                                  truth_fit._scaled(truth_fit.data_))[0]
     np.testing.assert_allclose(graph_mu, numpy_mu, rtol=1e-8)
 
 
@@ -170,11 +171,11 @@ def test_roi_prior_shifts_the_prior():
         model_config = BayesModelConfig(roi_priors=roi_priors, media_share=media_share)
         scales = Scales.of(data)
         media = BayesMMM(model_config=model_config)._media()
-        fit_lags = posterior.design(data, scales, model_config.max_lag)["spend_lags"]
+        scaled = design(data, scales, model_config)
         return posterior.prior_draws(
             media, resolved_priors(model_config, data, scales), data,
-            fit_lags[:, data.fit_mask], roi_terms(model_config, data, scales), 2000,
-            np.random.default_rng(4))["beta"]
+            scaled["spend_lags"][:, data.fit_mask], roi_terms(model_config, data, scales), 2000,
+            np.random.default_rng(4), n_baseline=scaled["baseline_x"].shape[1])["beta"]
 
     low, high = prior_beta({"x1": (100.0, 200.0)}), prior_beta({"x1": (10_000.0, 20_000.0)})
     # ROI range x100 => the implied beta prior moves by roughly that factor (saturation varies)

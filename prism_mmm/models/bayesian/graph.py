@@ -1,18 +1,20 @@
 """The PyMC graph of the Bayesian MMM, built and compiled once per model *structure*.
 
-On scaled data (fit weeks only)::
+On scaled data, every week of it::
 
     y_t / y_scale = intercept + baseline_t @ baseline_coef + controls_t @ control_coef
                     + sum_c beta_c * sat(adstock(x_tc / spend_scale_c; adstock params_c))
-                    + Normal(0, sigma)
+                    + noise (Normal or Student-t with scale sigma)
 
-Prior hyper-parameters and ROI terms live in one packed ``hyper`` data vector and the design
-in ``spend_lags``/``baseline_x``/``controls_x``/``y`` data containers, so the graph depends
-only on the structure (channel/control/baseline counts, fit weeks, adstock lag, transforms,
-prior families, which channels carry ROI priors, sampler engine). A refit with new data or
-new prior values only swaps values: numpyro takes the data as arguments of its compiled
-sampler (:mod:`prism_mmm.models.bayesian.numpyro_sampler`), nutpie ``with_data``, PyMC
-``pm.set_data``.
+and the likelihood of week t weighted by ``obs_weight_t`` (1 for fit weeks, 0 for holdout or
+excluded weeks). Prior hyper-parameters and ROI terms live in one packed ``hyper`` data vector
+and the design in ``spend_lags``/``baseline_x``/``controls_x``/``y``/``obs_weight`` data
+containers, so the graph depends only on the structure (channel/control/baseline counts,
+weeks, adstock lag, transforms, likelihood, prior families, which channels carry ROI priors,
+sampler engine). A refit with new data, new prior values or other fit weeks (the holdout, a
+cross-validation origin) only swaps values: numpyro takes the data as arguments of its
+compiled sampler (:mod:`prism_mmm.models.bayesian.numpyro_sampler`), nutpie ``with_data``,
+PyMC ``pm.set_data``.
 
 A channel with an ROI prior is parametrised by its ROI (Meridian-style): ``ROI_c ~
 LogNormal(mu_c, sigma_c)`` and ``beta_c = ROI_c * spend_c / (y_scale * sum_t sat_tc)`` over
@@ -41,12 +43,13 @@ class Structure:
     """What the compiled graph depends on; equal structures share one compiled model."""
 
     n_channels: int
-    n_fit: int
+    n_weeks: int
     n_controls: int
     n_baseline: int
     max_lag: int
     adstock: str
     saturation: str
+    likelihood: str
     families: tuple[tuple[str, str], ...]
     roi_mode: str  # "all" | "none" | "mixed": which channels carry an ROI prior
     engine: str
@@ -58,10 +61,12 @@ class Structure:
         """Order and length of every entry of the packed ``hyper`` data vector: prior
         hyper-parameters ``prior_<name>_<param>`` and the per-channel ROI terms."""
         c = self.n_channels
-        sizes = {"intercept": 1, "sigma": 1, "baseline_coef": self.n_baseline,
+        sizes = {"intercept": 1, "sigma": 1, "nu": 1, "baseline_coef": self.n_baseline,
                  "control_coef": self.n_controls}
         families = dict(self.families)
         names = [*self.media().params, "intercept", "baseline_coef", "control_coef", "sigma"]
+        if self.likelihood == "student_t":
+            names.append("nu")
         if self.roi_mode != "all":
             names.append("beta")
         layout = []
@@ -99,7 +104,7 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
     media = s.media()
     coords = {
         "channel": np.arange(s.n_channels),
-        "obs": np.arange(s.n_fit),
+        "obs": np.arange(s.n_weeks),
         "control": np.arange(s.n_controls),
         "baseline": np.arange(s.n_baseline),
     }
@@ -107,8 +112,9 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
     # check_bounds=False: the hyper-parameters are validated in Python (Prior.canonical,
     # lognormal_from_interval), so the logp graph needs no parameter checks.
     with pm.Model(coords=coords, check_bounds=False) as model:
-        spend = pm.Data("spend_lags", np.zeros((s.max_lag, s.n_fit, s.n_channels)))
-        y = pm.Data("y", np.ones(s.n_fit))
+        spend = pm.Data("spend_lags", np.zeros((s.max_lag, s.n_weeks, s.n_channels)))
+        y = pm.Data("y", np.ones(s.n_weeks))
+        weight = pm.Data("obs_weight", np.ones(s.n_weeks))
         layout = s.hyper_layout()
         hyper_data = pm.Data("hyper", np.ones(sum(n for _, n in layout)))
         hyper, offset = {}, 0
@@ -142,7 +148,7 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
                 - (log_roi - hyper["roi_mu"]) ** 2 / (2 * hyper["roi_sigma"] ** 2)
                 + pt.log(median) + pt.log(pt.sigmoid(roi_u))
             ).sum())
-            beta_roi = roi * hyper["roi_factor"] / (sat.sum(axis=0) + LOG_EPS)
+            beta_roi = roi * hyper["roi_factor"] / ((weight[:, None] * sat).sum(axis=0) + LOG_EPS)
         if s.roi_mode != "all":
             if families["beta"] == "halfnormal":  # non-centred
                 beta_plain = hyper["prior_beta_sigma"] * pm.HalfNormal("beta_z", 1.0, dims="channel")
@@ -153,13 +159,18 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
 
         mu = rv("intercept", None) + pt.dot(sat, beta)
         if s.n_baseline:
-            baseline = pm.Data("baseline_x", np.zeros((s.n_fit, s.n_baseline)))
+            baseline = pm.Data("baseline_x", np.zeros((s.n_weeks, s.n_baseline)))
             mu = mu + pt.dot(baseline, rv("baseline_coef", "baseline"))
         if s.n_controls:
-            controls = pm.Data("controls_x", np.zeros((s.n_fit, s.n_controls)))
+            controls = pm.Data("controls_x", np.zeros((s.n_weeks, s.n_controls)))
             mu = mu + pt.dot(controls, rv("control_coef", "control"))
         sigma = rv("sigma", None)
-        pm.Normal("y_obs", mu=mu, sigma=sigma, observed=y, dims="obs")
+        if s.likelihood == "student_t":
+            noise = pm.StudentT.dist(nu=rv("nu", None), mu=mu, sigma=sigma)
+        else:
+            noise = pm.Normal.dist(mu=mu, sigma=sigma)
+        # Weighted, so that the fit weeks are data, not structure.
+        pm.Potential("likelihood", (weight * pm.logp(noise, y)).sum())
     return model, mu
 
 

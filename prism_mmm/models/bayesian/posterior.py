@@ -13,20 +13,11 @@ import numpy as np
 
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import INTERVAL_MASS
-from prism_mmm.models.bayesian.priors import Canonical, Scales
+from prism_mmm.models.bayesian.priors import Canonical
 from prism_mmm.priors import sample
-from prism_mmm.transforms import LOG_EPS, MediaTransform, lag_stack
+from prism_mmm.transforms import LOG_EPS, MediaTransform
 
 Draws = dict[str, np.ndarray]  # name -> (D, ...) draws with chains stacked
-
-
-def design(data: MMMData, scales: Scales, max_lag: int) -> dict[str, np.ndarray]:
-    """Scaled arrays for every week of ``data`` (fit-time scales)."""
-    return {
-        "spend_lags": lag_stack(data.spend / scales.spend, max_lag),
-        "baseline_x": np.asarray(data.baseline, dtype=float),
-        "controls_x": data.controls / scales.controls,
-    }
 
 
 def hdi(draws: np.ndarray, mass: float = INTERVAL_MASS) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +30,25 @@ def hdi(draws: np.ndarray, mass: float = INTERVAL_MASS) -> tuple[np.ndarray, np.
     low = np.take_along_axis(ordered, start[None], axis=0)[0]
     high = np.take_along_axis(ordered, (start + width)[None], axis=0)[0]
     return low, high
+
+
+def noise(likelihood: str, draws: Draws, shape: tuple[int, ...],
+          rng: np.random.Generator) -> np.ndarray:
+    """Noise draws on the scaled KPI: ``sigma`` times a standard Normal or Student-t."""
+    sigma = draws["sigma"][:, None]
+    if likelihood == "student_t":
+        return sigma * rng.standard_t(draws["nu"][:, None], size=shape)
+    return sigma * rng.standard_normal(shape)
+
+
+def log_likelihood(likelihood: str, draws: Draws, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """(D, T) pointwise log density of the scaled KPI ``y`` under each draw."""
+    from scipy import stats
+
+    sigma = draws["sigma"][:, None]
+    if likelihood == "student_t":
+        return stats.t.logpdf(y[None], draws["nu"][:, None], mu, sigma)
+    return stats.norm.logpdf(y[None], mu, sigma)
 
 
 def media_draws(media: MediaTransform, draws: Draws, spend_lags: np.ndarray) -> np.ndarray:
@@ -105,13 +115,18 @@ def prior_draws(
     terms: dict[str, np.ndarray],
     n: int,
     rng: np.random.Generator,
+    n_baseline: int,
+    likelihood: str = "normal",
 ) -> Draws:
     """``n`` joint draws from the prior (the graph's distributions), NumPy only."""
     c = len(data.channels)
-    sizes = {"intercept": None, "sigma": None, "baseline_coef": data.baseline.shape[1],
-             "control_coef": data.controls.shape[1]}
+    sizes = {"intercept": None, "sigma": None, "nu": None,
+             "baseline_coef": n_baseline, "control_coef": data.controls.shape[1]}
     out: Draws = {}
-    for name in [*media.params, "intercept", "baseline_coef", "control_coef", "sigma", "beta"]:
+    names = [*media.params, "intercept", "baseline_coef", "control_coef", "sigma", "beta"]
+    if likelihood == "student_t":
+        names.append("nu")
+    for name in names:
         size = sizes.get(name, c)
         if size == 0:
             continue

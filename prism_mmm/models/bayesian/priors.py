@@ -26,64 +26,27 @@ default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from prism_mmm.config import BayesModelConfig
-from prism_mmm.data import MMMData, is_binary
+from prism_mmm.data import MMMData
+from prism_mmm.models.bayesian.design import TREND, Scales, baseline_design, media_transform
 from prism_mmm.priors import Prior, lognormal_from_interval
-from prism_mmm.transforms import MediaTransform
 
-# Priors whose defaults do not depend on the data.
-FIXED_PRIORS: dict[str, Prior] = {"beta": Prior("halfnormal", sigma=0.5)}
+# Priors whose defaults do not depend on the data. nu: the Student-t degrees of freedom,
+# Gamma(2, 0.1) (mean 20, 90% in 3.5-47: from heavy tails to nearly normal).
+FIXED_PRIORS: dict[str, Prior] = {
+    "beta": Prior("halfnormal", sigma=0.5),
+    "nu": Prior("gamma", alpha=2.0, beta=0.1),
+}
 # Non-media parameters, in the order the parameter summary lists them.
-PARAMETERS = ("intercept", "baseline_coef", "control_coef", "beta", "sigma")
+PARAMETERS = ("intercept", "baseline_coef", "control_coef", "beta", "sigma", "nu")
 TREND_SCALE = 2.0  # trend coefficient prior sd, in KPI standard deviations
 EVENT_SCALE = 3.0  # 0/1 event coefficient prior sd, in KPI standard deviations
 INTERCEPT_SD = 0.5
 
 # name -> (family, params); a param may be an array (one value per element of the vector).
 Canonical = tuple[str, dict[str, float | np.ndarray]]
-
-
-def media_transform(model_config: BayesModelConfig) -> MediaTransform:
-    return MediaTransform(model_config.adstock, model_config.saturation, model_config.max_lag)
-
-
-@dataclass(frozen=True)
-class Scales:
-    """The scales that make priors mean the same thing for every dataset.
-
-    y: mean KPI over fit weeks; y_sd: standard deviation of KPI / y over fit weeks; spend:
-    each channel's largest fit-week spend (its largest week overall if it never spent in the
-    fit weeks, else 1); controls: standard deviation over fit weeks of a continuous control,
-    1 for a 0/1 event."""
-
-    y: float
-    y_sd: float
-    spend: np.ndarray
-    controls: np.ndarray
-    binary_controls: np.ndarray
-
-    @classmethod
-    def of(cls, data: MMMData) -> Scales:
-        fit = data.fit_mask
-        if not fit.any():
-            raise ValueError("no fit weeks: every week is held out or excluded")
-        y = float(np.mean(data.y[fit]))
-        if y <= 0:
-            raise ValueError("the KPI's mean over fit weeks must be positive")
-        # A floor keeps the priors proper for a (nearly) constant KPI.
-        y_sd = max(float(np.std(data.y[fit]) / y), 1e-3)
-        fit_max = data.spend[fit].max(axis=0) if data.spend.size else np.zeros(0)
-        all_max = data.spend.max(axis=0) if data.spend.size else np.zeros(0)
-        spend = np.where(fit_max > 0, fit_max, np.where(all_max > 0, all_max, 1.0))
-        binary = np.array([is_binary(data.controls[:, k]) for k in range(data.controls.shape[1])],
-                          dtype=bool)
-        sd = data.controls[fit].std(axis=0) if data.controls.shape[1] else np.zeros(0)
-        controls = np.where(binary | (sd <= 0), 1.0, sd)
-        return cls(y=y, y_sd=y_sd, spend=spend, controls=controls, binary_controls=binary)
 
 
 def median_share(model_config: BayesModelConfig) -> float:
@@ -106,7 +69,8 @@ def resolved_priors(
 ) -> dict[str, Canonical]:
     """name -> (family, canonical params) for every prior of the model, overrides applied."""
     s = scales.y_sd
-    trend = np.array([TREND_SCALE if name == "trend" else 1.0 for name in data.baseline_names])
+    names, _ = baseline_design(data, model_config)
+    trend = np.array([TREND_SCALE if name == TREND else 1.0 for name in names])
     priors: dict[str, Canonical] = {
         "intercept": ("normal", {"mu": 1.0 - median_share(model_config), "sigma": INTERCEPT_SD}),
         "baseline_coef": ("normal", {"mu": 0.0, "sigma": s * trend}),
