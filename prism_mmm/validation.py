@@ -9,6 +9,7 @@ forecasts the block. The score is the mean sMAPE over the blocks (lower is bette
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -31,7 +32,7 @@ def origin_blocks(
     end = int(train_rows[-1]) + 1
     window = min(window_weeks, len(train_rows) // 2)
     edges = np.linspace(end - window, end, origins + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def rolling_origin_cv(

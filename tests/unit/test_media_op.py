@@ -11,8 +11,8 @@ import pytest
 
 from prism_mmm.models.bayes import BayesMMM
 from prism_mmm.models.bayesian import media_op
-from prism_mmm.models.bayesian.graph import build_model
 from prism_mmm.models.bayesian.design import Scales
+from prism_mmm.models.bayesian.graph import build_model
 from prism_mmm.models.bayesian.priors import resolved_priors, roi_terms
 from prism_mmm.transforms import MediaTransform, lag_stack
 from tests.unit.test_bayes import apparel_data, truth_data

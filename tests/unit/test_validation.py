@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
@@ -21,7 +23,7 @@ class Recorder:
     """A stand-in estimator that predicts the mean of the KPI it was fitted on and records
     which weeks it saw."""
 
-    seen: list[np.ndarray] = []
+    seen: ClassVar[list[np.ndarray]] = []
 
     def fit(self, data):
         Recorder.seen.append(data.fit_mask.copy())
