@@ -55,7 +55,7 @@ def _summary(engine: str, name: str, roi: dict[str, tuple[float, float, float]],
         point, low, high = roi[channel]
         rows.append({"dataset": name, "engine": engine, "channel": channel,
                      "true_roi": true_roi, "roi": point, "roi_low": low, "roi_high": high,
-                     "abs_error": abs(point / true_roi - 1), "covered": low <= true_roi <= high,
+                     "abs_error": abs(point / true_roi - 1), "covered": bool(low <= true_roi <= high),
                      "wall_s": wall, **diag})
     return rows
 

@@ -176,6 +176,9 @@ class NlsConfig(_Frozen):
     n_boot: int = Field(100, ge=0, description="bootstrap refits for intervals")
     block_weeks: int = Field(8, ge=1)
     n_starts: int = Field(4, ge=1, description="random restarts of the optimiser")
+    regularize: bool = Field(
+        True, description="penalise transform parameters towards their priors (MAP), so the "
+        "ones the data barely inform stay near the prior instead of on a bound")
     nonneg_baseline: bool = Field(
         True,
         description="constrain the baseline (intercept + trend + seasonality) to be >= 0 in "
@@ -308,8 +311,22 @@ class OptimizerConfig(_Frozen):
         return name
 
 
+class ValidationConfig(_Frozen):
+    """Rolling-origin cross-validation on the training weeks (prism_mmm/validation.py)."""
+
+    origins: int = Field(
+        0, ge=0, le=6,
+        description="blocks over the last window_weeks training weeks, each forecast by a refit "
+        "on the weeks before it; 0: off (a plain build skips the refits; the agent loop turns "
+        "it on, agents.cv_origins, because its score is the CV sMAPE)")
+    window_weeks: int = Field(26, ge=4, description="training weeks the blocks cover")
+
+
 class AgentsConfig(_Frozen):
     rounds: int = Field(3, ge=1)
+    cv_origins: int = Field(
+        3, ge=1, le=6, description="rolling-origin CV blocks of every loop build: the round "
+        "score is their sMAPE, so the loop never tunes on the final holdout")
     llm_model: str = Field("claude-sonnet-4-5", description="Anthropic model for optional prose")
     llm_timeout_seconds: float = Field(30.0, gt=0)
 
@@ -384,6 +401,7 @@ class PrismConfig(_Frozen):
     ridge: RidgeConfig = Field(default_factory=RidgeConfig)
     nls: NlsConfig = Field(default_factory=NlsConfig)
     bayes: BayesConfig = Field(default_factory=BayesConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)

@@ -203,6 +203,10 @@ def fit_results(
     metrics = fit_metrics(data.y, estimator.predict(), data.is_train)
     metrics = metrics.assign(fit_seconds=seconds, status=status, message=message)
     frames.append(_rows("model_fit_metrics", metrics))
+    if cfg.validation.origins:
+        frames.append(_rows("model_fit_metrics", cv_metrics(
+            lambda part: build_estimator(model_name, cfg, roi_priors=roi_priors).fit(part),
+            data, cfg, status)))
     frames.append(_rows("channel_roi", estimator.roi()))
     frames.append(_rows("weekly_contributions", estimator.contributions()))
     frames.append(_rows("model_predictions", predictions_frame(estimator, data)))
@@ -221,6 +225,22 @@ def fit_results(
     frames.append(_rows("mmm_runs", pd.DataFrame([{
         **run, "finished_at": finished, "status": status, "message": message}])))
     return _finish(frames, run)
+
+
+def cv_metrics(fit, data: MMMData, cfg: PrismConfig, status: str) -> pd.DataFrame:
+    """The ``cv`` row of ``model_fit_metrics``: mean sMAPE of the rolling-origin blocks
+    (prism_mmm/validation.py), the blocks' weeks, and each block's score in the message."""
+    from prism_mmm.validation import rolling_origin_cv
+
+    tick = time.perf_counter()
+    blocks = rolling_origin_cv(fit, data, cfg.validation.origins, cfg.validation.window_weeks)
+    detail = "; ".join(f"from {b.origin}: sMAPE {b.smape:.4f} over {b.test_weeks} weeks after "
+                       f"{b.fit_weeks} fit weeks" for b in blocks.itertuples())
+    return pd.DataFrame([{
+        "split": "cv", "smape": float(blocks["smape"].mean()) if len(blocks) else np.nan,
+        "n_weeks": int(blocks["test_weeks"].sum()), "fit_seconds": time.perf_counter() - tick,
+        "status": status, "message": f"rolling-origin CV: {detail}",
+    }])
 
 
 def _finish(frames: list[pd.DataFrame], run: dict) -> pd.DataFrame:

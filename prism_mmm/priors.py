@@ -94,6 +94,23 @@ def support_point(family: str, params: dict[str, float]) -> float | np.ndarray:
     return params["alpha"] / (params["alpha"] + params["beta"])
 
 
+def moments(family: str, params: dict[str, float]) -> tuple[float, float]:
+    """Mean and standard deviation of a canonical prior."""
+    if family == "normal":
+        return params["mu"], params["sigma"]
+    if family == "halfnormal":
+        return params["sigma"] * np.sqrt(2 / np.pi), params["sigma"] * np.sqrt(1 - 2 / np.pi)
+    if family == "lognormal":
+        mu, sigma = params["mu"], params["sigma"]
+        mean = np.exp(mu + sigma**2 / 2)
+        return mean, mean * np.sqrt(np.expm1(sigma**2))
+    if family == "gamma":
+        a, b = params["alpha"], params["beta"]
+        return a / b, np.sqrt(a) / b
+    a, b = params["alpha"], params["beta"]
+    return a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
 def lognormal_from_interval(low: float, high: float) -> tuple[float, float]:
     """(mu, sigma) of the LogNormal whose central 90% interval is ``(low, high)``."""
     if not 0 < low < high:

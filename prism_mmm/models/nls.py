@@ -48,10 +48,14 @@ from prism_mmm.models.base import (
     roi_from_draws,
 )
 from prism_mmm.models.ridge import channel_scale
+from prism_mmm.priors import moments
 from prism_mmm.response import ResponseSurface
-from prism_mmm.transforms import MediaTransform
+from prism_mmm.transforms import MediaTransform, typical_spend
 
 AT_BOUND_TOL = 1e-3
+# A parameter whose posterior spread is at least half its prior spread is reported as weakly
+# identified: the data narrowed it by less than a factor of two.
+WEAK_IDENTIFICATION = 0.5
 
 
 class LinearPart:
@@ -132,6 +136,9 @@ class NlsMMM(MMMEstimator):
         Seed of the random starts and the bootstrap.
     nonneg_baseline : bool
         Constrain the baseline (intercept + trend + seasonality) to be >= 0 in every week.
+    regularize : bool
+        Penalise the transform parameters towards their priors (the Bayesian model's), so a
+        parameter the data barely inform stays near its prior instead of on a bound.
     """
 
     model_name = "nls"
@@ -148,6 +155,7 @@ class NlsMMM(MMMEstimator):
         max_nfev: int = 200,
         random_state: int = 0,
         nonneg_baseline: bool = True,
+        regularize: bool = True,
     ) -> None:
         self.adstock = adstock
         self.saturation = saturation
@@ -159,6 +167,7 @@ class NlsMMM(MMMEstimator):
         self.max_nfev = max_nfev
         self.random_state = random_state
         self.nonneg_baseline = nonneg_baseline
+        self.regularize = regularize
 
     @classmethod
     def from_config(cls, cfg: PrismConfig) -> NlsMMM:
@@ -174,6 +183,7 @@ class NlsMMM(MMMEstimator):
             block_weeks=cfg.nls.block_weeks,
             random_state=cfg.random_seed,
             nonneg_baseline=cfg.nls.nonneg_baseline,
+            regularize=cfg.nls.regularize,
         )
 
     def _media(self) -> MediaTransform:
@@ -247,11 +257,36 @@ class NlsMMM(MMMEstimator):
         lower = np.concatenate([np.tile(bounds[:, 0], n_channels), np.zeros(n_channels)])
         upper = np.concatenate([np.tile(bounds[:, 1], n_channels), np.full(n_channels, np.inf)])
 
+        # Penalised least squares towards the transforms' priors (a MAP estimate): without it
+        # a parameter the data barely inform runs to its bound. Each parameter adds a residual
+        # z = (theta - prior centre) / prior spread (log scale for a LogNormal prior) and the
+        # data residuals are divided by the noise scale of the unpenalised fit.
+        centre, spread, log_scale = self._prior_terms(media, scaled[fit_rows])
+        prior = {"on": False, "noise": 1.0}  # switched on after the unpenalised starts
+
+        def penalised(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+            data_part = residuals(x, target)
+            if not prior["on"]:
+                return data_part
+            theta = unpack(x)[0]
+            value = np.where(log_scale, np.log(np.maximum(theta, 1e-12)), theta)
+            return np.concatenate([data_part / prior["noise"], ((value - centre) / spread).ravel()])
+
+        def penalised_jacobian(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+            jac = jacobian(x, target)
+            if not prior["on"]:
+                return jac
+            theta = unpack(x)[0]
+            slope = np.where(log_scale, 1.0 / (np.maximum(theta, 1e-12) * spread), 1.0 / spread)
+            prior_rows = np.zeros((theta.size, x.size))
+            prior_rows[np.arange(theta.size), np.arange(theta.size)] = slope.ravel()
+            return np.vstack([jac / prior["noise"], prior_rows])
+
         def solve(x0: np.ndarray, target: np.ndarray, max_nfev: int):
             return least_squares(
-                residuals,
+                penalised,
                 x0,
-                jac=jacobian,
+                jac=penalised_jacobian,
                 bounds=(lower, upper),
                 method="trf",
                 x_scale="jac",
@@ -271,6 +306,13 @@ class NlsMMM(MMMEstimator):
             results.append(solve(x0, target, self.max_nfev))
         self.start_costs_ = np.array([r.cost for r in results])
         best = results[int(np.argmin(self.start_costs_))]
+        if self.regularize:
+            prior["noise"] = max(float(np.sqrt(np.mean(best.fun**2))), 1e-6)
+            prior["on"] = True
+            best = solve(best.x, target, self.max_nfev)
+            self.prior_shrinkage_ = self._prior_shrinkage(
+                penalised_jacobian(best.x, target), best.x[: n_params * n_channels],
+                spread, log_scale)
         self.optimizer_status_ = int(best.status)
         self.optimizer_message_ = str(best.message)
 
@@ -322,6 +364,39 @@ class NlsMMM(MMMEstimator):
         starts = [np.clip(s, bounds[:, 0] + inner, bounds[:, 1] - inner) for s in starts]
         starts[0] = np.clip(first, bounds[:, 0], bounds[:, 1])  # a configured value is kept
         return starts
+
+    @staticmethod
+    def _prior_shrinkage(
+        jac: np.ndarray, theta: np.ndarray, spread: np.ndarray, log_scale: np.ndarray
+    ) -> np.ndarray:
+        """(C, P) approximate posterior sd of each transform parameter relative to its prior
+        spread, from the penalised problem's Gauss-Newton curvature: near 1 the data add
+        little to the prior (weakly identified), near 0 they pin the parameter down."""
+        covariance = np.linalg.pinv(jac.T @ jac)
+        sd = np.sqrt(np.clip(np.diag(covariance)[: theta.size], 0.0, None))
+        per_unit = np.where(log_scale.ravel(), 1.0 / np.maximum(theta, 1e-12), 1.0)
+        return (sd * per_unit / spread.ravel()).reshape(spread.shape)
+
+    def _prior_terms(
+        self, media: MediaTransform, scaled_fit: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(C, P) centre, spread and log-scale flag of each transform parameter's prior: the
+        transform's own prior, or the one anchored on the channel's typical spend (the same
+        priors the Bayesian model uses)."""
+        n_channels = scaled_fit.shape[1]
+        anchored = media.saturation.anchored_priors(typical_spend(scaled_fit))
+        columns = []
+        for name, param in media.params.items():
+            family, values = anchored.get(name, param.prior.canonical())
+            if family == "lognormal":
+                centre, spread, log = values["mu"], values["sigma"], True
+            else:
+                centre, spread = moments(family, values)
+                log = False
+            columns.append([np.broadcast_to(np.asarray(v, float), n_channels)
+                            for v in (centre, spread, log)])
+        centre, spread, log = (np.column_stack([c[i] for c in columns]) for i in range(3))
+        return centre, spread, log.astype(bool)
 
     def _floor_rows(self, data: MMMData) -> np.ndarray:
         """(T, q) rows of the linear design whose product with the linear coefficients is the
@@ -427,6 +502,17 @@ class NlsMMM(MMMEstimator):
             point_params={k: self.params_[k].copy() for k in names},
         )
 
+    def _weakly_identified(self) -> list[str]:
+        """``channel.parameter`` whose posterior spread is still at least half the prior's:
+        the data barely inform them, so their values (and the channel's ROI) lean on the
+        prior."""
+        shrinkage = getattr(self, "prior_shrinkage_", None)
+        if shrinkage is None:
+            return []
+        names = list(self._media().params)
+        return [f"{channel}.{names[j]}" for c, channel in enumerate(self.data_.channels)
+                for j in range(len(names)) if shrinkage[c, j] >= WEAK_IDENTIFICATION]
+
     def diagnostics(self) -> dict:
         """Status, message and the learned parameters (point + bootstrap spread).
 
@@ -467,6 +553,9 @@ class NlsMMM(MMMEstimator):
                 problems.append(f"parameters at bounds: {', '.join(at_bound)}")
             if zeroed:
                 problems.append(f"zero coefficient (no association found): {', '.join(zeroed)}")
+            weak = self._weakly_identified()
+            if weak:
+                problems.append(f"weakly identified (held by their priors): {', '.join(weak)}")
             share_problem = media_share_problem(roi["share"].to_numpy())
             if share_problem:
                 status = "warning"
@@ -482,6 +571,7 @@ class NlsMMM(MMMEstimator):
             "status": status,
             "message": message,
             "at_bound": at_bound,
+            "weakly_identified": self._weakly_identified(),
             "zero_channels": zeroed,
             "baseline_floor_weeks": floor_weeks,
             "start_costs": self.start_costs_.tolist(),

@@ -1,7 +1,7 @@
 from prism_mmm.priors import Prior
 from prism_mmm.transforms.adstock import Adstock, GeometricAdstock, lag_stack
 from prism_mmm.transforms.base import TRANSFORMS, Param, Transform, get_transform
-from prism_mmm.transforms.media import MediaTransform
+from prism_mmm.transforms.media import MediaTransform, typical_spend
 from prism_mmm.transforms.saturation import (
     LOG_EPS,
     HillSaturation,
@@ -27,4 +27,5 @@ __all__ = [
     "hill",
     "lag_stack",
     "logistic",
+    "typical_spend",
 ]

@@ -16,6 +16,13 @@ from prism_mmm.transforms.base import Param, get_transform
 from prism_mmm.transforms.saturation import Saturation
 
 
+def typical_spend(scaled_spend: np.ndarray) -> np.ndarray:
+    """(C,) each channel's median weekly spend over its active weeks, scaled (0.5 for a
+    channel that never spends): where priors anchor the saturation curve's bend."""
+    return np.array([np.median(col[col > 0]) if (col > 0).any() else 0.5
+                     for col in np.asarray(scaled_spend, dtype=float).T])
+
+
 class MediaTransform:
     """Adstock over ``max_lag`` weeks, then saturation, for (T, C) scaled spend.
 

@@ -127,8 +127,12 @@ def _hand_written_model_lists(text: str) -> list[str]:
     quoted = re.compile(rf"""['"](?:fit_)?({names})['"]""")
     # Brackets inside strings ("Nonlinear (NLS)") do not open or close a literal.
     text = _STRING.sub(lambda m: m.group(0).translate(_NO_BRACKETS), text)
-    return [m.group(0) for m in _LITERAL.finditer(text)
-            if len(set(quoted.findall(m.group(0)))) >= 2]
+    inline = [m.group(0) for m in _LITERAL.finditer(text)
+              if len(set(quoted.findall(m.group(0)))) >= 2]
+    # YAML block lists ("values:" followed by "- ridge" / "- bayes" lines).
+    item = rf"""^[ \t]*-[ \t]*['"]?(?:fit_)?(?:{names})['"]?[ \t]*$"""
+    block = re.compile(rf"(?:{item}\n?){{2,}}", re.MULTILINE)
+    return inline + [m.group(0).strip() for m in block.finditer(text)]
 
 
 def test_the_finder_finds_hand_written_lists():
@@ -140,6 +144,7 @@ def test_the_finder_finds_hand_written_lists():
     assert _hand_written_model_lists(f'COLOURS = {{"{a}": "#4C78A8", "{b}": "#E45756"}}')
     assert _hand_written_model_lists(f'LABELS = {{"{a}": "A (x)", "{b}": "B"}}')
     assert not _hand_written_model_lists(f'if "{a}" in failed: models=("{a}",)')
+    assert _hand_written_model_lists(f"values:\n  - {a}\n  - {b}\n")
 
 
 def _source_files() -> list[Path]:

@@ -32,6 +32,7 @@ from prism_mmm.config import BayesModelConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.bayesian.design import TREND, Scales, baseline_design, media_transform
 from prism_mmm.priors import Prior, lognormal_from_interval
+from prism_mmm.transforms import typical_spend
 
 # Priors whose defaults do not depend on the data. nu: the Student-t degrees of freedom,
 # Gamma(2, 0.1) (mean 20, 90% in 3.5-47: from heavy tails to nearly normal).
@@ -57,13 +58,6 @@ def median_share(model_config: BayesModelConfig) -> float:
     return float(np.sqrt(low * high))
 
 
-def typical_spend(data: MMMData, scales: Scales) -> np.ndarray:
-    """(C,) each channel's median weekly spend over its active fit weeks, scaled (0.5 for a
-    channel that never spends)."""
-    scaled = data.spend[data.fit_mask] / scales.spend
-    return np.array([np.median(col[col > 0]) if (col > 0).any() else 0.5 for col in scaled.T])
-
-
 def resolved_priors(
     model_config: BayesModelConfig, data: MMMData, scales: Scales
 ) -> dict[str, Canonical]:
@@ -82,7 +76,8 @@ def resolved_priors(
     media = media_transform(model_config)
     for name, param in media.params.items():
         priors[name] = param.prior.canonical()
-    priors.update(media.saturation.anchored_priors(typical_spend(data, scales)))
+    priors.update(media.saturation.anchored_priors(
+        typical_spend(data.spend[data.fit_mask] / scales.spend)))
     overrides = {k: Prior(p.distribution, **p.params) for k, p in model_config.priors.items()}
     unknown = set(overrides) - set(priors)
     if unknown:
