@@ -33,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agents.runner import LoopRunner, dbt_builder
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import DbtError, project_dir, warehouse_path
+    from prism_mmm.dbt import DbtError, project_dir
+    from prism_mmm.identifiers import UnsafeIdentifierError
+    from prism_mmm.ingest import InputError
+    from prism_mmm.warehouse import WarehouseError, warehouse_path
 
     if args.run_id is None:
         from prism_mmm.build import new_run_id
@@ -72,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
         raise PrismError(
             f"model build failed; fix it and rerun the same command to resume: {exc}"
         ) from exc
+    except (InputError, UnsafeIdentifierError) as exc:
+        raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
+    except WarehouseError as exc:
+        raise PrismError(f"{exc}\nRerun the same command to resume.") from None
     print(f"best round {result.best_round} (score {result.best_score:.3f})")
     print(f"report: {result.report_path}")
     print(f"slides: {result.pptx_path}")

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from prism_mmm import warehouse
 from prism_mmm.cli import main
-from prism_mmm.commands import optimize
 from prism_mmm.optimizer import SCENARIO_COLUMNS
 from prism_mmm.response import ResponseSurface
 
@@ -81,7 +81,7 @@ def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(db))
     monkeypatch.setenv("PRISM_CONFIG", str(tmp_path / "absent.yml"))  # defaults
-    monkeypatch.setattr(optimize, "LOCK_RETRY_DELAYS", (0.01, 0.02))
+    monkeypatch.setattr(warehouse, "RETRY_DELAYS", (0.01, 0.02))
     return tmp_path
 
 
