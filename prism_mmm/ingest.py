@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import itertools
 import math
 import re
@@ -57,7 +58,8 @@ MAX_ABS_VALUE = 1e15
 # Training weeks needed before the holdout: half a year at least, and two per regressor.
 MIN_TRAIN_WEEKS = 26
 MAX_LISTED = 5
-NUMBER = re.compile(r"[+-]?(?:(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER = re.compile(r"[+-]?(?:(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?",
+                    re.ASCII)  # ASCII digits only: "１２" is not silently 12
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
                "september", "october", "november", "december")
 
@@ -113,23 +115,40 @@ def _encoding_candidates(head: bytes) -> list[str]:
     return ["utf-8", "cp1252", "latin-1"]  # latin-1 decodes any byte: the last resort
 
 
-def _pick_delimiter(header_line: str) -> str:
-    counts = {d: len(next(csv.reader([header_line], delimiter=d), [])) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] > 1 else ","
+def _pick_delimiter(sample: str, complete: bool) -> str:
+    """The delimiter that splits the first records of ``sample`` into the same number of
+    fields, the most fields winning (a ',' on ties). A header that merely contains a ';' does
+    not win, because the data rows below it do not split on it."""
+    lines = list(io.StringIO(sample, newline=""))  # only CR/LF end a line, as in csv
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the sample may end mid-line
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(r) for r in itertools.islice(
+                (r for r in csv.reader(lines, delimiter=delimiter) if any(f.strip() for f in r)),
+                6)]
+        except csv.Error:
+            continue
+        if counts and len(set(counts)) == 1 and counts[0] > best_fields:
+            best, best_fields = delimiter, counts[0]
+    return best
 
 
 def _rows(handle: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(row, fields) per record; the row is the file line the record starts on (a quoted
+    cell may span lines)."""
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     while True:
+        start = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError(f"row {reader.line_num}: the file is not valid CSV ({exc}); "
-                             "check quotes and delimiters around that line") from None
-        yield reader.line_num, fields
+            raise InputError(f"row {start}: the file is not valid CSV ({exc}); check quotes "
+                             "and delimiters from that line on") from None
+        yield start, fields
 
 
 def read_raw(path: str | Path, limits: Limits = DEFAULT_LIMITS,
@@ -169,7 +188,9 @@ def _read_text(path: Path, encoding: str, limits: Limits, wanted: set[str] | Non
             raise InputError("the file is empty")
         if "\x00" in header_line:
             raise InputError("row 1: the file contains NUL bytes: it is not a text CSV")
-        delimiter = _pick_delimiter(header_line)
+        handle.seek(0)
+        sample = handle.read(1 << 16)
+        delimiter = _pick_delimiter(sample, complete=len(sample) < 1 << 16)
         handle.seek(0)
         rows = _rows(handle, delimiter)
         first = next((r for r in rows if any(f.strip() for f in r[1])), None)
@@ -270,17 +291,17 @@ class _DateFormat(NamedTuple):
 
 
 DATE_FORMATS = (
-    _DateFormat("YYYY-MM-DD", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")),
+    _DateFormat("YYYY-MM-DD", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)),
     _DateFormat("YYYY-MM-DD hh:mm", re.compile(
         r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
-        r"(?:Z|[+-]\d{2}:?\d{2})?")),
-    _DateFormat("YYYY/MM/DD", re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")),
-    _DateFormat("YYYY.MM.DD", re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})")),
-    _DateFormat("DD/MM/YYYY or MM/DD/YYYY", re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")),
-    _DateFormat("DD-MM-YYYY or MM-DD-YYYY", re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")),
-    _DateFormat("DD.MM.YYYY or MM.DD.YYYY", re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")),
-    _DateFormat("D Mon YYYY", re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})")),
-    _DateFormat("Mon D, YYYY", re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})")),
+        r"(?:Z|[+-]\d{2}:?\d{2})?", re.ASCII)),
+    _DateFormat("YYYY/MM/DD", re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})", re.ASCII)),
+    _DateFormat("YYYY.MM.DD", re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})", re.ASCII)),
+    _DateFormat("DD/MM/YYYY or MM/DD/YYYY", re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)),
+    _DateFormat("DD-MM-YYYY or MM-DD-YYYY", re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})", re.ASCII)),
+    _DateFormat("DD.MM.YYYY or MM.DD.YYYY", re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII)),
+    _DateFormat("D Mon YYYY", re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})", re.ASCII)),
+    _DateFormat("Mon D, YYYY", re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})", re.ASCII)),
 )
 
 
@@ -316,7 +337,8 @@ def _ymd(fmt: _DateFormat, found: re.Match[str], day_first: bool) -> tuple[int, 
 
 def parse_dates(values: pd.Series, column: str) -> np.ndarray:
     """Dates of a column (``datetime64[D]``) in one recognised format; raises
-    :class:`InputError` naming the rows of mixed, unrecognised, ambiguous or invalid dates."""
+    :class:`InputError` naming the rows of mixed, unrecognised, ambiguous or invalid dates.
+    ``column`` is the column as messages show it (quoted)."""
     found: dict[str, list[tuple[int, str, re.Match[str]]]] = {}
     unrecognised: list[tuple[int, str]] = []
     formats: dict[str, _DateFormat] = {}
@@ -335,7 +357,7 @@ def parse_dates(values: pd.Series, column: str) -> np.ndarray:
             examples.append("unrecognised: " + _listing([r for r, _ in unrecognised],
                                                         [v for _, v in unrecognised]))
         raise InputError(
-            f"column {column!r} has dates in mixed or unrecognised formats "
+            f"column {column} has dates in mixed or unrecognised formats "
             f"({'; '.join(examples)}); write every date as YYYY-MM-DD")
     label, hits = next(iter(found.items()))
     fmt = formats[label]
@@ -350,10 +372,10 @@ def parse_dates(values: pd.Series, column: str) -> np.ndarray:
             invalid.append((row, value))
             days.append(dt.date(1, 1, 1))
     if invalid:
-        raise InputError(f"column {column!r} has dates that do not exist: "
+        raise InputError(f"column {column} has dates that do not exist: "
                          f"{_listing([r for r, _ in invalid], [v for _, v in invalid])}")
     if timed:
-        raise InputError(f"column {column!r} has a time of day in "
+        raise InputError(f"column {column} has a time of day in "
                          f"{_listing([r for r, _ in timed], [v for _, v in timed])}: weekly "
                          "data needs dates (or midnight times) only")
     return np.array(days, dtype="datetime64[D]")
@@ -368,7 +390,7 @@ def _day_first(fmt: _DateFormat, hits: list[tuple[int, str, re.Match[str]]], col
     seconds = [(row, value) for row, value, g in hits if int(g.group(2)) > 12]
     if firsts and seconds:
         raise InputError(
-            f"column {column!r} mixes day-first and month-first dates: "
+            f"column {column} mixes day-first and month-first dates: "
             f"{_listing([firsts[0][0]], [firsts[0][1]])} is DD/MM, "
             f"{_listing([seconds[0][0]], [seconds[0][1]])} is MM/DD; write every date as "
             "YYYY-MM-DD")
@@ -384,14 +406,15 @@ def _day_first(fmt: _DateFormat, hits: list[tuple[int, str, re.Match[str]]], col
     if weekly.get(True) and weekly.get(False) and any(
             g.group(1) != g.group(2) for _, _, g in hits):
         raise InputError(
-            f"column {column!r}: dates such as {_listing([hits[0][0]], [hits[0][1]])} could be "
+            f"column {column}: dates such as {_listing([hits[0][0]], [hits[0][1]])} could be "
             "DD/MM or MM/DD and both readings are weekly; write every date as YYYY-MM-DD")
     return bool(weekly.get(True)) and not weekly.get(False)
 
 
 def parse_numbers(values: pd.Series, column: str, delimiter: str,
                   weeks: pd.Series | None = None) -> tuple[np.ndarray, list[str]]:
-    """Numbers of a column and the problems found (rows named; ``weeks`` adds the week)."""
+    """Numbers of a column and the problems found (rows named; ``weeks`` adds the week).
+    ``column`` is the column as messages show it (quoted)."""
     out = np.empty(len(values), dtype=float)
     bad, empty, huge = [], [], []
     for i, (row, text) in enumerate(values.items()):
@@ -417,13 +440,13 @@ def parse_numbers(values: pd.Series, column: str, delimiter: str,
                 "'inf'") + ("; in a ';'-separated file a comma inside a number is ambiguous "
                             "(decimal comma or thousands separator?): remove it"
                             if delimiter == ";" else "")
-        problems.append(f"column {column!r} has non-numeric values in "
+        problems.append(f"column {column} has non-numeric values in "
                         f"{_listing(rows, texts, week(rows))} ({hint})")
     if empty:
-        problems.append(f"column {column!r} is empty in {_listing(empty, None, week(empty))}")
+        problems.append(f"column {column} is empty in {_listing(empty, None, week(empty))}")
     if huge:
         rows, texts = [r for r, _ in huge], [t for _, t in huge]
-        problems.append(f"column {column!r} has values beyond ±{MAX_ABS_VALUE:.0e} in "
+        problems.append(f"column {column} has values beyond ±{MAX_ABS_VALUE:.0e} in "
                         f"{_listing(rows, texts, week(rows))} (a unit or export error?)")
     return out, problems
 
@@ -431,10 +454,18 @@ def parse_numbers(values: pd.Series, column: str, delimiter: str,
 # -- validation ---------------------------------------------------------------------------------
 def validate_frame(
     frame: pd.DataFrame, date_column: str, kpi: str, channels: list[str], controls: list[str],
-    delimiter: str = ",", holdout_weeks: int | None = None,
+    delimiter: str = ",", holdout_weeks: int | None = None, headers: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Check a raw text frame (index = row numbers) against the configuration; returns the
-    typed frame sorted by date, or raises :class:`InputError` listing every problem."""
+    typed frame sorted by date, or raises :class:`InputError` listing every problem.
+
+    ``headers`` maps a configured name to the file's header when they differ (data.rename),
+    so a message names the column as the file has it too.
+    """
+    def shown(column: str) -> str:
+        header = (headers or {}).get(column, column)
+        return repr(column) if header == column else f"{column!r} (header {header!r} in the file)"
+
     wanted = [date_column, kpi, *channels, *controls]
     unknown = [c for c in wanted if c not in frame.columns]
     if unknown:
@@ -445,39 +476,39 @@ def validate_frame(
     if len(set(wanted)) != len(wanted):
         raise InputError(f"a column is configured twice among date, KPI, channels and "
                          f"controls: {wanted}")
-    dates = parse_dates(frame[date_column], date_column)
+    dates = parse_dates(frame[date_column], shown(date_column))
     weeks = pd.Series(list(dates), index=frame.index)
     numeric = [kpi, *channels, *controls]
     typed = pd.DataFrame({date_column: dates.astype("datetime64[s]")}, index=frame.index)
     problems: list[str] = []
     for column in numeric:
-        typed[column], found = parse_numbers(frame[column], column, delimiter, weeks)
+        typed[column], found = parse_numbers(frame[column], shown(column), delimiter, weeks)
         problems += found
     if problems:
         raise InputError("; ".join(problems))
 
-    problems += _calendar_problems(dates, frame.index, date_column)
+    problems += _calendar_problems(dates, frame.index, shown(date_column))
     for column in channels:
         negative = typed[column] < 0
         if negative.any():
-            problems.append(f"spend column {column!r} is negative in "
+            problems.append(f"spend column {shown(column)} is negative in "
                             f"{_listing(typed.index[negative], frame[column][negative], weeks[negative])}")
         elif (typed[column] == 0).all():
-            problems.append(f"spend column {column!r} is zero in every week: nothing to "
+            problems.append(f"spend column {shown(column)} is zero in every week: nothing to "
                             "attribute; remove it from data.channels")
     negative_kpi = typed[kpi] < 0
     if negative_kpi.any():
-        problems.append(f"KPI column {kpi!r} is negative in "
+        problems.append(f"KPI column {shown(kpi)} is negative in "
                         f"{_listing(typed.index[negative_kpi], frame[kpi][negative_kpi], weeks[negative_kpi])}")
     if (typed[kpi] == 0).all():
-        problems.append(f"KPI column {kpi!r} is zero in every week: nothing to model")
+        problems.append(f"KPI column {shown(kpi)} is zero in every week: nothing to model")
     elif typed[kpi].nunique() < 2:
-        problems.append(f"KPI column {kpi!r} is constant: nothing to model")
+        problems.append(f"KPI column {shown(kpi)} is constant: nothing to model")
     if holdout_weeks is not None:
         needed = holdout_weeks + max(MIN_TRAIN_WEEKS, 2 * (len(channels) + len(controls)))
         if len(typed) < needed:
             problems.append(
-                f"column {date_column!r} has {len(typed)} weeks; {needed} are needed "
+                f"column {shown(date_column)} has {len(typed)} weeks; {needed} are needed "
                 f"({holdout_weeks} held out plus at least {needed - holdout_weeks} to fit "
                 f"{len(channels)} channel(s) and {len(controls)} control(s))")
     if problems:
@@ -494,7 +525,7 @@ def _calendar_problems(dates: np.ndarray, rows: pd.Index, column: str) -> list[s
     if len(same):
         pairs = sorted({int(i) for i in same} | {int(i) + 1 for i in same})
         weeks = sorted({_iso(ordered[i]) for i in pairs})
-        problems.append(f"column {column!r} has duplicate weeks: {', '.join(weeks[:10])} "
+        problems.append(f"column {column} has duplicate weeks: {', '.join(weeks[:10])} "
                         f"({_listing(ordered_rows[pairs].tolist())})")
     unique_days, first = np.unique(ordered, return_index=True)
     row_of = ordered_rows[first]
@@ -503,14 +534,14 @@ def _calendar_problems(dates: np.ndarray, rows: pd.Index, column: str) -> list[s
     if len(irregular):
         where = [f"{_iso(unique_days[i + 1])} in row {row_of[i + 1]} ({gaps[i]} days after "
                  f"{_iso(unique_days[i])} in row {row_of[i]})" for i in irregular[:MAX_LISTED]]
-        problems.append(f"column {column!r} is not weekly: irregular dates {', '.join(where)}")
+        problems.append(f"column {column} is not weekly: irregular dates {', '.join(where)}")
     else:
         missing = [(unique_days[i] + np.timedelta64(7 * k, "D"), row_of[i], row_of[i + 1])
                    for i in np.flatnonzero(gaps > 7) for k in range(1, gaps[i] // 7)]
         if missing:
             listed = [f"{_iso(day)} (between row {before} and row {after})"
                       for day, before, after in missing[:10]]
-            problems.append(f"column {column!r} is missing week(s): {', '.join(listed)}"
+            problems.append(f"column {column} is missing week(s): {', '.join(listed)}"
                             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
     return problems
 
@@ -555,7 +586,7 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
     if not dates:
         raise InputError("no date column found (a column whose values parse as dates)")
     date_column = dates[0]
-    parsed = np.sort(parse_dates(safe_frame[date_column], date_column))
+    parsed = np.sort(parse_dates(safe_frame[date_column], repr(date_column)))
     step = float(np.median(np.diff(parsed).astype(int))) if len(parsed) > 1 else 7.0
     frequency = "weekly" if step == 7 else f"every {step:g} days"
     notes = [] if step == 7 else [f"data is not weekly (median step {step:g} days)"]
@@ -616,7 +647,7 @@ def validate_file(path: str | Path, cfg) -> pd.DataFrame:
         raise InputError(f"data.rename names column(s) not in the file: {unmapped}")
     frame = raw.frame.rename(columns=data.rename)
     return validate_frame(frame, data.date_column, data.kpi, cfg.channels, cfg.controls,
-                          raw.delimiter, cfg.holdout_weeks)
+                          raw.delimiter, cfg.holdout_weeks, headers=renamed_from)
 
 
 def write_validated_csv(typed: pd.DataFrame, path: str | Path) -> None:
