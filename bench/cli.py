@@ -10,9 +10,11 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", choices=["fit", "pipeline", "load"], default="fit",
+    parser.add_argument("target", nargs="?", choices=["fit", "pipeline", "load", "size"],
+                        default="fit",
                         help="fit: ours vs pymc-marketing (default); pipeline: time dbt build; "
-                        "load: readers while builds and a loop round write")
+                        "load: readers while builds and a loop round write; size: peak memory "
+                        "of the data layer on the largest allowed input")
     parser.add_argument("--quick", action="store_true",
                         help="tiny draws (2 chains x 100/100) to check the machinery")
     parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
@@ -61,6 +63,11 @@ def settings_from(args: argparse.Namespace) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "size":
+        from bench.size import run_size_bench
+
+        results = run_size_bench(args.results_dir)
+        return 0 if all(r["exit"] in (0, 2) for r in results) else 1
     if args.target == "load":
         from bench.load import run_load_bench
 

@@ -525,8 +525,10 @@ def _calendar_problems(dates: np.ndarray, rows: pd.Index, column: str) -> list[s
     if len(same):
         pairs = sorted({int(i) for i in same} | {int(i) + 1 for i in same})
         weeks = sorted({_iso(ordered[i]) for i in pairs})
+        hint = ("; most weeks repeat: does the file hold several series (brands, markets)? "
+                "Filter it to one" if len(same) * 2 >= len(dates) else "")
         problems.append(f"column {column} has duplicate weeks: {', '.join(weeks[:10])} "
-                        f"({_listing(ordered_rows[pairs].tolist())})")
+                        f"({_listing(ordered_rows[pairs].tolist())}){hint}")
     unique_days, first = np.unique(ordered, return_index=True)
     row_of = ordered_rows[first]
     gaps = np.diff(unique_days).astype(int)
