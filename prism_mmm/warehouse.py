@@ -24,7 +24,7 @@ place:
   open-file-description lock on the warehouse itself while they work. That shared lock is
   compatible with DuckDB's readers but not with its writers, so a notebook cannot open a write
   connection mid-build (its changes would be overwritten by the swap), and one that already
-  holds one stops the build before it starts (:func:`check_not_locked`).
+  holds one stops the build before it starts (:func:`_no_foreign_writer`, the lock check).
 
 A build killed at any point leaves at most a staging copy (``.<name>.building-*``), which the
 next writer deletes: it holds the writer lock, so no live writer can own one.
@@ -278,19 +278,6 @@ def _locked_message(path: Path, detail: str) -> str:
         "holding it (a notebook or BI tool with a write connection, a plain `dbt build`) "
         "and run again; nothing was changed."
     )
-
-
-def check_not_locked(path: str | Path) -> None:
-    """Raise :class:`WarehouseLockedError` when a writer holds the warehouse file.
-
-    Read-only connections (the app, BI tools, notebooks reading) do not count: a build writes
-    into a copy, so they can stay open through it.
-    """
-    path = Path(path)
-    if not path.exists():
-        return
-    with _no_foreign_writer(path):
-        pass
 
 
 @contextlib.contextmanager

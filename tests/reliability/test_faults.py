@@ -195,6 +195,31 @@ def test_a_full_build_killed_after_the_swap_has_the_new_run(project):
     assert assert_one_consistent_latest_run(project.duckdb_path).run_id == "killed-after-swap"
 
 
+@pytest.mark.slow
+def test_whole_builds_killed_at_random_moments(project):
+    """Five whole builds (three real fits each) killed at seeded random moments anywhere from
+    the copy to the swap; after each, the checks and then a build that must succeed."""
+    rng = random.Random(2019)
+    path = project.duckdb_path
+    for k in range(5):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prism_mmm.cli", "build", "--run-id", f"random-{k}"],
+            cwd=project.project_dir, env=_env(project), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 60.0))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        if proc.returncode == 0:
+            continue  # it finished first: not a kill point
+        _survived(project, subprocess.CompletedProcess(proc.args, proc.returncode, "", ""))
+        latest = assert_one_consistent_latest_run(path).run_id
+        done = _driver(project, NO_KILL, "cli", "build", "--run-id", f"after-{k}")
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert assert_one_consistent_latest_run(path).run_id == f"after-{k}", latest
+        assert staging_files(path) == []
+
+
 def test_a_failing_data_test_after_the_copy_leaves_the_warehouse_untouched(project):
     path = project.duckdb_path
     before = digest(path)
@@ -292,6 +317,15 @@ def _decisions(path: Path) -> list[tuple]:
 def test_kill_a_loop_round_mid_write_then_resume(tmp_path):
     """The loop with its real writes (and stand-in fits from tests/agents), killed at each
     point and resumed with the same run id: it ends exactly like an uninterrupted loop."""
+    _loop_kills(tmp_path, [LOOP_POINTS[i] for i in (1, 2, 4, 5)])
+
+
+@pytest.mark.slow
+def test_kill_a_loop_round_at_every_point_then_resume(tmp_path):
+    _loop_kills(tmp_path, LOOP_POINTS)
+
+
+def _loop_kills(tmp_path: Path, points: list[tuple]) -> None:
     from tests.agents import fixture_warehouse
 
     def fresh(name: str) -> Project:
@@ -307,7 +341,7 @@ def test_kill_a_loop_round_mid_write_then_resume(tmp_path):
                             'select "round", status, score from agent_rounds order by 1')
     expected = _decisions(reference.duckdb_path)
 
-    for i, point in enumerate(LOOP_POINTS):
+    for i, point in enumerate(points):
         project = fresh(f"kill-{i}")
         killed = _driver(project, point, "loop", "k", "3", timeout=300)
         TALLY["tried"] += 1

@@ -165,7 +165,7 @@ def test_generated_valid_csvs_build(spec, built_warehouse, tmp_path_factory):
     check_build(spec, built_warehouse, tmp_path_factory.mktemp("build", numbered=True))
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(spec=specs(valid=False, years=(1995, 2035)))
 def test_generated_bad_csvs_are_refused_by_the_build(spec, built_warehouse, tmp_path_factory):
