@@ -118,9 +118,11 @@ class _AppReader:
     def __init__(self) -> None:
         sys.path.insert(0, str(REPO / "streamlit_app"))
         import streamlit as st
+        from streamlit.logger import set_log_level
 
         import data
 
+        set_log_level("error")  # outside `streamlit run` every cached call warns otherwise
         self.data, self.st = data, st
 
     def read(self, expected_models: int) -> list[tuple[str, float, str | None, str | None]]:
@@ -225,7 +227,7 @@ def run_load(project_dir: Path, duckdb_path: Path, builds: int = 3, loop_rounds:
     ``prism loop`` of ``loop_rounds`` rounds run (each a fresh process, as a user runs them)."""
     env = {**os.environ, "PRISM_PROJECT_DIR": str(project_dir), "PRISM_DUCKDB_PATH":
            str(duckdb_path), "PRISM_CONFIG": str(project_dir / "prism.yml"),
-           "PYTHONPATH": str(REPO), "STREAMLIT_LOGGER_LEVEL": "error"}
+           "PYTHONPATH": str(REPO)}
     env.pop("ANTHROPIC_API_KEY", None)
     env.pop("NOTION_TOKEN", None)
     work = Path(tempfile.mkdtemp(prefix="prism-load-"))

@@ -314,7 +314,11 @@ def _writer_lock(target: Path) -> Iterator[None]:
     """One prism writer at a time (build, loop, optimize): an exclusive ``flock`` on a lock
     file next to the warehouse, released by the kernel when the process dies."""
     lock = _lock_file(target)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WarehouseWriteError(f"cannot create the writer lock {lock} ({exc}); nothing "
+                                  "was changed") from None
     try:
         def attempt() -> None:
             try:
@@ -325,8 +329,9 @@ def _writer_lock(target: Path) -> Iterator[None]:
                     target, f"{holder} is writing it")) from None
 
         retry_on_lock(attempt)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"prism pid {os.getpid()}".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it, for the message above: a courtesy
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"prism pid {os.getpid()}".encode(), 0)
         yield
     finally:
         os.close(fd)  # releases the flock

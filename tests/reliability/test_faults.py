@@ -125,6 +125,28 @@ def test_kill_at_every_step_of_a_write(project):
         assert staging_files(path) == [], "the next writer removes staging copies"
 
 
+def test_rows_a_crashed_notebook_left_in_the_log_survive_the_next_write(project):
+    """A foreign writer killed with committed rows still in DuckDB's write-ahead log: the
+    next staged write copies the log too, so the rows survive the swap and no stale log is
+    left next to the new file."""
+    path = project.duckdb_path
+    notebook = subprocess.Popen(
+        [sys.executable, "-c", ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "c.execute('create table notebook_notes as select 42 as answer'); "
+         "print('written', flush=True); time.sleep(60)"), str(path)],
+        stdout=subprocess.PIPE, text=True)
+    assert notebook.stdout.readline().strip() == "written"
+    os.kill(notebook.pid, signal.SIGKILL)
+    notebook.wait(timeout=30)
+    assert path.with_name(path.name + ".wal").exists(), "the notebook left no log to recover"
+    done = _driver(project, NO_KILL, "write", "1", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not path.with_name(path.name + ".wal").exists()
+    assert query(path, "select answer from notebook_notes") == [(42,)]
+    assert _markers(path) == 1
+    assert_one_consistent_latest_run(path)
+
+
 # -- a build ------------------------------------------------------------------------------------
 def test_kill_a_build_during_the_copy_dbt_and_the_swap(project):
     path = project.duckdb_path
