@@ -91,7 +91,9 @@ def measure(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any
 def _measure_main(command: list[str]) -> int:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+    lines = [line for line in (done.stdout + done.stderr).strip().splitlines()
+             if "RuntimeWarning" not in line and line.strip()]  # runpy's notice about dbt
+    tail = lines[-3:]
     print(json.dumps({"exit": done.returncode, "peak_rss_mb": peak, "tail": tail}))
     return 0
 
