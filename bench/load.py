@@ -195,6 +195,7 @@ class LoadResult:
     produced: list[str]
     writers: list[dict[str, Any]] = field(default_factory=list)
     pause: float = READER_PAUSE_S
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)  # reads, median, worst
 
     @property
     def ok(self) -> bool:
@@ -294,6 +295,9 @@ def _evaluate(readers, produced: list[str], seconds: float, writers) -> LoadResu
                 out_of_order.append(f"{out.name}: saw {run} after {produced[last]}")
             last = max(last, order[run])
     latencies = sorted(r["latency"] for r in records)
+    by_kind: dict[str, list[float]] = {}
+    for record in records:
+        by_kind.setdefault(record["kind"], []).append(record["latency"])
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0.0
     return LoadResult(
         reads=len(records), seconds=seconds, reads_per_s=len(records) / seconds,
@@ -302,7 +306,9 @@ def _evaluate(readers, produced: list[str], seconds: float, writers) -> LoadResu
         errors=errors, lock_errors=sum("lock" in e.lower() for e in errors), partial=partial,
         out_of_order=out_of_order, unknown_runs=sorted(unknown),
         runs_seen=[r for r in produced if any(rec.get("run") == r for rec in records)],
-        produced=produced, writers=writers)
+        produced=produced, writers=writers,
+        by_kind={kind: {"reads": len(v), "median_ms": statistics.median(v) * 1000,
+                        "worst_ms": max(v) * 1000} for kind, v in sorted(by_kind.items())})
 
 
 def run_load_bench(results_dir: Path, builds: int = 3, loop_rounds: int = 1,
@@ -342,6 +348,9 @@ def run_load_bench(results_dir: Path, builds: int = 3, loop_rounds: int = 1,
         f"| partial runs seen | {len(result.partial)} |",
         f"| reads out of order (new, then old) | {len(result.out_of_order)} |",
         f"| runs seen / produced | {len(result.runs_seen)} / {len(result.produced)} |", "",
+        "| query | reads | median ms | worst ms |", "|---|---|---|---|",
+        *[f"| {kind} | {v['reads']} | {v['median_ms']:.0f} | {v['worst_ms']:.0f} |"
+          for kind, v in result.by_kind.items()], "",
         "| writer | exit | seconds |", "|---|---|---|",
         *[f"| `{w['command']}` | {w['exit']} | {w['seconds']:.1f} |" for w in result.writers],
     ]
