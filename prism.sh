@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
-STAMP="$VENV/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat pyproject.toml constraints.txt prism.sh | sha256sum | cut -c1-16)"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -21,7 +21,7 @@ install() {
   fi
   [ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test,bench]"
   install_browser
   touch "$STAMP"
 }

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from agents.numbers import fmt_int, fmt_pct, fmt_roi
 from agents.scoring import failed_models, holdout_smape_by_model
 from agents.warehouse import RoundTables
+from prism_mmm.formatting import fmt_int, fmt_pct, fmt_roi
 
 MAX_WORDS = 400
 MAX_LISTED_UNCERTAIN = 6  # keep the note short when there are many channels

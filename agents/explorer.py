@@ -7,8 +7,8 @@ and ``why`` are formatted table values, so the Proofreader can trace them.
 
 from __future__ import annotations
 
-from agents.numbers import fmt_num, fmt_pct
 from agents.warehouse import DataTables
+from prism_mmm.formatting import fmt_num, fmt_pct
 
 VIF_WARN = 5.0  # above this a channel's ROI is hard to separate from its correlated peers
 VIF_SEVERE = 10.0

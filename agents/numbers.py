@@ -1,8 +1,8 @@
-"""How numbers are written in prose, and how the Proofreader reads them back.
+"""How the Proofreader reads numbers back from prose.
 
-Writers format table values only through these helpers, so every displayed number has a known
-precision and unit (percent of a fraction, K/M suffix, thousands separator) that
-:func:`extract_numbers` can undo.
+Writers format table values only through :mod:`prism_mmm.formatting`, so every displayed
+number has a known precision and unit (percent of a fraction, K/M/B suffix, thousands
+separator) that :func:`extract_numbers` can undo.
 """
 
 from __future__ import annotations
@@ -11,40 +11,12 @@ import math
 import re
 from dataclasses import dataclass
 
-SUFFIX_SCALE = {"": 1.0, "%": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9}
+from prism_mmm.formatting import MONEY_SUFFIXES
 
-
-def fmt_num(value: float, decimals: int = 2) -> str:
-    """``1234.5 -> '1,234.50'``: thousands separator, fixed decimals."""
-    return f"{value:,.{decimals}f}"
-
-
-def fmt_int(value: float) -> str:
-    return f"{round(value):,d}"
-
-
-def fmt_pct(fraction: float, decimals: int = 1) -> str:
-    """A fraction as a percentage: ``0.131 -> '13.1%'``."""
-    return f"{fraction * 100:.{decimals}f}%"
-
-
-def fmt_roi(value: float) -> str:
-    """ROI (KPI per unit of spend) with two decimals: ``2.934 -> '2.93'``."""
-    return f"{value:.2f}"
-
-
-def fmt_money(value: float, currency: str = "") -> str:
-    """Compact amount: ``1_234_567 -> 'LCU 1.23M'``, ``45_600 -> 'LCU 45.6K'``."""
-    magnitude = abs(value)
-    if magnitude >= 1e9:
-        text = f"{value / 1e9:.2f}B"
-    elif magnitude >= 1e6:
-        text = f"{value / 1e6:.2f}M"
-    elif magnitude >= 1e4:
-        text = f"{value / 1e3:.1f}K"
-    else:
-        text = f"{value:,.0f}"
-    return f"{currency} {text}".strip()
+# Units a written number may carry: the money suffixes prism_mmm.formatting writes, percent,
+# and "bn", which prose (an LLM's summary) may use for a billion.
+SUFFIX_SCALE = {"": 1.0, "%": 1.0, **{suffix: scale for suffix, scale, _ in MONEY_SUFFIXES},
+                "bn": 1e9}
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from pptx import Presentation
 from pptx.util import Inches, Pt
 
 from agents.analyst import Analysis
-from agents.numbers import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_roi
 from agents.scoring import failed_models
 from agents.warehouse import DataTables, RoundTables
 from prism_mmm.config import PrismConfig
+from prism_mmm.formatting import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_roi
+from prism_mmm.models import in_model_order, model_colour, model_label
 
 CAUSAL_CAVEAT = ("ROI figures are associations under model assumptions, not causal proof: "
                  "passing diagnostics means the models are stable and predictive, not that "
@@ -33,7 +34,6 @@ STEADY_STATE_NOTE = ("Curves show the steady-state weekly response to a spend su
                      "burst.")
 SLIDE_TITLES = ("Executive summary", "ROI with 90% intervals", "Contributions to the KPI",
                 "Response curves", "Budget scenario", "Diagnostics and caveats")
-MODEL_COLOURS = {"ridge": "#4C72B0", "bayes": "#DD8452", "nls": "#55A868"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def executive_summary(inputs: ReportInputs) -> str:
                      "so their ROI is no basis for moving budget yet.")
     parts.append(_budget_sentence(inputs))
     failed = failed_models(tables)
-    health = (f"Model failures: {', '.join(failed)}." if failed else "All three models ran.")
+    health = (f"Model failures: {', '.join(failed)}." if failed else "All models ran.")
     problems = inputs.checks[inputs.checks["status"] == "fail"]["check_name"] if len(
         inputs.checks) else []
     parts.append(f"{health} Critic verdict: {inputs.verdict}"
@@ -185,11 +185,10 @@ def _markdown(inputs: ReportInputs, summary: str, figures: dict[str, Path | None
     else:
         out += ["| channel | confirmed | mean ROI | ROI CV | signs agree |", "|---|---|---|---|---|"]
         out += [f"| {r.channel} | {'yes' if r.confirmed else 'no'} | {fmt_roi(r.roi_mean)} | "
-                f"{_pct_or_na(r.roi_cv)} | {'yes' if r.sign_agreement else 'no'} |"
+                f"{fmt_pct(r.roi_cv)} | {'yes' if r.sign_agreement else 'no'} |"
                 for r in agreement.itertuples()]
     out += ["", "## ROI with 90% intervals", ""]
-    roi = tables.channel_roi.sort_values(["channel", "model"]) if len(
-        tables.channel_roi) else tables.channel_roi
+    roi = _in_model_order(tables.channel_roi, ["channel", "model"])
     if roi.empty:
         out.append("ROI: not available.")
     else:
@@ -202,7 +201,7 @@ def _markdown(inputs: ReportInputs, summary: str, figures: dict[str, Path | None
     if roi.empty:
         out.append("Contributions: not available.")
     else:
-        shares = roi.groupby("model")["share"].sum()
+        shares = roi.groupby("model")["share"].sum().reindex(in_model_order(roi["model"]))
         out += [f"![Contribution shares]({_rel(figures['contributions'])})", "",
                 "Media share of the KPI by model: "
                 + ", ".join(f"{m} {fmt_pct(v)}" for m, v in shares.items()) + "."]
@@ -255,9 +254,9 @@ def _budget_section(inputs: ReportInputs, figure: Path | None) -> list[str]:
 def _diagnostics_section(inputs: ReportInputs) -> list[str]:
     metrics = inputs.tables.model_fit_metrics
     lines = ["| model | split | R² | sMAPE | weeks | status |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.model} | {r.split} | {_num_or_na(r.r2, 3)} | {_pct_or_na(r.smape)} | "
+    lines += [f"| {r.model} | {r.split} | {fmt_num(r.r2, 3)} | {fmt_pct(r.smape)} | "
               f"{fmt_int(r.n_weeks)} | {r.status} |"
-              for r in metrics.sort_values(["model", "split"]).itertuples()] if len(
+              for r in _in_model_order(metrics, ["model", "split"]).itertuples()] if len(
         metrics) else ["| n/a | | | | | |"]
     gates = inputs.tables.bayes_gates
     lines += ["", "Bayesian convergence gates:", ""]
@@ -284,7 +283,7 @@ def _rounds_section(inputs: ReportInputs) -> list[str]:
         what = "baseline configuration" if final is None or final["action"] == "baseline" \
             else final["what"]
         kept = "yes" if final is not None and bool(final["kept"]) else "no"
-        lines.append(f"| {fmt_int(r.round)} | {what} | {_num_or_na(r.score, 3)} | {kept} | "
+        lines.append(f"| {fmt_int(r.round)} | {what} | {fmt_num(r.score, 3)} | {kept} | "
                      f"{r.verdict} |")
     return lines
 
@@ -296,15 +295,15 @@ def _roi_chart(tables: RoundTables, path: Path) -> Path | None:
     if roi.empty:
         return None
     channels = sorted(roi["channel"].unique())
-    models = list(dict.fromkeys(roi["model"]))
+    models = in_model_order(roi["model"])
     fig, ax = plt.subplots(figsize=(9, 0.6 * len(channels) + 1.5))
     for i, model in enumerate(models):
         rows = roi[roi["model"] == model].set_index("channel").reindex(channels)
         y = [c + (i - (len(models) - 1) / 2) * 0.22 for c in range(len(channels))]
         err = [(rows["roi"] - rows["roi_low"]).clip(lower=0),
                (rows["roi_high"] - rows["roi"]).clip(lower=0)]
-        ax.errorbar(rows["roi"], y, xerr=err, fmt="o", capsize=3, label=model,
-                    color=MODEL_COLOURS.get(model))
+        ax.errorbar(rows["roi"], y, xerr=err, fmt="o", capsize=3, label=model_label(model),
+                    color=model_colour(model))
     ax.set_yticks(range(len(channels)), channels)
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("ROI (KPI per unit of spend), point and 90% interval")
@@ -317,8 +316,10 @@ def _contribution_chart(tables: RoundTables, path: Path) -> Path | None:
     if roi.empty:
         return None
     wide = roi.pivot_table(index="channel", columns="model", values="share").fillna(0.0)
+    models = in_model_order(wide.columns)
+    wide = wide[models].rename(columns=model_label)
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    (wide * 100).plot.bar(ax=ax, color=[MODEL_COLOURS.get(m) for m in wide.columns])
+    (wide * 100).plot.bar(ax=ax, color=[model_colour(m) for m in models])
     ax.set_ylabel("share of KPI (%)")
     ax.set_xlabel("")
     ax.tick_params(axis="x", rotation=30)
@@ -337,17 +338,17 @@ def _curves_chart(inputs: ReportInputs, path: Path) -> Path | None:
     fig, axes = plt.subplots(n_rows, cols, figsize=(3.2 * cols, 2.6 * n_rows), squeeze=False)
     for ax, channel in zip(axes.ravel(), channels):
         curve = rows[rows["channel"] == channel].sort_values("spend")
-        ax.plot(curve["spend"], curve["response"], color=MODEL_COLOURS.get(model))
+        ax.plot(curve["spend"], curve["response"], color=model_colour(model))
         ax.fill_between(curve["spend"], curve["low"], curve["high"], alpha=0.25,
-                        color=MODEL_COLOURS.get(model))
+                        color=model_colour(model))
         now = curve[curve["is_current_spend"].fillna(False).astype(bool)]
         ax.plot(now["spend"], now["response"], "ko", ms=4)
         ax.set_title(channel, fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(channels):]:
         ax.axis("off")
-    fig.suptitle(f"Steady-state weekly response to sustained weekly spend ({model}); "
-                 "dot = current spend", fontsize=10)
+    fig.suptitle("Steady-state weekly response to sustained weekly spend "
+                 f"({model_label(model)}); dot = current spend", fontsize=10)
     return _save(fig, path)
 
 
@@ -412,7 +413,8 @@ def _caveat_bullets(inputs: ReportInputs) -> list[str]:
     holdout = smape[smape["split"] == "holdout"] if len(smape) else smape
     if len(holdout):
         bullets.append("Holdout sMAPE: " + ", ".join(
-            f"{r.model} {_pct_or_na(r.smape)}" for r in holdout.sort_values("model").itertuples()))
+            f"{r.model} {fmt_pct(r.smape)}"
+            for r in _in_model_order(holdout, ["model"]).itertuples()))
     bullets += [f"{r.check_name} ({r.status}): {r.reason}" for r in inputs.checks.itertuples()
                 if r.status != "pass"]
     return bullets
@@ -432,9 +434,10 @@ def _rel(path: Path | None) -> str:
     return f"figures/{path.name}" if path else ""
 
 
-def _pct_or_na(value: float) -> str:
-    return "n/a" if pd.isna(value) else fmt_pct(value)
-
-
-def _num_or_na(value: float, decimals: int) -> str:
-    return "n/a" if pd.isna(value) else fmt_num(value, decimals)
+def _in_model_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``frame`` sorted by ``by``, its ``model`` column in registry order, not alphabetically."""
+    if frame.empty:
+        return frame
+    rank = {name: i for i, name in enumerate(in_model_order(frame["model"]))}
+    return frame.sort_values(by, key=lambda column: column.map(rank) if column.name == "model"
+                             else column)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,11 @@ import pandas as pd
 
 from agents import analyst, critic, explorer, reporter, scoring, tuner
 from agents.llm import ProseOutcome, write_prose
-from agents.numbers import fmt_pct
 from agents.proofreader import build_trace_set, proofread
 from agents.warehouse import DataTables, RoundTables, load_data, load_round
 from prism_mmm import warehouse
 from prism_mmm.config import PrismConfig, deep_merge, load_config
+from prism_mmm.formatting import fmt_pct
 
 Builder = Callable[[PrismConfig, str, int, dict[str, Any]], None]
 COMPLETED, STOPPED, RUNNING = "completed", "stopped", warehouse.ROUND_RUNNING
@@ -230,6 +231,7 @@ class LoopRunner:
         """With a Notion token and database ids, sync the knowledge layer before the round's
         build (as the seed system did; the build loads the snapshot into ``knowledge_*``) and
         record what changed. A failed sync keeps the previous snapshot and says so."""
+        from prism_mmm.knowledge.check import dataset_problems
         from prism_mmm.knowledge.local import knowledge_directory
         from prism_mmm.knowledge.notion import NotionSyncError, database_ids, sync
         from prism_mmm.knowledge.schema import KnowledgeError
@@ -240,7 +242,8 @@ class LoopRunner:
             configured = token and all(database_ids(cfg.knowledge.notion).values())
             if not configured:
                 return
-            report = sync(cfg.knowledge, token, knowledge_directory(cfg.knowledge))
+            report = sync(cfg.knowledge, token, knowledge_directory(cfg),
+                          dataset=cfg.data.dataset, check=partial(dataset_problems, cfg))
         except (NotionSyncError, KnowledgeError, OSError) as exc:
             self._record(round_, {"agent": "knowledge", "action": "knowledge_sync_failed",
                                   "what": "kept the previous knowledge snapshot",

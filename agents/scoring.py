@@ -11,8 +11,8 @@ gates      = ``bayes_gates`` rows with status 'fail' / 'warn'.
 failed_models = models whose ``model_fit_metrics`` (or ``mmm_runs``) status is 'failed', or
              that wrote no fit metrics at all.
 
-Agreement weighs as much as fit because the product's claim is "three models agree", not
-"one model fits well" (DESIGN §5: lead with agreement, not MAPE). A failed gate costs about as
+Agreement weighs as much as fit because the product's claim is "the models agree", not
+"one model fits well": a report leads with agreement, not with MAPE. A failed gate costs about as
 much as losing agreement on a channel out of eight; a failed model costs more than any gain in
 fit can buy back, so a change that breaks a model is never kept. The score is monotonic in
 each part: lower sMAPE, more confirmed channels, fewer failed/warned gates or models never
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from agents.warehouse import RoundTables
+from prism_mmm.models import model_names
 
-MODELS = ("ridge", "bayes", "nls")
+MODELS = model_names()  # every registered model is expected to fit; a missing one counts as failed
 W_FIT = 0.5
 W_AGREEMENT = 0.5
 GATE_FAIL_PENALTY = 0.06

@@ -6,7 +6,8 @@ diagnostics are the ones a change should address):
 
 1. holdout shorter than 13 weeks -> 13 (never below 13);
 2. Bayesian convergence gates warn/fail, or the Bayesian model failed -> raise
-   ``bayes.target_accept`` (divergences, BFMI) / double ``bayes.tune`` (R-hat, ESS);
+   ``bayes.sampling.target_accept`` (divergences, BFMI) / double ``bayes.sampling.tune``
+   (R-hat, ESS);
 3. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
    than 80% of the KPI -> up a decade;
 4. a model overfits (train R² > 0.99 on few weeks, holdout sMAPE > 2x train) -> shift Ridge's
@@ -149,26 +150,28 @@ def _sampler_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
     bayes_failed = "bayes" in failed_models(tables)
     out = []
     addresses = frozenset({"convergence_gates", "model_failures"})
+    sampling = cfg.bayes.sampling
+    target_accept = sampling.resolved_target_accept()
     if flagged & SAMPLER_GATES or bayes_failed:
-        higher = [s for s in TARGET_ACCEPT_STEPS if s > cfg.bayes.target_accept]
+        higher = [s for s in TARGET_ACCEPT_STEPS if s > target_accept]
         if higher:
             out.append(Change(
-                "bayes.target_accept", higher[0], cfg.bayes.target_accept,
+                "bayes.sampling.target_accept", higher[0], target_accept,
                 f"gates {', '.join(sorted(flagged & SAMPLER_GATES)) or 'failed fit'} point to "
                 "a step size too large for the posterior's curvature; a higher target_accept "
                 "takes smaller steps and should remove divergences", addresses))
-    at_top_step = not [s for s in TARGET_ACCEPT_STEPS if s > cfg.bayes.target_accept]
+    at_top_step = not [s for s in TARGET_ACCEPT_STEPS if s > target_accept]
     # With target_accept already at its top step, a longer warm-up (better step size and
     # mass-matrix adaptation) is what is left to try against divergences too.
     if flagged & LENGTH_GATES or bayes_failed or (flagged & SAMPLER_GATES and at_top_step):
-        tune = min(cfg.bayes.tune * 2, MAX_TUNE)
+        tune = min(sampling.tune * 2, MAX_TUNE)
         if flagged & LENGTH_GATES or bayes_failed:
             why = (f"gates {', '.join(sorted(flagged & LENGTH_GATES)) or 'failed fit'} say the "
                    "chains have not mixed; a longer warm-up should bring R-hat down and ESS up")
         else:
             why = (f"gates {', '.join(sorted(flagged & SAMPLER_GATES))} persist at the top "
                    "target_accept; a longer warm-up adapts step size and mass matrix better")
-        out.append(Change("bayes.tune", tune, cfg.bayes.tune, why, addresses))
+        out.append(Change("bayes.sampling.tune", tune, sampling.tune, why, addresses))
     return out
 
 

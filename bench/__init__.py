@@ -1,4 +1,4 @@
-"""Benchmarks of PrismMMM against its peers, printed as ratios in one run (DESIGN.md §8).
+"""Benchmarks of PrismMMM against its peers, printed as ratios in one run (targets in docs/STATISTICS.md).
 
 ``python -m bench`` (or ``prism bench``) fits our Bayesian MMM and pymc-marketing's MMM on the
 same data with the same draws/chains and writes ``bench/results/``; ``python -m bench

@@ -10,11 +10,12 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", choices=["fit", "pipeline", "load", "size"],
-                        default="fit",
-                        help="fit: ours vs pymc-marketing (default); pipeline: time dbt build; "
-                        "load: readers while builds and a loop round write; size: peak memory "
-                        "of the data layer on the largest allowed input")
+    parser.add_argument("target", nargs="?",
+                        choices=["fit", "pipeline", "recovery", "load", "size"], default="fit",
+                        help="fit: ours vs pymc-marketing speed (default); pipeline: time dbt "
+                        "build; recovery: ROI error and coverage on known-truth data; load: "
+                        "readers while builds and a loop round write; size: peak memory of the "
+                        "data layer on the largest allowed input")
     parser.add_argument("--quick", action="store_true",
                         help="tiny draws (2 chains x 100/100) to check the machinery")
     parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prism.yml overrides for our model, e.g. "
                         "'{\"transforms\": {\"saturation\": \"logistic\"}}'")
     parser.add_argument("--ours-sampler", default="default",
-                        help="override bayes.sampler for our model (default: prism.yml)")
+                        help="override bayes.sampling.engine for our model (default: prism.yml)")
     parser.add_argument("--no-new-process", action="store_true",
                         help="skip the warm-in-a-new-process measurement of our model")
     parser.add_argument("--caches", choices=["fresh", "shared"], default="fresh",
@@ -74,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         result = run_load_bench(args.results_dir, builds=args.builds,
                                 loop_rounds=args.loop_rounds)
         return 0 if result.ok else 1
+    if args.target == "recovery":
+        from bench.recovery import run_recovery
+
+        table = run_recovery(settings_from(args), args.results_dir)
+        return 1 if table.get("status", []).eq("failed").any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench
 

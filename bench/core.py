@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parent.parent
+from prism_mmm.project import project_dir
+
+REPO = project_dir()  # benchmarks run inside a project (the repository)
 APPAREL_CSV = REPO / "seeds" / "conjura_apparel_weekly.csv"
 TRUTH_CSV = REPO / "data" / "known_truth" / "pymc_marketing_mmm_example.csv"
-# Promotional week flagged in knowledge/known_issues.yml (action: flag): production adds an
+# Promotional week flagged in knowledge/conjura_apparel/known_issues.yml (action: flag): production adds an
 # event dummy for it to every model; so do both sides of the benchmark.
 PROMO_ISSUE_ID = "promo_2022_05_30"
 PROMO_WEEK = "2022-05-30"
@@ -96,13 +98,15 @@ def load_dataset(name: str) -> Dataset:
     from prism_mmm.data import seasonality_features
 
     if name == "apparel":
-        from prism_mmm.knowledge.local import expected_roi_ranges
+        from prism_mmm.config import PrismConfig
+        from prism_mmm.knowledge.local import expected_roi_ranges, knowledge_directory
 
         frame = pd.read_csv(APPAREL_CSV, parse_dates=["date"])
         event = f"event_{PROMO_ISSUE_ID}"
         frame[event] = (frame["date"] == pd.Timestamp(PROMO_WEEK)).astype(float)
         frame["trend"] = seasonality_features(frame["date"], 0)["trend"].to_numpy()
-        roi = expected_roi_ranges(REPO / "knowledge") or None
+        # The default configuration is the bundled demo: its dataset's knowledge folder.
+        roi = expected_roi_ranges(knowledge_directory(PrismConfig())) or None
         return Dataset(name, frame, "date", "revenue", list(DEFAULT_CHANNELS), [event], None, roi)
     if name == "truth":
         frame = pd.read_csv(TRUTH_CSV, parse_dates=["date_week"])
@@ -166,16 +170,17 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
     from prism_mmm.config import load_config
     from prism_mmm.data import from_frame
     from prism_mmm.models import bayes
+    from prism_mmm.models.bayesian import graph
 
     import_s = time.perf_counter() - tick
     ds = load_dataset(case.dataset)
     # Production configuration (prism.yml) with the benchmark's draws/chains/tune.
     from prism_mmm.config import deep_merge
 
-    overrides = deep_merge(case.extra.get("overrides", {}), {"bayes": {
+    overrides = deep_merge(case.extra.get("overrides", {}), {"bayes": {"sampling": {
         "chains": case.chains, "draws": case.draws, "tune": case.tune,
-        **({"sampler": case.sampler} if case.sampler != "default" else {}),
-    }, "random_seed": case.seed})
+        **({"engine": case.sampler} if case.sampler != "default" else {}),
+    }}, "random_seed": case.seed})
     cfg = load_config(overrides=overrides)
     data = from_frame(ds.frame, date_column=ds.date_column, kpi=ds.kpi, channels=ds.channels,
                       controls=ds.controls, holdout_weeks=0, fourier_order=cfg.fourier_order)
@@ -185,13 +190,15 @@ def run_ours(case: Case) -> list[dict[str, Any]]:
         start = time.perf_counter()
         model.fit(fit_data)
         wall = time.perf_counter() - start
-        compiled = bayes._CACHE[model.structure_.key()]  # read-only: which RVs were sampled
+        compiled = graph.compiled(model.structure_)  # cached: which RVs were sampled
         diag = sampler_diagnostics(model.idata_, [rv.name for rv in compiled.model.free_RVs])
         contrib = model.contributions()
         totals = contrib.groupby("component")["value"].sum()
         shares = {ch: float(totals[ch] / fit_data.y.sum()) for ch in ds.channels}
-        note = f"sampler={model.sampler}, saturation={model.saturation}, " \
-               f"target_accept={model.target_accept}, roi_priors={'yes' if ds.roi_priors else 'no'}"
+        sampling = model._sampling()
+        note = f"sampler={sampling.engine}, saturation={model._model().saturation}, " \
+               f"target_accept={sampling.resolved_target_accept()}, " \
+               f"roi_priors={'yes' if ds.roi_priors else 'no'}"
         if case.extra.get("overrides"):
             note += f", overrides={json.dumps(case.extra['overrides'], sort_keys=True)}"
         return _row(case, mode, wall, diag, shares, truth, import_s, note)
@@ -330,7 +337,7 @@ def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
     # One XLA CPU device per chain for every JAX user, ours and pymc-marketing's numpyro
     # alike, so both run chains in parallel (numpyro otherwise draws them one by one).
-    from prism_mmm.models.sampling.numpyro_sampler import DEVICE_FLAG
+    from prism_mmm.models.bayesian.numpyro_sampler import DEVICE_FLAG
 
     if DEVICE_FLAG not in env.get("XLA_FLAGS", ""):
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {DEVICE_FLAG}={case.chains}".strip()

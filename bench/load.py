@@ -35,7 +35,7 @@ from bench.core import REPO
 
 # Tiny but real fits: this measures the readers, not the models.
 LOAD_SETTINGS = {
-    "bayes": {"chains": 2, "draws": 60, "tune": 60},
+    "bayes": {"sampling": {"chains": 2, "draws": 60, "tune": 60}},
     "ridge": {"n_boot": 5},
     "nls": {"n_boot": 3, "n_starts": 1},
 }

@@ -1,6 +1,6 @@
 """Pipeline timing: ``dbt seed`` + ``dbt build`` of every model in a throwaway project copy.
 
-``python -m bench pipeline`` copies the project (``tests/project.py``'s ``copy_project``), runs
+``python -m bench pipeline`` copies the project (:func:`prism_mmm.project.copy_project`), runs
 the real ``prism build`` machinery (:func:`prism_mmm.build.build_warehouse`) in a child process
 and reports where the time goes:
 
@@ -39,7 +39,7 @@ def _child(project_dir: Path, out: Path) -> int:
     """Run the build in ``project_dir`` timing each dbt call; write timings to ``out``."""
     sys.path.insert(0, str(REPO))
     from prism_mmm import build as build_module
-    from tests.project import Project, build
+    from prism_mmm.project import Project
 
     project = Project(project_dir, project_dir / "warehouse" / "prism.duckdb")
     calls: list[dict[str, Any]] = []
@@ -61,7 +61,7 @@ def _child(project_dir: Path, out: Path) -> int:
 
     build_module.run_dbt = timed_run_dbt
     start = time.perf_counter()
-    build(project, run_id="bench-pipeline")
+    project.build("bench-pipeline")
     total = time.perf_counter() - start
     import duckdb
 
@@ -125,12 +125,12 @@ def _timed_run(args: list[str], env: dict[str, str], log) -> tuple[float, str]:
 
 def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "full",
                        loop: bool = True, app: bool = True, log=print) -> dict[str, Any]:
-    from tests.project import FAST_SETTINGS, copy_project
+    from prism_mmm.project import QUICK_SETTINGS, copy_project
 
-    settings = FAST_SETTINGS if (quick or bayes == "fast") else {}
+    settings = QUICK_SETTINGS if (quick or bayes == "fast") else {}
     work = Path(tempfile.mkdtemp(prefix="prism-bench-pipeline-"))
     try:
-        project = copy_project(work / "project", settings)
+        project = copy_project(REPO, work / "project", settings)
         env = {**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         log("[pipeline] python + dbt startup ...", flush=True)
         startup = _fresh_seconds(["-m", "dbt.cli.main", "--version"], env)

@@ -1,9 +1,10 @@
-{#- Rows of one result mart from the three fits' long frames (prism_mmm/pipeline.py). -#}
-{% macro prism_fit_results(result_table, columns, fits=['fit_ridge', 'fit_bayes', 'fit_nls']) %}
+{#- Rows of one result mart from the fits' long frames (prism_mmm/pipeline.py): the models in
+    var models unless a mart names its own (bayes_parameter_summary reads the Bayesian fit only). -#}
+{% macro prism_fit_results(result_table, columns, models=none) %}
 with fits as (
 
-    {%- for fit in fits %}
-    select * from {{ ref(fit) }}
+    {%- for name in (models if models is not none else prism_models()) %}
+    select * from {{ ref('fit_' ~ name) }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 

@@ -27,14 +27,16 @@ def new_run_id() -> str:
 
 
 def validate_input(cfg: PrismConfig) -> pd.DataFrame | None:
-    """Check the configured names and, for a CSV, the file (before anything is copied).
-    Returns the validated CSV as a typed frame, or None for the bundled seed."""
+    """Check the configured names, for a CSV the file, and the knowledge against the data
+    (before anything is copied). Returns the validated CSV as a typed frame, or None for the
+    bundled seed."""
     from prism_mmm.ingest import check_config_names, validate_file
+    from prism_mmm.knowledge.check import check_knowledge
 
     check_config_names(cfg)
-    if cfg.data.source == "csv":
-        return validate_file(cfg.data.path, cfg)
-    return None
+    typed = validate_file(cfg.data.path, cfg) if cfg.data.source == "csv" else None
+    check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
+    return typed
 
 
 def build_warehouse(
@@ -69,5 +71,6 @@ def build_warehouse(
                     f"could not write the validated input next to {target} ({exc}); the "
                     "warehouse was left unchanged") from None
             dbt_vars = {**dbt_vars, "input_csv": str(validated), "rename": {}}
-        run_dbt(["build"], staging, dbt_vars=dbt_vars, select=select, in_process=in_process)
+        run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
+                in_process=in_process)
     return target

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
+
+from prism_mmm.project import ProjectNotFoundError
 
 COMMANDS = {
     "run": "install-free demo: build warehouse, fit models, run the loop, write the report",
@@ -23,11 +27,28 @@ class PrismError(Exception):
     """An error the user can act on: printed without a traceback, exit code 2."""
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand: the first word that is neither an option nor --project-dir's value."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--project-dir":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="prism", description="PrismMMM: MMM in the warehouse")
+    parser.add_argument(
+        "--project-dir", default=None,
+        help="the PrismMMM project (default: the nearest folder with dbt_project.yml, from the "
+        "current directory upwards; or PRISM_PROJECT_DIR)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    name = next((a for a in argv if not a.startswith("-")), None)
+    name = _command_name(argv)
     for command, help_text in COMMANDS.items():
         if command == name:
             module = importlib.import_module(f"prism_mmm.commands.{command.replace('-', '_')}")
@@ -35,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             subparsers.add_parser(command, help=help_text)
     args = parser.parse_args(argv)
+    if args.project_dir:
+        # Every later step (dbt's child process and the Python models included) reads it.
+        os.environ["PRISM_PROJECT_DIR"] = str(Path(args.project_dir).resolve())
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
     try:
         return int(args.func(args) or 0)
-    except PrismError as exc:
+    except (PrismError, ProjectNotFoundError) as exc:
         print(f"prism {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

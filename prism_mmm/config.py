@@ -16,9 +16,22 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from prism_mmm.identifiers import check_identifier
+from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
+from prism_mmm.models import model_names, model_spec
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The bundled demo: its seed and the dataset key its knowledge is filed under.
+DEMO_SEED = "conjura_apparel_weekly"
+DEMO_DATASET = "conjura_apparel"
+
+
+def default_dataset(source: str, seed: str, path: str | None) -> str:
+    """The dataset key when ``data.dataset`` is not set: ``conjura_apparel`` for the bundled
+    seed, the seed's name for another seed, and the snake_case stem of the CSV for a CSV (the
+    rule ``prism init`` uses), so a hand-written config for new data never picks up the demo's
+    knowledge."""
+    if source == "csv" and path:
+        return to_snake_case(Path(path).stem)
+    return DEMO_DATASET if seed == DEMO_SEED else seed
 
 
 class _Frozen(BaseModel):
@@ -27,8 +40,14 @@ class _Frozen(BaseModel):
 
 class DataConfig(_Frozen):
     source: Literal["seed", "csv"] = Field("seed", description="bundled dbt seed or a user CSV")
-    seed: str = Field("conjura_apparel_weekly", description="seed name when source = seed")
+    seed: str = Field(DEMO_SEED, description="seed name when source = seed")
     path: str | None = Field(None, description="CSV path when source = csv")
+    dataset: str = Field(
+        DEMO_DATASET,
+        description="key of the dataset: its knowledge lives in knowledge/<dataset>/ (and in "
+        "Notion rows whose Dataset is this key). Unset: conjura_apparel for the bundled seed, "
+        "else the snake_case stem of the CSV file",
+    )
     date_column: str = Field("date", description="week column (safe name; see rename)")
     kpi: str = Field("revenue", description="KPI column (safe name; see rename)")
     channels: list[str] = Field(default_factory=list, description="spend channels (safe names)")
@@ -46,6 +65,24 @@ class DataConfig(_Frozen):
         "reading, so an oversized file is refused instead of exhausting memory)")
     max_input_rows: int = Field(50_000, gt=0, description="most data rows accepted")
     max_input_columns: int = Field(256, gt=0, description="most columns accepted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dataset(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("dataset") is None:
+            source, seed = raw.get("source", "seed"), raw.get("seed", DEMO_SEED)
+            raw = {**raw, "dataset": default_dataset(source, seed, raw.get("path"))}
+        return raw
+
+    @field_validator("dataset")
+    @classmethod
+    def _safe_dataset(cls, name: str) -> str:
+        # The key names a folder and a Notion select option: the identifier rule keeps it a
+        # plain folder name (no "/", "..", spaces).
+        try:
+            return check_identifier(name, "dataset")
+        except UnsafeIdentifierError as exc:
+            raise ValueError(f"{exc} Set data.dataset in prism.yml.") from None
 
     @field_validator("channels", "controls")
     @classmethod
@@ -65,28 +102,55 @@ class DataConfig(_Frozen):
         return self
 
 
-class ChannelTransformConfig(_Frozen):
-    decay: float | None = Field(None, ge=0.0, lt=1.0, description="geometric adstock decay")
-    half_sat: float | None = Field(None, gt=0.0, description="Hill half-saturation (scaled spend)")
-    shape: float | None = Field(None, gt=0.0, description="Hill shape")
-
-
 class TransformConfig(_Frozen):
-    adstock: Literal["geometric", "weibull"] = "geometric"
-    saturation: Literal["hill", "logistic"] = "hill"
+    adstock: str = Field("geometric", description="adstock transform (prism_mmm/transforms)")
+    saturation: str = Field("hill", description="saturation transform: hill or logistic")
     max_lag: int = Field(8, ge=1, le=26, description="adstock window in weeks")
-    decay: float = Field(0.5, ge=0.0, lt=1.0, description="default adstock decay (ridge)")
-    half_sat: float = Field(0.5, gt=0.0, description="default Hill half-saturation (ridge)")
-    shape: float = Field(1.0, gt=0.0, description="default Hill shape (ridge)")
-    channels: dict[str, ChannelTransformConfig] = Field(default_factory=dict)
+    params: dict[str, float] = Field(
+        default_factory=dict,
+        description="transform parameters for every channel (e.g. decay, half_sat, shape; "
+        "half_sat is in units of the channel's largest fit week). Ridge uses them as they are "
+        "and NLS starts from them; a parameter left unset takes the transform's default, and "
+        "Ridge searches it by time-series CV where the transform gives a grid",
+    )
+    channels: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="per-channel parameter values, over `params`"
+    )
+
+    @model_validator(mode="after")
+    def _known_params(self) -> TransformConfig:
+        media = self.media()
+        for where, values in [("params", self.params)] + [
+            (f"channels.{c}", v) for c, v in self.channels.items()
+        ]:
+            for name, value in values.items():
+                if name not in media.params:
+                    raise ValueError(
+                        f"transforms.{where}.{name}: not a parameter of {self.adstock} adstock "
+                        f"or {self.saturation} saturation (known: {sorted(media.params)})"
+                    )
+                low, high = media.params[name].bounds
+                if not low <= value <= high:
+                    raise ValueError(
+                        f"transforms.{where}.{name} = {value} is outside its bounds [{low}, {high}]"
+                    )
+        return self
+
+    def media(self):
+        """The configured :class:`~prism_mmm.transforms.MediaTransform`."""
+        from prism_mmm.transforms import MediaTransform
+
+        return MediaTransform(self.adstock, self.saturation, self.max_lag)
+
+    def configured(self, channel: str) -> dict[str, float]:
+        """The parameter values set in ``prism.yml`` for ``channel`` (globally or for it)."""
+        return {**self.params, **self.channels.get(channel, {})}
 
     def for_channel(self, channel: str) -> dict[str, float]:
-        override = self.channels.get(channel, ChannelTransformConfig())
-        return {
-            "decay": self.decay if override.decay is None else override.decay,
-            "half_sat": self.half_sat if override.half_sat is None else override.half_sat,
-            "shape": self.shape if override.shape is None else override.shape,
-        }
+        """Every parameter for ``channel``: transform defaults, then ``params``, then the
+        channel's own values."""
+        defaults = {name: p.default for name, p in self.media().params.items()}
+        return {**defaults, **self.configured(channel)}
 
 
 class RidgeConfig(_Frozen):
@@ -122,44 +186,94 @@ class PriorConfig(_Frozen):
     params: dict[str, float]
 
 
+# Measured on the bundled and known-truth data (4 x 1000/1000): numpyro at 0.8-0.9 gave 0
+# divergences; nutpie's low-rank mass-matrix adaptation needed 0.99.
 DEFAULT_TARGET_ACCEPT = {"numpyro": 0.9, "nutpie": 0.99, "pymc": 0.99}
 
 
-class BayesConfig(_Frozen):
-    chains: int = Field(4, ge=1)
-    draws: int = Field(1000, ge=10)
-    tune: int = Field(1000, ge=10)
-    target_accept: float = Field(
-        0.9,
-        gt=0.5,
-        lt=1.0,
-        description="default per sampler (DEFAULT_TARGET_ACCEPT), measured on the bundled and "
-        "known-truth data (4 x 1000/1000): numpyro 0.8-0.9 gave 0 divergences; nutpie's "
-        "low-rank adaptation needed 0.99 (prism_mmm/models/bayes.py)",
-    )
-    sampler: Literal["numpyro", "nutpie", "pymc"] = Field(
+class BayesSamplingConfig(_Frozen):
+    """How the Bayesian posterior is sampled (none of it changes the model)."""
+
+    engine: Literal["numpyro", "nutpie", "pymc"] = Field(
         "numpyro",
         description="NUTS implementation. numpyro (JAX, compiled once per model structure, data "
         "swapped in) measured fastest cold, warm and in new processes; nutpie (numba) "
         "compiles for 10-30 s per process; pymc is the reference",
     )
-    prior_predictive_draws: int = Field(500, ge=50)
+    chains: int = Field(4, ge=1)
+    draws: int = Field(1000, ge=10)
+    tune: int = Field(1000, ge=10)
+    target_accept: float | None = Field(
+        None, gt=0.5, lt=1.0, description="unset: the engine's measured default"
+    )
+    prior_predictive_draws: int = Field(500, ge=0, description="draws for gate g1 (0 skips it)")
+
+    def resolved_target_accept(self) -> float:
+        if self.target_accept is not None:
+            return self.target_accept
+        return DEFAULT_TARGET_ACCEPT[self.engine]
+
+
+# Typical MMM media shares lie in 5-60% of the KPI; wide on purpose (see docs/STATISTICS.md).
+DEFAULT_MEDIA_SHARE = (0.05, 0.60)
+
+
+class BayesModelConfig(_Frozen):
+    """Everything the Bayesian model's graph and priors depend on, resolved from
+    ``transforms``, ``bayes`` and the knowledge layer; saved with a fitted model."""
+
+    adstock: str = "geometric"
+    saturation: str = "hill"
+    max_lag: int = Field(8, ge=1, le=26)
+    priors: dict[str, PriorConfig] = Field(
+        default_factory=dict, description="overrides of the model's default priors by name"
+    )
+    roi_priors: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="channel -> (low, high): the central 90% interval of its ROI prior",
+    )
+    media_share: tuple[float, float] | None = Field(
+        DEFAULT_MEDIA_SHARE,
+        description="central 90% interval of the media share of the KPI that the default ROI "
+        "prior of channels without their own range implies (None: HalfNormal coefficients)",
+    )
+
+    @field_validator("media_share")
+    @classmethod
+    def _share_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] < value[1] <= 1.5:
+            raise ValueError(f"media_share must satisfy 0 < low < high <= 1.5, got {value}")
+        return value
+
+
+class BayesConfig(_Frozen):
+    sampling: BayesSamplingConfig = Field(default_factory=BayesSamplingConfig)
     priors: dict[str, PriorConfig] = Field(
         default_factory=dict, description="overrides of the model's default priors by name"
     )
     use_knowledge_roi_priors: bool = Field(
         True, description="turn Business Context expected ROI ranges into channel priors"
     )
+    media_share: tuple[float, float] | None = Field(
+        DEFAULT_MEDIA_SHARE,
+        description="expected media share of the KPI, a central 90% interval: channels "
+        "without an ROI range get an ROI prior equal to this share of the KPI per unit of "
+        "total spend (the same for every channel), so priors follow each dataset's scale. "
+        "null: HalfNormal coefficient priors instead",
+    )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _sampler_target_accept(cls, values: Any) -> Any:
-        """A target_accept left unset takes the chosen sampler's measured default."""
-        if isinstance(values, dict) and "target_accept" not in values:
-            sampler = values.get("sampler", cls.model_fields["sampler"].default)
-            if sampler in DEFAULT_TARGET_ACCEPT:
-                values = {**values, "target_accept": DEFAULT_TARGET_ACCEPT[sampler]}
-        return values
+    def model_for(
+        self, transforms: TransformConfig, roi_priors: dict[str, tuple[float, float]] | None
+    ) -> BayesModelConfig:
+        """The model configuration for these transforms and knowledge ROI ranges."""
+        return BayesModelConfig(
+            adstock=transforms.adstock,
+            saturation=transforms.saturation,
+            max_lag=transforms.max_lag,
+            priors=self.priors,
+            roi_priors=(roi_priors or {}) if self.use_knowledge_roi_priors else {},
+            media_share=self.media_share,
+        )
 
 
 class OptimizerConfig(_Frozen):
@@ -169,7 +283,14 @@ class OptimizerConfig(_Frozen):
         15.0, ge=0.0, description="±% bound for channels the models do not agree on"
     )
     budget_changes_pct: list[float] = Field(default_factory=lambda: [-20.0, 20.0])
-    model: Literal["bayes", "ridge", "nls"] = "bayes"
+    # bayes by default: its posterior draws give the plan's interval; any registered model works.
+    model: str = Field("bayes", description="registered model whose response surface is optimised")
+
+    @field_validator("model")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        model_spec(name)
+        return name
 
 
 class AgentsConfig(_Frozen):
@@ -202,7 +323,9 @@ class KnowledgeConfig(_Frozen):
 class PrismConfig(_Frozen):
     data: DataConfig = Field(default_factory=lambda: DataConfig(channels=DEFAULT_CHANNELS))
     transforms: TransformConfig = Field(default_factory=TransformConfig)
-    holdout_weeks: int = Field(13, ge=4, description="last N weeks held out (never 4: see DESIGN)")
+    holdout_weeks: int = Field(
+        13, ge=8, description="last N weeks held out; at least 8, because a 4-week holdout "
+        "makes MAPE meaningless (one odd week dominates it)")
     fourier_order: int = Field(2, ge=0, le=10, description="yearly Fourier pairs")
     anomaly_z: float = Field(3.0, gt=0)
     random_seed: int = 20240527
@@ -239,6 +362,8 @@ class PrismConfig(_Frozen):
             "holdout_weeks": self.holdout_weeks,
             "fourier_order": self.fourier_order,
             "anomaly_z": self.anomaly_z,
+            "diagnostics_gating": self.diagnostics_gating,
+            "models": list(model_names()),
         }
 
 
@@ -267,11 +392,13 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def config_path() -> Path:
     """The one place that decides which prism.yml is in force: ``PRISM_CONFIG`` if set, else
-    ``prism.yml`` in the project (``PRISM_PROJECT_DIR``, default the repo). The CLI, the dbt
+    ``prism.yml`` in the project (:func:`prism_mmm.project.project_dir`). The CLI, the dbt
     Python models, the app and the loop all resolve it here, so they read the same file."""
+    from prism_mmm.project import project_dir
+
     if os.environ.get("PRISM_CONFIG"):
         return Path(os.environ["PRISM_CONFIG"])
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT)) / "prism.yml"
+    return project_dir() / "prism.yml"
 
 
 def load_config(

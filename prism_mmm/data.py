@@ -19,7 +19,9 @@ class MMMData:
     """Weekly design for one series. Row order is time order.
 
     spend      (T, C) spend in currency units, columns = ``channels``
-    controls   (T, K) user controls and known-issue event dummies (``control_names``)
+    controls   (T, K) user controls and known-issue event dummies (``control_names``); a
+               continuous control is centred on its mean over the fit weeks
+               (:func:`center_controls`), a 0/1 event is kept as it is
     baseline   (T, B) trend and Fourier seasonality terms (``baseline_names``)
     y          (T,)   KPI
     is_train   (T,)   True for training weeks (False = holdout)
@@ -50,6 +52,25 @@ class MMMData:
         return MMMData(**{**self.__dict__, "y": np.asarray(y, dtype=float)})
 
 
+def is_binary(column: np.ndarray) -> bool:
+    """A 0/1 indicator (an event, a promotion week), as opposed to a level (price, weather)."""
+    return bool(np.isin(column, (0.0, 1.0)).all())
+
+
+def center_controls(controls: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
+    """Continuous controls minus their mean over the fit weeks; 0/1 events unchanged.
+
+    A control's contribution is then measured against its average (price against the
+    average price), the same in every model, and the baseline holds the KPI at average
+    conditions -- so the baseline and its prior do not depend on a control's level or units.
+    An event's contribution stays the effect of the event against its absence."""
+    out = np.array(controls, dtype=float, copy=True)
+    for k in range(out.shape[1]):
+        if not is_binary(out[:, k]) and fit_mask.any():
+            out[:, k] -= out[fit_mask, k].mean()
+    return out
+
+
 def from_mmm_input(mmm_input: pd.DataFrame, cfg: PrismConfig) -> MMMData:
     """Build :class:`MMMData` from the ``mmm_input`` mart (one row per week)."""
     frame = mmm_input.sort_values("week_start_date").reset_index(drop=True)
@@ -78,16 +99,17 @@ def from_mmm_input(mmm_input: pd.DataFrame, cfg: PrismConfig) -> MMMData:
         if "known_issue_action" in frame
         else np.zeros(len(frame), dtype=bool)
     )
+    is_train = frame["split"].eq("train").to_numpy()
     return MMMData(
         week_start_date=pd.to_datetime(frame["week_start_date"]).to_numpy(),
         channels=list(cfg.channels),
         spend=spend,
         control_names=control_names,
-        controls=controls,
+        controls=center_controls(controls, is_train & ~excluded),
         baseline_names=baseline_cols,
         baseline=frame[baseline_cols].to_numpy(dtype=float),
         y=frame["kpi"].to_numpy(dtype=float),
-        is_train=frame["split"].eq("train").to_numpy(),
+        is_train=is_train,
         is_excluded=excluded,
     )
 
@@ -126,7 +148,8 @@ def from_frame(
         channels=list(channels),
         spend=frame[list(channels)].to_numpy(dtype=float),
         control_names=list(controls),
-        controls=frame[list(controls)].to_numpy(dtype=float) if controls else np.zeros((n, 0)),
+        controls=center_controls(frame[list(controls)].to_numpy(dtype=float), is_train)
+        if controls else np.zeros((n, 0)),
         baseline_names=list(features.columns),
         baseline=features.to_numpy(dtype=float),
         y=frame[kpi].to_numpy(dtype=float),

@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prism_mmm.config import PROJECT_ROOT, PrismConfig
+from prism_mmm.config import PrismConfig
+from prism_mmm.project import project_dir
+from prism_mmm.warehouse import warehouse_path
 
 
 class DbtError(RuntimeError):
     """dbt returned a non-zero exit code."""
 
 
-def project_dir() -> Path:
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT))
 
 
 def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
@@ -77,21 +77,22 @@ def _invoke_in_process(command: list[str], cli_args: list[str], env: dict[str, s
 
 def run_dbt(
     command: list[str],
-    duckdb_path: Path,
     dbt_vars: dict[str, Any] | None = None,
     select: str | None = None,
     quiet: bool = False,
+    duckdb_path: Path | None = None,
     in_process: bool = False,
 ) -> subprocess.CompletedProcess | None:
-    """Run ``dbt <command>`` in the project against ``duckdb_path`` (a build passes its
-    staging copy, never the warehouse itself); raise :class:`DbtError` on failure.
+    """Run ``dbt <command>`` in the project against ``duckdb_path`` (default: the warehouse
+    itself, which dbt opens for writing: fine for ``compile``; a build passes its staging
+    copy, see :func:`prism_mmm.warehouse.staged_copy`); raise :class:`DbtError` on failure.
 
     By default dbt runs as a child process (its crash cannot take the caller down). With
     ``in_process`` it runs through ``dbtRunner`` here, which keeps Python-level caches (the
     compiled Bayesian sampler) alive across repeated builds, e.g. the loop's rounds.
     """
     root = project_dir()
-    duckdb_path = Path(duckdb_path)
+    duckdb_path = Path(duckdb_path or warehouse_path())
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     cli_args = [*command, "--project-dir", str(root), "--profiles-dir", str(root)]
     if dbt_vars:

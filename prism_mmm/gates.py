@@ -1,4 +1,4 @@
-"""Stage gates g1–g7 for a Bayesian fit (DESIGN §4, AMMM V2 methodology).
+"""Stage gates g1–g7 for a Bayesian fit (the AMMM V2 methodology's stage gates).
 
 :func:`compute_gates` turns an ``InferenceData`` (posterior + sample_stats, and where present
 prior_predictive, posterior_predictive, observed_data, log_likelihood) into one row per gate

@@ -94,6 +94,7 @@ class Profile:
     label_columns: dict[str, str] = field(default_factory=dict)
     n_weeks: int = 0
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # numeric columns with no role (outcomes)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -603,7 +604,7 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
     if kpi is None:
         raise InputError(f"could not tell which column is the KPI among {numeric}; "
                          "set data.kpi in prism.yml")
-    channels, controls = [], []
+    channels, controls, left_out = [], [], []
     for column in numeric:
         if column == kpi:
             continue
@@ -620,6 +621,7 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
         elif role == "control":
             controls.append(column)
         else:
+            left_out.append(column)
             notes.append(f"column {column!r} left out (an outcome, not a driver)")
     if not channels:
         raise InputError("no spend channels found; name them in data.channels in prism.yml")
@@ -628,7 +630,7 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
     return Profile(
         date_column=date_column, frequency=frequency, kpi=kpi, channels=channels,
         controls=controls, rename={r: s for r, s in rename.items() if r != s},
-        label_columns=labels, n_weeks=len(safe_frame), notes=notes,
+        label_columns=labels, n_weeks=len(safe_frame), notes=notes, left_out=left_out,
     )
 
 

@@ -1,4 +1,4 @@
-"""Fit metrics for the ``model_fit_metrics`` table (DESIGN §3).
+"""Fit metrics for the ``model_fit_metrics`` table (definitions in docs/STATISTICS.md).
 
 All metrics are pure functions of actual ``y`` and predicted ``yhat`` and are returned as
 fractions, not percentages (``mape = 0.12`` means 12%), like every other ratio we publish

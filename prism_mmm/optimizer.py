@@ -429,15 +429,7 @@ class _Objective:
         return self.surface._saturate(z, self.params)
 
     def _dsat(self, z: np.ndarray) -> np.ndarray:
-        if self.surface.saturation == "hill":
-            k, n = self.params["half_sat"], self.params["shape"]
-            zn, kn = z**n, k**n
-            return n * kn * z ** (n - 1) / (zn + kn) ** 2
-        if self.surface.saturation == "logistic":
-            # (1 - e^{-lz}) / (1 + e^{-lz}) = tanh(lz / 2)
-            lam = self.params["lam"]
-            return lam / 2 / np.cosh(lam * z / 2) ** 2
-        raise ValueError(f"no gradient for saturation {self.surface.saturation!r}")
+        return self.surface.curve_transform.dx(z, **self.params)
 
 
 def _solve(

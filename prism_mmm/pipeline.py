@@ -4,7 +4,9 @@ One fit writes one frame whose rows belong to several marts; the column ``result
 names the mart and the SQL marts select their rows (``models/marts/results/``). Every column
 has a fixed type (``RESULT_SCHEMA``) so the marts keep a stable schema across runs and models.
 A model that fails is recorded as failed — status and message in ``model_fit_metrics`` and
-``mmm_runs`` — never replaced by another model's numbers.
+``mmm_runs`` — never replaced by another model's numbers. Under ``diagnostics_gating: strict``
+it fails the dbt node instead (:class:`ModelFailure`), so a direct ``dbt build`` stops with
+the reason; ``prism build`` reports failed models and exits non-zero either way.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
 from prism_mmm.gates import GateFailure
-from prism_mmm.models import BUILTIN_MODULES, build_estimator
+from prism_mmm.models import build_estimator, model_spec
 
 RESULT_SCHEMA: dict[str, str] = {
     "run_id": "string",
@@ -82,6 +84,10 @@ VERSIONED_PACKAGES = [
     "prism-mmm", "numpy", "pandas", "scipy", "scikit-learn", "pymc", "pytensor", "arviz",
     "numpyro", "jax", "nutpie", "duckdb", "dbt-core", "dbt-duckdb",
 ]
+
+
+class ModelFailure(RuntimeError):
+    """A model failed under ``diagnostics_gating: strict``; the message says which and why."""
 
 
 def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str) -> Path:
@@ -151,8 +157,7 @@ def fit_results(
     from prism_mmm.metrics import fit_metrics
     from prism_mmm.optimizer import response_curves_frame
 
-    if model_name not in BUILTIN_MODULES:
-        raise ValueError(f"unknown model {model_name!r}; known: {list(BUILTIN_MODULES)}")
+    model_spec(model_name)  # an unknown name fails here, before any work
     started = datetime.now(UTC).replace(tzinfo=None)
     run = {
         "run_id": run_id,
@@ -172,9 +177,13 @@ def fit_results(
     try:
         estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
         diagnostics = estimator.diagnostics()
+        if diagnostics.get("status") == "failed" and cfg.diagnostics_gating == "strict":
+            raise ModelFailure(f"{model_name}: {diagnostics.get('message', '')}")
     except Exception as exc:
-        if isinstance(exc, GateFailure):
-            raise  # diagnostics_gating = strict: the dbt model fails and says which gate
+        if isinstance(exc, GateFailure | ModelFailure):
+            raise  # the gate or failure message fails the dbt node
+        if cfg.diagnostics_gating == "strict":
+            raise ModelFailure(f"{model_name} failed: {type(exc).__name__}: {exc}") from exc
         seconds = time.perf_counter() - tick
         message = f"{type(exc).__name__}: {exc}"
         status_row = pd.DataFrame(
@@ -201,8 +210,7 @@ def fit_results(
     surface = estimator.response_surface()
     target = artifact_dir(project_dir, run_id, round_, model_name)
     surface.save(target / "response_surface.json")
-    if hasattr(estimator, "save"):
-        estimator.save(target)
+    estimator.save(target)
     frames.append(_rows("response_curves", response_curves_frame(surface, data.spend)))
 
     for key, table in (("parameters", "model_parameters"), ("gates", "bayes_gates")):
@@ -240,7 +248,7 @@ def fit_model_table(
 ) -> pd.DataFrame:
     """Entry point of the ``fit_<model>`` dbt Python models."""
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import project_dir
+    from prism_mmm.project import project_dir
 
     root = project_dir()
     cfg = load_config(overrides=config_overrides)
@@ -262,8 +270,8 @@ def scenarios_table(
     configured optimiser model, from its saved response surface (no refit). When that model
     failed there is no surface and no scenario: zero rows, never another model's numbers."""
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import project_dir
     from prism_mmm.optimizer import SCENARIO_COLUMNS, default_scenarios
+    from prism_mmm.project import project_dir
     from prism_mmm.response import ResponseSurface
 
     root = project_dir()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from prism_mmm.models.base import CURVE_COLUMNS, INTERVAL_MASS
-from prism_mmm.transforms.saturation import hill, logistic
+from prism_mmm.transforms import Saturation, get_transform
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,13 @@ class ResponseSurface:
     def n_draws(self) -> int:
         return self.coef.shape[0]
 
+    @property
+    def curve_transform(self) -> Saturation:
+        """The saturation transform of this surface (its curve and derivatives)."""
+        return get_transform(self.saturation, "saturation")()
+
     def _saturate(self, x: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
-        if self.saturation == "hill":
-            return hill(x, params["half_sat"], params["shape"])
-        if self.saturation == "logistic":
-            return logistic(x, params["lam"])
-        raise ValueError(f"unknown saturation {self.saturation!r}")
+        return self.curve_transform(x, **params)
 
     def draws(self, weekly_spend: np.ndarray) -> np.ndarray:
         """(D, C) weekly response per draw for one allocation ``weekly_spend`` (C,)."""

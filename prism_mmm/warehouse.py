@@ -46,8 +46,8 @@ from typing import Any, NamedTuple, TypeVar
 import duckdb
 import pandas as pd
 
-from prism_mmm.dbt import project_dir
 from prism_mmm.identifiers import check_identifier
+from prism_mmm.project import project_dir
 
 T = TypeVar("T")
 

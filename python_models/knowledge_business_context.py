@@ -1,8 +1,7 @@
-from prism_mmm.dbt import project_dir
-from prism_mmm.knowledge.local import load_table
+from prism_mmm.knowledge.local import load_dataset_table
 
 
 def model(dbt, session):
     dbt.config(materialized="table", tags=["data_layer", "knowledge"])
-    knowledge_dir = dbt.config.meta_get("knowledge_dir")
-    return load_table(project_dir() / knowledge_dir, "knowledge_business_context")
+    # The configured dataset's folder (knowledge/<data.dataset>/), checked against its data.
+    return load_dataset_table("knowledge_business_context")

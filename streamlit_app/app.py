@@ -1,4 +1,4 @@
-"""PrismMMM app: the frame around every page (STYLE §4).
+"""PrismMMM app: the frame around every page.
 
 Holds the run picker in the sidebar and routes with ``st.navigation`` in three sections. Pages
 read the selected run with ``data.selected_run()``. Start it with ``prism app``.

@@ -1,20 +1,21 @@
-"""Plotly figures and number formatting for the app.
+"""Plotly figures and labels for the app.
 
 Every figure takes the frames returned by :mod:`data` and only lays them out: no statistics are
 computed here (they come from the warehouse tables or the package). Labels are written for a
-business reader: channel ids become "Google Search", models "Bayesian", money "LCU 1.2M".
+business reader: channel ids become "Google Search", models "Bayesian" (label and colour from
+the model registry), money "LCU 1.23M" (numbers through :mod:`prism_mmm.formatting`, as in the
+report).
 """
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
 import plotly.graph_objects as go
 
-MODEL_LABELS = {"ridge": "Ridge", "bayes": "Bayesian", "nls": "Nonlinear (NLS)"}
-MODEL_COLOURS = {"ridge": "#4C78A8", "bayes": "#E45756", "nls": "#54A24B"}
+from prism_mmm.models import REGISTRY, in_model_order, model_colour
+
 STATUS_COLOURS = {
     "pass": "green",
     "ok": "green",
@@ -41,38 +42,9 @@ def label(name: str) -> str:
 
 
 def model_label(model: str) -> str:
-    """Display name of a model id (``bayes`` -> ``Bayesian``)."""
-    return MODEL_LABELS.get(model, label(model))
-
-
-def fmt_money(value: float | None, currency: str, decimals: int = 1) -> str:
-    """Compact money: ``LCU 1.2M``, ``LCU 350.0K``, ``LCU 12``; an em dash when missing."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return f"{currency} {value / size:,.{decimals}f}{suffix}"
-    return f"{currency} {value:,.0f}"
-
-
-def fmt_roi(value: float | None) -> str:
-    """ROI (revenue per unit of spend) with two decimals, e.g. ``2.35``."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    return f"{float(value):,.2f}"
-
-
-def fmt_interval(low: float | None, high: float | None) -> str:
-    """A 90% interval as ``1.20 – 3.40``."""
-    return f"{fmt_roi(low)} – {fmt_roi(high)}"
-
-
-def fmt_pct(value: float | None, decimals: int = 1) -> str:
-    """A fraction as a percentage (``0.123`` -> ``12.3%``)."""
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    return f"{100 * float(value):.{decimals}f}%"
+    """Display name of a model id (``bayes`` -> ``Bayesian``); an unregistered id (an old
+    run's model) is made readable like a channel id."""
+    return REGISTRY[model].label if model in REGISTRY else label(model)
 
 
 def scenario_label(name: str) -> str:
@@ -234,9 +206,9 @@ def actual_vs_predicted(pred: pd.DataFrame, currency: str) -> go.Figure:
             line={"color": "black", "width": 2},
         )
     )
-    for model, rows in pred.groupby("model", sort=True):
-        rows = rows.sort_values("week_start_date")
-        colour = MODEL_COLOURS.get(model, "grey")
+    for model in in_model_order(pred["model"]):
+        rows = pred[pred["model"] == model].sort_values("week_start_date")
+        colour = model_colour(model)
         if rows["low"].notna().any():
             fig.add_trace(
                 go.Scatter(
@@ -284,7 +256,7 @@ def roi_by_channel(roi: pd.DataFrame, model: str) -> go.Figure:
             y=[label(c) for c in rows["channel"]],
             mode="markers",
             name=model_label(model),
-            marker={"size": 12, "color": MODEL_COLOURS.get(model)},
+            marker={"size": 12, "color": model_colour(model)},
             error_x={
                 "type": "data",
                 "symmetric": False,
@@ -335,7 +307,10 @@ def response_curve(curves: pd.DataFrame, channel: str, model: str, currency: str
     """One channel's weekly response curve: ``model`` with its 90% band and today's spend
     marked, the other models as thin dashed lines for comparison (their bands would hide it)."""
     fig = go.Figure()
-    rows_by_model = dict(list(curves[curves["channel"] == channel].groupby("model", sort=True)))
+    of_channel = curves[curves["channel"] == channel]
+    rows_by_model = {
+        name: of_channel[of_channel["model"] == name] for name in in_model_order(of_channel["model"])
+    }
     for other, rows in rows_by_model.items():
         if other == model:
             continue
@@ -346,13 +321,13 @@ def response_curve(curves: pd.DataFrame, channel: str, model: str, currency: str
                 y=rows["response"],
                 name=model_label(other),
                 mode="lines",
-                line={"color": MODEL_COLOURS.get(other, "grey"), "width": 1.5, "dash": "dash"},
+                line={"color": model_colour(other), "width": 1.5, "dash": "dash"},
                 hovertemplate="%{y:,.0f}",
             )
         )
     if model in rows_by_model:
         rows = rows_by_model[model].sort_values("spend")
-        colour = MODEL_COLOURS.get(model, "grey")
+        colour = model_colour(model)
         fig.add_trace(
             go.Scatter(
                 x=pd.concat([rows["spend"], rows["spend"][::-1]]),

@@ -32,8 +32,8 @@ from pydantic import ValidationError
 
 from prism_mmm import warehouse
 from prism_mmm.config import PrismConfig, load_config
-from prism_mmm.dbt import project_dir
 from prism_mmm.pipeline import artifact_dir
+from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
 from prism_mmm.warehouse import warehouse_path
 

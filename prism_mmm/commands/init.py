@@ -1,4 +1,5 @@
-"""`prism init --data PATH.csv`: profile a CSV and write prism.yml."""
+"""`prism init --data PATH.csv`: profile a CSV, write prism.yml and scaffold the dataset's
+knowledge folder (neutral: nothing is taken from another dataset)."""
 
 from __future__ import annotations
 
@@ -7,54 +8,100 @@ from pathlib import Path
 import yaml
 
 from prism_mmm.cli import PrismError
-from prism_mmm.config import PrismConfig, config_path, load_config
-from prism_mmm.dbt import project_dir
+from prism_mmm.config import KnowledgeConfig, PrismConfig, config_path, load_config
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("init", help="profile a CSV and write prism.yml")
+    parser = subparsers.add_parser(
+        "init", help="profile a CSV, write prism.yml and scaffold knowledge/<dataset>/"
+    )
     parser.add_argument("--data", required=True, help="weekly CSV: date, KPI, spend per channel")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset key (data.dataset): its knowledge lives in knowledge/<dataset>/ "
+        "(default: the CSV's file name in snake_case)",
+    )
     parser.add_argument("--output", default=None, help="config file to write (default prism.yml)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing config")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing config, and scaffold the dataset's knowledge folder again "
+        "if it exists (the files replaced are kept as *.yml.bak)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from prism_mmm.identifiers import UnsafeIdentifierError
+    import pandas as pd
+
+    from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
     from prism_mmm.ingest import InputError, profile
-    from prism_mmm.knowledge.local import load_table
+    from prism_mmm.knowledge.check import check_knowledge
+    from prism_mmm.knowledge.local import (
+        FIELD_COLUMNS,
+        FILES,
+        dataset_directory,
+        knowledge_directory,
+        read_rows,
+    )
+    from prism_mmm.knowledge.scaffold import write_scaffold
+    from prism_mmm.knowledge.schema import KnowledgeError
 
     output = Path(args.output) if args.output else config_path()
     if output.exists() and not args.force:
         raise PrismError(f"{output} exists; pass --force to overwrite it or --output NEW.yml")
-    knowledge_dir = project_dir() / load_config().knowledge.directory
-    field_definitions = load_table(knowledge_dir, "knowledge_field_definitions")
     data_path = Path(args.data).resolve()
+    dataset = args.dataset or to_snake_case(data_path.stem)
     try:
-        found = profile(data_path, field_definitions)
+        check_identifier(dataset, "dataset")
+    except UnsafeIdentifierError as exc:
+        source = "--dataset" if args.dataset else f"the file name {data_path.name!r}"
+        raise PrismError(f"{source}: {exc} Pass --dataset NAME.") from None
+    # The knowledge root stays the one in force (knowledge.directory and Notion settings are
+    # carried into the new config), so the scaffold is where the build will look.
+    knowledge = load_config().knowledge
+    folder = dataset_directory(knowledge, dataset)
+    try:
+        # Only this dataset's own field definitions may decide roles; never another's.
+        own_fields = read_rows(folder, "knowledge_field_definitions")
+    except KnowledgeError as exc:
+        raise PrismError(f"the knowledge of dataset {dataset} is invalid:\n{exc}") from None
+    try:
+        found = profile(data_path, pd.DataFrame(own_fields, columns=FIELD_COLUMNS))
     except (InputError, UnsafeIdentifierError) as exc:
         raise PrismError(f"{data_path}: {exc}") from None
+    brand = found.label_columns.get("brand", data_path.stem)
     config = {
         "data": {
             "source": "csv",
             "path": str(data_path),
+            "dataset": dataset,
             "date_column": found.date_column,
             "kpi": found.kpi,
             "channels": found.channels,
             "controls": found.controls,
             "rename": found.rename,
             "label_columns": found.label_columns,
-            "brand": found.label_columns.get("brand", data_path.stem),
+            "brand": brand,
             "currency": "LCU",
         },
         "holdout_weeks": 13,
     }
-    PrismConfig.model_validate(config)  # validate before writing
+    if knowledge != KnowledgeConfig():
+        config["knowledge"] = knowledge.model_dump(exclude_defaults=True)
+    cfg = PrismConfig.model_validate(config)  # validate before writing
+    folder = knowledge_directory(cfg)
+    existed = any((folder / name).exists() for name, _, _ in FILES.values())
+    backups = []
+    if not existed or args.force:
+        backups = write_scaffold(folder, dataset, found, brand, cfg.data.currency, own_fields)
     output.write_text(
         "# Written by `prism init`; review the roles below, then `prism build`.\n"
         + yaml.safe_dump(config, sort_keys=False)
     )
     print(f"Profiled {data_path.name}: {found.n_weeks} rows, {found.frequency}")
+    print(f"  dataset     : {dataset}")
     print(f"  date column : {found.date_column}")
     print(f"  KPI         : {found.kpi}")
     print(f"  channels    : {', '.join(found.channels)}")
@@ -63,5 +110,17 @@ def run(args) -> int:
         print(f"  renamed     : {raw!r} -> {safe}")
     for note in found.notes:
         print(f"  note        : {note}")
+    if existed and not args.force:
+        print(f"Kept the existing knowledge of dataset {dataset} in {folder} "
+              "(--force scaffolds it again).")
+        try:
+            check_knowledge(cfg)
+        except KnowledgeError as exc:
+            print(f"  warning     : `prism build` will refuse it until fixed: {exc}")
+    else:
+        print(f"Scaffolded the knowledge of dataset {dataset} in {folder}: field definitions "
+              "from the profile, business context without ROI ranges, no known issues.")
+        for backup in backups:
+            print(f"  replaced    : previous file kept as {backup}")
     print(f"Wrote {output}. Next: `prism build` (or `prism run` for the whole pipeline).")
     return 0

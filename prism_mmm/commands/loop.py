@@ -33,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agents.runner import LoopRunner, dbt_builder
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import DbtError, project_dir
+    from prism_mmm.dbt import DbtError
     from prism_mmm.identifiers import UnsafeIdentifierError
     from prism_mmm.ingest import InputError
+    from prism_mmm.project import project_dir
     from prism_mmm.warehouse import WarehouseError, warehouse_path
 
     if args.run_id is None:

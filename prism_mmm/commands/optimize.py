@@ -19,7 +19,7 @@ import pandas as pd
 from prism_mmm.cli import PrismError
 from prism_mmm.config import load_config
 from prism_mmm.data import SPEND_PREFIX
-from prism_mmm.dbt import project_dir
+from prism_mmm.models import model_names
 from prism_mmm.optimizer import (
     SCENARIO_COLUMNS,
     Allocation,
@@ -30,6 +30,7 @@ from prism_mmm.optimizer import (
     parse_bounds,
     user_scenario,
 )
+from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
 from prism_mmm.warehouse import (
     RunRef,
@@ -86,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=["bayes", "ridge", "nls"],
+        choices=model_names(),
         default=None,
         help="model to use (default: optimizer.model in prism.yml)",
     )

@@ -1,1 +1,1 @@
-"""Knowledge layer: field definitions, business context and known issues (DESIGN §6)."""
+"""Knowledge layer: field definitions, business context and known issues of one dataset."""

@@ -1,7 +1,9 @@
 """Local YAML knowledge (the default source, and the offline snapshot of Notion).
 
-``load_table`` is what the dbt python models ``knowledge_*`` call; it validates the rows so a
-bad edit of a YAML file fails the build with a message naming the file and the row.
+Knowledge describes one dataset, so it is filed by dataset: ``knowledge/<dataset>/`` under the
+``knowledge.directory`` root, and :func:`knowledge_directory` is the one place that resolves
+the folder for a configuration. ``load_table`` validates the rows so a bad edit of a YAML file
+fails the build with a message naming the file and the row.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from prism_mmm.config import PROJECT_ROOT, KnowledgeConfig
+from prism_mmm.config import KnowledgeConfig, PrismConfig
 from prism_mmm.knowledge.schema import (
     CONTEXT_COLUMNS,
     EXPECTED_ROI,
@@ -29,10 +31,14 @@ __all__ = [
     "FIELD_COLUMNS",
     "FILES",
     "ISSUE_COLUMNS",
+    "dataset_directory",
     "expected_roi_ranges",
     "knowledge_directory",
+    "knowledge_root",
+    "load_dataset_table",
     "load_table",
     "read_rows",
+    "read_rows_with_origins",
     "validate_directory",
     "write_snapshot",
 ]
@@ -44,15 +50,30 @@ FILES = {
 }
 
 
-def knowledge_directory(cfg: KnowledgeConfig) -> Path:
-    """The YAML directory; a relative ``knowledge.directory`` is relative to the project dir.
+def knowledge_root(cfg: KnowledgeConfig) -> Path:
+    """The root of the knowledge folders; a relative ``knowledge.directory`` is relative to the
+    project (:func:`prism_mmm.project.project_dir`)."""
+    from prism_mmm.project import project_dir
 
-    The project dir is ``PRISM_PROJECT_DIR`` when set (as for dbt runs), else the repository.
-    """
     directory = Path(cfg.directory)
     if directory.is_absolute():
         return directory
-    return Path(os.environ.get("PRISM_PROJECT_DIR", PROJECT_ROOT)) / directory
+    return project_dir() / directory
+
+
+def knowledge_directory(cfg: PrismConfig) -> Path:
+    """The YAML folder of the configured dataset: ``<knowledge.directory>/<data.dataset>``.
+
+    Every reader and writer of local knowledge (the dbt models, the CLI, the loop's Notion
+    sync, the benchmark) resolves it here, so no dataset reads another's files.
+    """
+    return dataset_directory(cfg.knowledge, cfg.data.dataset)
+
+
+def dataset_directory(cfg: KnowledgeConfig, dataset: str) -> Path:
+    """The folder of ``dataset`` under the knowledge root (for ``prism init``, which needs it
+    before the configuration it writes exists)."""
+    return knowledge_root(cfg) / dataset
 
 
 def read_rows(directory: str | Path, table: str) -> list[dict[str, Any]]:
@@ -63,10 +84,17 @@ def read_rows(directory: str | Path, table: str) -> list[dict[str, Any]]:
     KnowledgeError
         If the file is not valid YAML, lacks its top-level list, or has an invalid row.
     """
+    return read_rows_with_origins(directory, table)[0]
+
+
+def read_rows_with_origins(
+    directory: str | Path, table: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`read_rows` and where each row is (``<file>: issues[3]``), for later messages."""
     filename, key, _ = FILES[table]
     path = Path(directory) / filename
     if not path.exists():
-        return []
+        return [], []
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -74,7 +102,9 @@ def read_rows(directory: str | Path, table: str) -> list[dict[str, Any]]:
     rows = document.get(key, []) if isinstance(document, dict) else None
     if not isinstance(rows, list):
         raise KnowledgeError(f"{path}: expected a top-level '{key}:' list of rows")
-    return validate_rows(table, rows, [f"{path}: {key}[{i}]" for i in range(len(rows))])
+    origins = [f"{path}: {key}[{i}]" for i in range(len(rows))]
+    # validate_rows raises on any bad row, so the rows it returns align with the origins.
+    return validate_rows(table, rows, origins), origins
 
 
 def load_table(directory: str | Path, table: str) -> pd.DataFrame:
@@ -88,6 +118,18 @@ def load_table(directory: str | Path, table: str) -> pd.DataFrame:
         if col in frame:
             frame[col] = pd.to_numeric(frame[col])
     return frame
+
+
+def load_dataset_table(table: str) -> pd.DataFrame:
+    """What a dbt model ``knowledge_*`` returns: its table for the configured dataset, after
+    :func:`~prism_mmm.knowledge.check.check_knowledge`, so a direct ``dbt build`` refuses
+    knowledge that does not fit the data just as ``prism build`` does."""
+    from prism_mmm.config import load_config
+    from prism_mmm.knowledge.check import check_knowledge
+
+    cfg = load_config()
+    check_knowledge(cfg, [table])
+    return load_table(knowledge_directory(cfg), table)
 
 
 def expected_roi_ranges(directory: str | Path) -> dict[str, tuple[float, float]]:

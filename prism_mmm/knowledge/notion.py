@@ -5,6 +5,10 @@ and, only when every row of all three validates, replaces the local YAML snapsho
 dbt models ``knowledge_*`` load. ``push`` creates the three databases under a Notion page
 and fills them from the local YAML, so a team starts from the bundled knowledge.
 
+Knowledge belongs to a dataset: every database has a ``Dataset`` select property, and a sync
+keeps only the rows of the configured dataset (``data.dataset``), so one set of databases can
+hold several brands without any of them leaking into another's model.
+
 Notion API version 2025-09-03 (the notion-client 3.x default): a database holds one or more
 data sources; rows are pages of a data source, queried with cursor pagination.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +37,11 @@ from prism_mmm.knowledge.schema import (
     TABLE_LABELS,
     WHOLE_WEEK,
     KnowledgeError,
+    describe_row,
+    invalid_rows,
     row_key,
     row_label,
-    validate_rows,
+    row_problems,
 )
 
 LOG = logging.getLogger(__name__)
@@ -70,6 +76,11 @@ class Prop:
         return TEXT_TYPES if self.type in TEXT_TYPES else (self.type,)
 
 
+# Which dataset a row describes; the row column it fills is not a knowledge column, it only
+# decides whether a sync keeps the row.
+DATASET = "dataset"
+DATASET_PROP = Prop("Dataset", "select", (DATASET,))
+
 SCHEMAS: dict[str, tuple[Prop, ...]] = {
     "knowledge_field_definitions": (
         Prop("Column", "title", ("column_name",)),
@@ -79,6 +90,7 @@ SCHEMAS: dict[str, tuple[Prop, ...]] = {
         Prop("Is spend", "checkbox", ("is_spend",)),
         Prop("Is KPI", "checkbox", ("is_kpi",)),
         Prop("Is control", "checkbox", ("is_control",)),
+        DATASET_PROP,
     ),
     "knowledge_business_context": (
         Prop("Key", "title", ("key",)),
@@ -86,6 +98,7 @@ SCHEMAS: dict[str, tuple[Prop, ...]] = {
         Prop("Channel", "select", ("channel",)),
         Prop("ROI low", "number", ("roi_low",)),
         Prop("ROI high", "number", ("roi_high",)),
+        DATASET_PROP,
     ),
     "knowledge_known_issues": (
         Prop("Issue ID", "title", ("issue_id",)),
@@ -94,6 +107,7 @@ SCHEMAS: dict[str, tuple[Prop, ...]] = {
         Prop("Column", "select", ("column_name",)),
         Prop("Description", "rich_text", ("description",)),
         Prop("Action", "select", ("action",)),
+        DATASET_PROP,
     ),
 }
 FIXED_OPTIONS = {("knowledge_known_issues", "Action"): ["flag", "exclude", "cap"]}
@@ -101,13 +115,17 @@ FIXED_OPTIONS = {("knowledge_known_issues", "Action"): ["flag", "exclude", "cap"
 
 @dataclass(frozen=True)
 class CollectionChange:
-    """What a sync changed in one collection; rows are named by :func:`row_label`."""
+    """What a sync changed in one collection; rows are named by :func:`row_label`.
+
+    ``other_datasets``: rows left out because they describe another dataset, per dataset.
+    """
 
     table: str
     rows: int
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    other_datasets: dict[str, int] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -122,6 +140,7 @@ class SyncReport:
     the YAML files replaced (none on a dry run or when nothing changed).
     """
 
+    dataset: str
     directory: str
     synced_at: str
     database_ids: dict[str, str]
@@ -139,7 +158,12 @@ class SyncReport:
         lines = []
         for table, change in self.collections.items():
             counts = f"+{len(change.added)} -{len(change.removed)} ~{len(change.changed)}"
-            lines.append(f"{TABLE_LABELS[table]}: {change.rows} rows ({counts})")
+            line = f"{TABLE_LABELS[table]}: {change.rows} rows ({counts})"
+            if change.other_datasets:
+                others = ", ".join(f"{name}: {n}" for name, n in change.other_datasets.items())
+                ignored = sum(change.other_datasets.values())
+                line += f"; {ignored} rows of other datasets ignored ({others})"
+            lines.append(line)
             lines += [f"  added   {label}" for label in change.added]
             lines += [f"  removed {label}" for label in change.removed]
             for label, columns in change.changed.items():
@@ -156,6 +180,7 @@ class SyncReport:
 
         return {
             "source": "notion",
+            "dataset": self.dataset,
             "directory": self.directory,
             "synced_at": self.synced_at,
             "database_ids": dict(self.database_ids),
@@ -166,6 +191,7 @@ class SyncReport:
             "collections": {
                 table: {
                     "rows": c.rows,
+                    "other_datasets": dict(c.other_datasets),
                     "added": list(c.added),
                     "removed": list(c.removed),
                     "changed": {
@@ -281,7 +307,11 @@ def _match_properties(table: str, properties: dict[str, Any], where: str) -> dic
         aliases = [prop.name, *(prop.columns if len(prop.columns) == 1 else ())]
         name = next((by_norm[_norm(a)] for a in aliases if _norm(a) in by_norm), None)
         if name is None:
-            problems.append(f"missing property {prop.name!r} ({prop.type})")
+            problem = f"missing property {prop.name!r} ({prop.type})"
+            if prop is DATASET_PROP:
+                problem += (" (knowledge is scoped by dataset: add a select property "
+                            "'Dataset' and set it on every row to the dataset it describes)")
+            problems.append(problem)
             continue
         notion_type = properties[name].get("type")
         if notion_type not in prop.read_types:
@@ -353,8 +383,9 @@ def _fetch(
         if page.get("object") != "page" or page.get("in_trash") or page.get("archived"):
             continue
         row = _page_row(table, page, names)
-        # Notion's UI creates blank rows; skip them rather than fail on them.
-        if not any(v not in (None, False) for v in row.values()):
+        # Notion's UI creates blank rows (a view filtered by dataset may pre-fill Dataset);
+        # skip them rather than fail on them.
+        if not any(v not in (None, False) for c, v in row.items() if c != DATASET):
             empty += 1
             continue
         rows.append(row)
@@ -364,7 +395,35 @@ def _fetch(
     return rows, origins, warnings
 
 
-def _diff(table: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> CollectionChange:
+def _own_rows(
+    table: str, rows: list[dict[str, Any]], origins: list[str], dataset: str
+) -> tuple[list[dict[str, Any]], list[str], list[str], dict[str, int]]:
+    """Split fetched rows by their Dataset: the configured dataset's rows (without the
+    dataset column) and their origins, a problem line per row with an empty Dataset, and the
+    number of rows of every other dataset."""
+    own, own_origins, bad, others = [], [], [], {}
+    for row, origin in zip(rows, origins, strict=True):
+        row = dict(row)
+        owner = (row.pop(DATASET, None) or "").strip()
+        if not owner:
+            bad.append(
+                f"{describe_row(table, row, origin)}: Dataset is empty: set it to the dataset the "
+                f"row describes (this project's is {dataset!r})"
+            )
+        elif owner != dataset:
+            others[owner] = others.get(owner, 0) + 1
+        else:
+            own.append(row)
+            own_origins.append(origin)
+    return own, own_origins, bad, dict(sorted(others.items()))
+
+
+def _diff(
+    table: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    other_datasets: dict[str, int] | None = None,
+) -> CollectionChange:
     before = {row_key(table, r): r for r in old}
     after = {row_key(table, r): r for r in new}
     changed = {}
@@ -382,6 +441,7 @@ def _diff(table: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> C
         added=tuple(row_label(table, after[k]) for k in after if k not in before),
         removed=tuple(row_label(table, before[k]) for k in before if k not in after),
         changed=dict(sorted(changed.items())),
+        other_datasets=dict(other_datasets or {}),
     )
 
 
@@ -391,10 +451,20 @@ def _sort(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: tuple(str(v) for v in row_key(table, r)))
 
 
+# A check of validated rows against the data: (table, rows, origins) -> problem lines.
+RowCheck = Callable[[str, list[dict[str, Any]], list[str]], list[str]]
+
+
 def sync(
-    cfg: KnowledgeConfig, token: str, directory: str | Path, dry_run: bool = False
+    cfg: KnowledgeConfig,
+    token: str,
+    directory: str | Path,
+    *,
+    dataset: str,
+    dry_run: bool = False,
+    check: RowCheck | None = None,
 ) -> SyncReport:
-    """Pull the three Notion databases into the local YAML snapshot.
+    """Pull the configured dataset's rows of the three Notion databases into its YAML snapshot.
 
     Parameters
     ----------
@@ -403,9 +473,16 @@ def sync(
     token : str
         Notion integration secret (``NOTION_TOKEN``).
     directory : str or Path
-        Snapshot directory (see :func:`prism_mmm.knowledge.local.knowledge_directory`).
+        The dataset's snapshot directory (see
+        :func:`prism_mmm.knowledge.local.knowledge_directory`).
+    dataset : str
+        ``data.dataset``: rows whose Dataset is another dataset are left out (and counted); a
+        row with an empty Dataset is invalid.
     dry_run : bool, default False
         Fetch, validate and report the changes, but write nothing.
+    check : callable, optional
+        Problems of the valid rows against the data (e.g. a channel the dataset does not
+        have, :func:`prism_mmm.knowledge.check.dataset_problems`); any makes the row invalid.
 
     Returns
     -------
@@ -444,12 +521,17 @@ def sync(
             warnings += notes
 
     new: dict[str, list[dict[str, Any]]] = {}
+    others: dict[str, dict[str, int]] = {}
     problems = []
     for table, (rows, origins) in fetched.items():
-        try:
-            new[table] = _sort(table, validate_rows(table, rows, origins))
-        except KnowledgeError as exc:
-            problems.append(str(exc))
+        rows, origins, bad, others[table] = _own_rows(table, rows, origins, dataset)
+        clean, invalid = row_problems(table, rows, origins)
+        if check is not None and not invalid:  # clean rows align with origins only then
+            invalid = check(table, clean, origins)
+        if bad or invalid:
+            problems.append(str(invalid_rows(table, bad + invalid)))
+        else:
+            new[table] = _sort(table, clean)
     if problems:
         raise KnowledgeError("\n".join(problems))
     warnings += _unknown_issue_columns(new)
@@ -462,7 +544,7 @@ def sync(
         except KnowledgeError as exc:
             warnings.append(f"previous snapshot was invalid and is replaced: {exc}")
             old, stale = [], True
-        changes[table] = _diff(table, old, rows)
+        changes[table] = _diff(table, old, rows, others[table])
         missing_file = not (Path(directory) / FILES[table][0]).exists()
         if stale or missing_file or changes[table].has_changes:
             to_write[table] = rows
@@ -470,14 +552,15 @@ def sync(
     written: tuple[str, ...] = ()
     if to_write and not dry_run:
         headers = {
-            table: f"Snapshot of the Notion {TABLE_LABELS[table]} database {ids[table]}, synced "
-            f"{synced_at}.\nEdit this knowledge in Notion: `prism knowledge sync` overwrites "
-            "this file."
+            table: f"Snapshot of the Notion {TABLE_LABELS[table]} database {ids[table]}, rows of "
+            f"dataset {dataset}, synced {synced_at}.\nEdit this knowledge in Notion: `prism "
+            "knowledge sync` overwrites this file."
             for table in to_write
         }
         write_snapshot(directory, to_write, headers)
         written = tuple(str(Path(directory) / FILES[t][0]) for t in to_write)
     return SyncReport(
+        dataset=dataset,
         directory=str(directory),
         synced_at=synced_at,
         database_ids={ID_FIELDS[t]: i for t, i in ids.items() if i},
@@ -510,7 +593,8 @@ def _rich_text(text: str | None) -> list[dict[str, Any]]:
 def database_schema(table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Property schema of a knowledge database, for ``initial_data_source.properties``.
 
-    Select options are the values present in ``rows`` (Notion adds new ones as users type).
+    Select options are the values present in ``rows`` (Notion adds new ones as users type);
+    rows carry their ``dataset`` as well as the knowledge columns.
     """
     schema: dict[str, Any] = {}
     for prop in SCHEMAS[table]:
@@ -527,7 +611,7 @@ def database_schema(table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def page_properties(table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """Property values of one knowledge row, for ``pages.create``."""
+    """Property values of one knowledge row and its ``dataset``, for ``pages.create``."""
     properties: dict[str, Any] = {}
     for prop in SCHEMAS[table]:
         value = row[prop.columns[0]]
@@ -549,7 +633,7 @@ def page_properties(table: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def push(
-    cfg: KnowledgeConfig, token: str, parent_page_id: str, directory: str | Path
+    cfg: KnowledgeConfig, token: str, parent_page_id: str, directory: str | Path, dataset: str
 ) -> PushResult:
     """Create the three knowledge databases under a Notion page and fill them from the YAML.
 
@@ -562,7 +646,10 @@ def push(
     parent_page_id : str
         Page id or URL under which the databases are created.
     directory : str or Path
-        Local YAML knowledge to upload; it is validated before anything is created.
+        The dataset's local YAML knowledge to upload; it is validated before anything is
+        created.
+    dataset : str
+        ``data.dataset``: the value of every row's Dataset property.
 
     Returns
     -------
@@ -579,7 +666,10 @@ def push(
     parent = extract_notion_id(parent_page_id)
     if parent is None:
         raise NotionSyncError(f"--parent {parent_page_id!r} is not a Notion page id or URL")
-    tables = validate_directory(directory)
+    tables = {
+        table: [{**row, DATASET: dataset} for row in rows]
+        for table, rows in validate_directory(directory).items()
+    }
     ids: dict[str, str] = {}
     urls: dict[str, str] = {}
     with _client(cfg.notion, token) as client:

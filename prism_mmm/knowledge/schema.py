@@ -218,7 +218,7 @@ NAME_COLUMNS = {
 }
 
 
-def _describe(table: str, row: dict[str, Any], origin: str) -> str:
+def describe_row(table: str, row: dict[str, Any], origin: str) -> str:
     """``origin`` plus the row's naming fields, when present, to help find the row."""
     names = [
         f"{c} {row[c]!r}" for c in NAME_COLUMNS[table] if isinstance(row.get(c), str) and row[c]
@@ -233,6 +233,45 @@ def _format(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+def invalid_rows(table: str, problems: Sequence[str]) -> KnowledgeError:
+    """The error listing a collection's invalid rows, one problem per line."""
+    return KnowledgeError(
+        f"{TABLE_LABELS[table]}: {len(problems)} invalid row(s):\n  - " + "\n  - ".join(problems)
+    )
+
+
+def row_problems(
+    table: str, rows: Iterable[dict[str, Any]], origins: Sequence[str] | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The valid rows, normalised, and a problem line for every invalid or duplicate row
+    (see :func:`validate_rows`, which raises instead)."""
+    rows = list(rows)
+    origins = list(origins) if origins is not None else [f"row {i + 1}" for i in range(len(rows))]
+    model, columns = MODELS[table], COLUMNS[table]
+    problems: list[str] = []
+    clean: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], str] = {}
+    for raw, origin in zip(rows, origins, strict=True):
+        if not isinstance(raw, dict):
+            problems.append(f"{origin}: expected a mapping of column -> value, got {raw!r}")
+            continue
+        try:
+            row = model.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            problems.append(f"{describe_row(table, raw, origin)}: {_format(exc)}")
+            continue
+        key = row_key(table, row)
+        if key in seen:
+            problems.append(
+                f"{describe_row(table, raw, origin)}: duplicate of {seen[key]} "
+                f"({row_label(table, row)!r} appears twice)"
+            )
+            continue
+        seen[key] = origin
+        clean.append({c: row[c] for c in columns})
+    return clean, problems
 
 
 def validate_rows(
@@ -261,33 +300,7 @@ def validate_rows(
     KnowledgeError
         Listing every invalid row and every duplicate row key.
     """
-    rows = list(rows)
-    origins = list(origins) if origins is not None else [f"row {i + 1}" for i in range(len(rows))]
-    model, columns = MODELS[table], COLUMNS[table]
-    problems: list[str] = []
-    clean: list[dict[str, Any]] = []
-    seen: dict[tuple[Any, ...], str] = {}
-    for raw, origin in zip(rows, origins, strict=True):
-        if not isinstance(raw, dict):
-            problems.append(f"{origin}: expected a mapping of column -> value, got {raw!r}")
-            continue
-        try:
-            row = model.model_validate(raw).model_dump()
-        except ValidationError as exc:
-            problems.append(f"{_describe(table, raw, origin)}: {_format(exc)}")
-            continue
-        key = row_key(table, row)
-        if key in seen:
-            problems.append(
-                f"{_describe(table, raw, origin)}: duplicate of {seen[key]} "
-                f"({row_label(table, row)!r} appears twice)"
-            )
-            continue
-        seen[key] = origin
-        clean.append({c: row[c] for c in columns})
+    clean, problems = row_problems(table, rows, origins)
     if problems:
-        raise KnowledgeError(
-            f"{TABLE_LABELS[table]}: {len(problems)} invalid row(s):\n  - "
-            + "\n  - ".join(problems)
-        )
+        raise invalid_rows(table, problems)
     return clean

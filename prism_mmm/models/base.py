@@ -1,14 +1,18 @@
-"""The shared model interface (DESIGN §3, STYLE §3).
+"""The shared model interface.
 
-Every model is an :class:`MMMEstimator`: ``__init__`` only stores its keyword arguments,
-``fit(data)`` learns state named with a trailing underscore and returns ``self``. The result
-methods return DataFrames with fixed columns so the pipeline can write any model's output to
-the same warehouse tables. A fourth model is one file plus a ``register`` call.
+Every model is an :class:`MMMEstimator` (scikit-learn's estimator contract): ``__init__``
+only stores its keyword arguments, ``fit(data)`` learns state named with a trailing
+underscore and returns ``self``. The result methods return DataFrames with fixed columns so
+the pipeline can write any model's output to the same warehouse tables, and ``save``/``load``
+round-trip a fitted model completely (parameters, data and learned state). A fourth model is
+one file plus a registry entry.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -16,7 +20,6 @@ from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
 from prism_mmm.data import MMMData
-from prism_mmm.transforms import GeometricAdstock, hill
 
 # Column contracts of the result methods.
 CONTRIBUTION_COLUMNS = ["week_start_date", "component", "value", "low", "high"]
@@ -34,6 +37,11 @@ def register(cls: type[MMMEstimator]) -> type[MMMEstimator]:
 
 class NotFittedError(RuntimeError):
     pass
+
+
+ESTIMATOR_FILE = "estimator.json"
+DATA_FILE = "data.npz"
+STATE_ARRAYS = "state.npz"
 
 
 class MMMEstimator(BaseEstimator):
@@ -56,6 +64,8 @@ class MMMEstimator(BaseEstimator):
     """
 
     model_name: ClassVar[str]
+    # Parameters holding a typed configuration object (pydantic model), rebuilt on load.
+    config_params: ClassVar[dict[str, type]] = {}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "data_"):
@@ -83,6 +93,105 @@ class MMMEstimator(BaseEstimator):
 
     def diagnostics(self) -> dict:  # pragma: no cover
         raise NotImplementedError
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write everything :meth:`load` needs: the parameters, the data it was fitted on and
+        its learned state. Returns the directory."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        (directory / ESTIMATOR_FILE).write_text(
+            json.dumps({"model": self.model_name, "params": params}, indent=1, sort_keys=True)
+        )
+        save_data(self.data_, directory / DATA_FILE)
+        self._save_state(directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> MMMEstimator:
+        """A fitted model from :meth:`save` output; ``MMMEstimator.load`` finds the model
+        class from the saved name, ``RidgeMMM.load`` also checks it."""
+        from prism_mmm.models import estimator_class
+
+        directory = Path(directory)
+        saved = json.loads((directory / ESTIMATOR_FILE).read_text())
+        model_cls = estimator_class(saved["model"])
+        if cls is not MMMEstimator and model_cls is not cls:
+            raise ValueError(f"{directory} holds a {saved['model']!r} model, not {cls.model_name!r}")
+        defaults = model_cls().get_params(deep=False)
+        params = {}
+        for name, value in saved["params"].items():
+            if name in model_cls.config_params and value is not None:
+                value = model_cls.config_params[name].model_validate(value)
+            elif isinstance(defaults.get(name), tuple) and isinstance(value, list):
+                value = tuple(value)
+            params[name] = value
+        model = model_cls(**params)
+        model.data_ = load_data(directory / DATA_FILE)
+        model._load_state(directory)
+        return model
+
+    def _learned(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items()
+                if k.endswith("_") and not k.startswith("_") and k != "data_"}
+
+    def _save_state(self, directory: Path) -> None:
+        """Learned attributes: arrays (and dicts of arrays) to ``state.npz``, the rest JSON."""
+        arrays, other = {}, {}
+        for name, value in self._learned().items():
+            if isinstance(value, np.ndarray):
+                arrays[name] = value
+            elif isinstance(value, dict) and value and all(
+                isinstance(v, np.ndarray) for v in value.values()
+            ):
+                arrays.update({f"{name}/{k}": v for k, v in value.items()})
+            else:
+                other[name] = _jsonable(value)
+        np.savez(directory / STATE_ARRAYS, **arrays)
+        (directory / "state.json").write_text(json.dumps(other, indent=1, sort_keys=True))
+
+    def _load_state(self, directory: Path) -> None:
+        for name, value in json.loads((directory / "state.json").read_text()).items():
+            setattr(self, name, value)
+        with np.load(directory / STATE_ARRAYS, allow_pickle=False) as arrays:
+            for key in arrays.files:
+                name, _, sub = key.partition("/")
+                if sub:
+                    self.__dict__.setdefault(name, {})[sub] = arrays[key]
+                else:
+                    setattr(self, name, arrays[key])
+
+
+def _jsonable(value: Any) -> Any:
+    """Parameters and learned scalars as JSON values (pydantic models dumped)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot save a {type(value).__name__}; the model must save it itself")
+
+
+def save_data(data: MMMData, path: Path) -> None:
+    """An :class:`MMMData` as one ``.npz`` (names as string arrays)."""
+    np.savez(path, **{k: np.asarray(v) for k, v in data.__dict__.items()})
+
+
+def load_data(path: Path) -> MMMData:
+    with np.load(path, allow_pickle=False) as arrays:
+        fields = {k: arrays[k] for k in arrays.files}
+    for name in ("channels", "control_names", "baseline_names"):
+        fields[name] = [str(v) for v in fields[name]]
+    return MMMData(**fields)
 
 
 def roi_from_draws(
@@ -141,27 +250,6 @@ def moving_block_indices(
     starts = rng.integers(0, n - block + 1, size=(n_boot, n_blocks))
     rows = starts[:, :, None] + np.arange(block)[None, None, :]
     return rows.reshape(n_boot, n_blocks * block)[:, :n]
-
-
-def adstock_hill_features(
-    spend: np.ndarray,
-    scale: np.ndarray,
-    decay: np.ndarray,
-    half_sat: np.ndarray,
-    shape: np.ndarray,
-    max_lag: int,
-) -> np.ndarray:
-    """(T, C) media features ``hill(geometric_adstock(spend / scale))``, one set of
-    parameters per channel (arrays of length C). With normalised adstock weights a sustained
-    weekly spend ``s`` maps to ``hill(s / scale)``, the steady state a ResponseSurface uses."""
-    adstock = GeometricAdstock(max_lag=max_lag)
-    scaled = np.asarray(spend, dtype=float) / scale[None, :]
-    return np.column_stack(
-        [
-            hill(adstock(scaled[:, c], decay=decay[c]), half_sat[c], shape[c])
-            for c in range(scaled.shape[1])
-        ]
-    )
 
 
 def contributions_frame(
@@ -229,14 +317,16 @@ def parameter_summary(
     return pd.concat(frames, ignore_index=True)
 
 
-PLAUSIBLE_MEDIA_SHARE = (0.05, 0.80)  # DESIGN §5 critic: media 5-80% of the KPI
+# Media explaining 5-80% of the KPI is plausible for a business that also sells without
+# advertising; the Critic and the models' diagnostics use the same band.
+PLAUSIBLE_MEDIA_SHARE = (0.05, 0.80)
 
 
 def media_share_problem(shares: np.ndarray) -> str | None:
     """A message when the channel contributions add up to an implausible part of the KPI.
 
     Above 100% the model explains the KPI as media minus something (a negative baseline, or
-    with a non-negative baseline, negative controls). Outside the DESIGN §5 band of 5-80% the
+    with a non-negative baseline, negative controls). Outside the band of 5-80% the
     attribution is implausible for a business that also sells without advertising, even when
     the fit is good. The band is only reported, never imposed on the fit.
     """

@@ -1,9 +1,10 @@
-"""NLS MMM: learns adstock decay and Hill parameters per channel by bounded least squares.
+"""NLS MMM: learns adstock and saturation parameters per channel by bounded least squares.
 
 The model is the Ridge model's (``prism_mmm.models.ridge``) without a penalty, with every
-channel's ``decay``, ``half_sat`` and ``shape`` learned from the data::
+channel's transform parameters (geometric + Hill: ``decay``, ``half_sat``, ``shape``) learned
+from the data::
 
-    y_t = Z_t gamma + sum_c beta_c * hill(adstock(spend_ct / scale_c; decay_c); half_sat_c, shape_c)
+    y_t = Z_t gamma + sum_c beta_c * sat(adstock(spend_ct / scale_c; adstock params_c); sat params_c)
 
 ``Z`` holds the intercept, trend, seasonality and controls; ``beta_c >= 0``; ``scale_c`` is
 the channel's largest fit-week spend. The transform bounds are the transforms' own
@@ -36,7 +37,6 @@ from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
     MMMEstimator,
-    adstock_hill_features,
     cone_constrained_lsq,
     contributions_frame,
     floor_note,
@@ -49,60 +49,9 @@ from prism_mmm.models.base import (
 )
 from prism_mmm.models.ridge import channel_scale
 from prism_mmm.response import ResponseSurface
-from prism_mmm.transforms import GeometricAdstock, HillSaturation
-from prism_mmm.transforms.adstock import convolve_weights
+from prism_mmm.transforms import MediaTransform
 
-MEDIA_PARAMS = ("decay", "half_sat", "shape")
-BOUNDS = {
-    "decay": GeometricAdstock.params["decay"].bounds,
-    "half_sat": HillSaturation.params["half_sat"].bounds,
-    "shape": HillSaturation.params["shape"].bounds,
-}
-# Random restarts draw from this inner box (half_sat log-uniform): starting at a bound tends
-# to leave the optimiser stuck on it.
-START_BOX = {"decay": (0.0, 0.8), "half_sat": (0.1, 2.0), "shape": (0.7, 3.0)}
 AT_BOUND_TOL = 1e-3
-
-
-def _decay_weights_and_derivative(decay: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """(L, C) normalised geometric weights ``w_l = d^l / S`` and ``dw_l / dd`` per channel."""
-    lags = np.arange(max_lag, dtype=float)[:, None]
-    powers = decay[None, :] ** lags
-    # d(d^l)/dd = l d^(l-1); the l = 0 term is zero (and must not evaluate 0^-1 at d = 0).
-    dpowers = lags * decay[None, :] ** np.clip(lags - 1, 0, None)
-    total, dtotal = powers.sum(axis=0), dpowers.sum(axis=0)
-    return powers / total, (dpowers * total - powers * dtotal) / total**2
-
-
-def media_features_and_gradients(
-    scaled_spend: np.ndarray, theta: np.ndarray, max_lag: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features (T, C) and their derivatives (T, C, 3) w.r.t. (decay, half_sat, shape).
-
-    ``theta`` is (C, 3); all channels are computed at once (this runs thousands of times per
-    fit). Hill derivatives with ``h = a^k / (a^k + K^k)``: ``dh/da = h(1-h) k / a``,
-    ``dh/dK = -h(1-h) k / K``, ``dh/dk = h(1-h) ln(a / K)``.
-    """
-    decay, half_sat, shape = theta.T
-    weights, dweights = _decay_weights_and_derivative(decay, max_lag)
-    adstocked = convolve_weights(scaled_spend, weights)
-    dadstock = convolve_weights(scaled_spend, dweights)
-    positive = adstocked > 0
-    safe = np.where(positive, adstocked, 1.0)
-    # Far below half-saturation the ratio overflows to inf, which correctly gives h = 0.
-    with np.errstate(over="ignore", divide="ignore"):
-        ratio = np.where(positive, (half_sat / safe) ** shape, np.inf)
-    h = 1.0 / (1.0 + ratio)
-    slope = h * (1.0 - h)
-    gradients = np.stack(
-        [
-            np.where(positive, slope * shape / safe, 0.0) * dadstock,
-            -slope * shape / half_sat,
-            np.where(positive, slope * np.log(safe / half_sat), 0.0),
-        ],
-        axis=-1,
-    )
-    return h, gradients
 
 
 class LinearPart:
@@ -163,12 +112,17 @@ class NlsMMM(MMMEstimator):
 
     Parameters
     ----------
-    decay, half_sat, shape : float
-        Starting values of the first start for every channel (clipped into bounds).
+    adstock, saturation : str
+        Registered transform names (``prism_mmm.transforms``); their ``Param.bounds`` bound
+        the search.
     max_lag : int
         Adstock window in weeks.
+    params : dict, optional
+        Starting values of the first start for every channel (clipped into bounds); unset
+        parameters start at their transform's default.
     n_starts : int
-        Optimiser starts: the first from the values above, the rest random inside bounds.
+        Optimiser starts: the first from ``params``, the rest drawn from the transforms'
+        priors (a start on a bound tends to stay stuck there).
     n_boot, block_weeks : int
         Moving-block residual bootstrap refits and block length.
     max_nfev : int
@@ -184,10 +138,10 @@ class NlsMMM(MMMEstimator):
 
     def __init__(
         self,
-        decay: float = 0.5,
-        half_sat: float = 0.5,
-        shape: float = 1.0,
+        adstock: str = "geometric",
+        saturation: str = "hill",
         max_lag: int = 8,
+        params: dict[str, float] | None = None,
         n_starts: int = 4,
         n_boot: int = 100,
         block_weeks: int = 8,
@@ -195,10 +149,10 @@ class NlsMMM(MMMEstimator):
         random_state: int = 0,
         nonneg_baseline: bool = True,
     ) -> None:
-        self.decay = decay
-        self.half_sat = half_sat
-        self.shape = shape
+        self.adstock = adstock
+        self.saturation = saturation
         self.max_lag = max_lag
+        self.params = params
         self.n_starts = n_starts
         self.n_boot = n_boot
         self.block_weeks = block_weeks
@@ -210,16 +164,11 @@ class NlsMMM(MMMEstimator):
     def from_config(cls, cfg: PrismConfig) -> NlsMMM:
         """Build from ``PrismConfig`` (configured transform values are the first start)."""
         transforms = cfg.transforms
-        if transforms.adstock != "geometric" or transforms.saturation != "hill":
-            raise ValueError(
-                "NlsMMM supports geometric adstock with Hill saturation; configured "
-                f"{transforms.adstock!r} + {transforms.saturation!r}"
-            )
         return cls(
-            decay=transforms.decay,
-            half_sat=transforms.half_sat,
-            shape=transforms.shape,
+            adstock=transforms.adstock,
+            saturation=transforms.saturation,
             max_lag=transforms.max_lag,
+            params=dict(transforms.params),
             n_starts=cfg.nls.n_starts,
             n_boot=cfg.nls.n_boot,
             block_weeks=cfg.nls.block_weeks,
@@ -227,14 +176,21 @@ class NlsMMM(MMMEstimator):
             nonneg_baseline=cfg.nls.nonneg_baseline,
         )
 
+    def _media(self) -> MediaTransform:
+        return MediaTransform(self.adstock, self.saturation, self.max_lag)
+
     # -- fitting ------------------------------------------------------------------------
     def fit(self, data: MMMData) -> NlsMMM:
         fit_rows = np.flatnonzero(data.fit_mask)
         n_channels = len(data.channels)
         z_fit = self._linear_design(data)[fit_rows]
-        if len(fit_rows) <= z_fit.shape[1] + 4 * n_channels:
+        media = self._media()
+        names = list(media.params)
+        n_params = len(names)
+        n_media = (n_params + 1) * n_channels
+        if len(fit_rows) <= z_fit.shape[1] + n_media:
             raise ValueError(
-                f"{len(fit_rows)} fit weeks are too few for {4 * n_channels} media parameters"
+                f"{len(fit_rows)} fit weeks are too few for {n_media} media parameters"
                 f" plus {z_fit.shape[1]} baseline terms"
             )
         self.scale_ = channel_scale(data.spend, data.fit_mask)
@@ -249,7 +205,11 @@ class NlsMMM(MMMEstimator):
             return v - basis @ (basis.T @ v)
 
         def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return x[: 3 * n_channels].reshape(n_channels, 3), x[3 * n_channels :]
+            return (x[: n_params * n_channels].reshape(n_channels, n_params),
+                    x[n_params * n_channels :])
+
+        def features_and_gradients(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return media.with_gradients(scaled, **dict(zip(names, theta.T, strict=True)))
 
         last: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         faces: dict[bytes, np.ndarray] = {}
@@ -260,7 +220,7 @@ class NlsMMM(MMMEstimator):
             key = theta.tobytes()
             if key not in last:
                 last.clear()
-                last[key] = media_features_and_gradients(scaled, theta, self.max_lag)
+                last[key] = features_and_gradients(theta)
             return last[key]
 
         def residuals(x: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -283,12 +243,9 @@ class NlsMMM(MMMEstimator):
             jac = np.column_stack([d_theta, -features[fit_rows]])
             return jac - face @ (face.T @ jac)
 
-        lower = np.concatenate(
-            [np.tile([BOUNDS[k][0] for k in MEDIA_PARAMS], n_channels), np.zeros(n_channels)]
-        )
-        upper = np.concatenate(
-            [np.tile([BOUNDS[k][1] for k in MEDIA_PARAMS], n_channels), np.full(n_channels, np.inf)]
-        )
+        bounds = np.array([media.params[k].bounds for k in names])  # (P, 2)
+        lower = np.concatenate([np.tile(bounds[:, 0], n_channels), np.zeros(n_channels)])
+        upper = np.concatenate([np.tile(bounds[:, 1], n_channels), np.full(n_channels, np.inf)])
 
         def solve(x0: np.ndarray, target: np.ndarray, max_nfev: int):
             return least_squares(
@@ -305,8 +262,8 @@ class NlsMMM(MMMEstimator):
         target = y_fit / y_unit
         rng = np.random.default_rng(self.random_state)
         results = []
-        for theta0 in self._starts(n_channels, rng):
-            features, _ = media_features_and_gradients(scaled, theta0, self.max_lag)
+        for theta0 in self._starts(media, n_channels, rng):
+            features, _ = features_and_gradients(theta0)
             # Start the coefficients at their best non-negative value for these transforms
             # (baseline unconstrained: only a starting point).
             beta0, _ = nnls(project(features[fit_rows]), project(target))
@@ -318,11 +275,9 @@ class NlsMMM(MMMEstimator):
         self.optimizer_message_ = str(best.message)
 
         theta, beta = unpack(best.x)
-        self.decay_, self.half_sat_, self.shape_ = theta.T.copy()
+        self.params_ = {k: theta[:, j].copy() for j, k in enumerate(names)}
         self.coef_ = beta * y_unit
-        self.features_ = adstock_hill_features(
-            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
-        )
+        self.features_ = media.features(data.spend, self.scale_, **self.params_)
         self.linear_coef_ = linear.fit(y_fit - self.features_[fit_rows] @ self.coef_)[0]
 
         fitted = z_fit @ self.linear_coef_ + self.features_[fit_rows] @ self.coef_
@@ -334,33 +289,38 @@ class NlsMMM(MMMEstimator):
             refit = solve(best.x, y_boot / y_unit, max(self.max_nfev // 5, 10))
             theta_b, beta_b = unpack(refit.x)
             coef_b = beta_b * y_unit
-            features_b = adstock_hill_features(
-                data.spend[: fit_rows.max() + 1], self.scale_, *theta_b.T, self.max_lag
+            features_b = media.features(
+                data.spend[: fit_rows.max() + 1], self.scale_, **dict(zip(names, theta_b.T))
             )[fit_rows]
             boot_theta.append(theta_b)
             boot_coef.append(coef_b)
             boot_linear.append(linear.fit(y_boot - features_b @ coef_b)[0])
-        self.boot_theta_ = np.array(boot_theta).reshape(len(rows), n_channels, 3)
+        self.boot_params_ = {
+            k: np.array(boot_theta).reshape(len(rows), n_channels, n_params)[:, :, j]
+            for j, k in enumerate(names)
+        }
         self.boot_coef_ = np.array(boot_coef).reshape(len(rows), n_channels)
         self.boot_linear_coef_ = np.array(boot_linear).reshape(len(rows), z_fit.shape[1])
         self.data_ = data
         return self
 
-    def _starts(self, n_channels: int, rng: np.random.Generator) -> list[np.ndarray]:
-        """(C, 3) starting transforms: the configured values, then random draws."""
-        first = np.array([[self.decay, self.half_sat, self.shape]] * n_channels, dtype=float)
-        for j, key in enumerate(MEDIA_PARAMS):
-            first[:, j] = np.clip(first[:, j], *BOUNDS[key])
+    def _starts(
+        self, media: MediaTransform, n_channels: int, rng: np.random.Generator
+    ) -> list[np.ndarray]:
+        """(C, P) starting transforms: the configured values (or the transforms' defaults),
+        then draws from the transforms' priors, kept a step inside the bounds."""
+        first = np.array([[(self.params or {}).get(k, p.default) for k, p in media.params.items()]]
+                         * n_channels, dtype=float)
         starts = [first]
         for _ in range(self.n_starts - 1):
-            draw = np.column_stack(
-                [
-                    rng.uniform(*START_BOX["decay"], n_channels),
-                    np.exp(rng.uniform(*np.log(START_BOX["half_sat"]), n_channels)),
-                    rng.uniform(*START_BOX["shape"], n_channels),
-                ]
-            )
-            starts.append(draw)
+            draw = [
+                param.prior.sample(rng, n_channels) for param in media.params.values()
+            ]
+            starts.append(np.column_stack(draw))
+        bounds = np.array([p.bounds for p in media.params.values()])
+        inner = 0.02 * (bounds[:, 1] - bounds[:, 0])
+        starts = [np.clip(s, bounds[:, 0] + inner, bounds[:, 1] - inner) for s in starts]
+        starts[0] = np.clip(first, bounds[:, 0], bounds[:, 1])  # a configured value is kept
         return starts
 
     def _floor_rows(self, data: MMMData) -> np.ndarray:
@@ -377,19 +337,22 @@ class NlsMMM(MMMEstimator):
     def predict(self, data: MMMData | None = None) -> np.ndarray:
         self._check_fitted()
         data = self.data_ if data is None else data
-        features = adstock_hill_features(
-            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
-        )
+        features = self._media().features(data.spend, self.scale_, **self.params_)
         return self._linear_design(data) @ self.linear_coef_ + features @ self.coef_
+
+    def _n_boot_draws(self) -> int:
+        return len(self.boot_coef_)
 
     def _boot_features(self) -> np.ndarray:
         """(D, T, C) media features of every bootstrap refit over all weeks of ``data_``."""
+        media = self._media()
         return np.array(
             [
-                adstock_hill_features(self.data_.spend, self.scale_, *theta.T, self.max_lag)
-                for theta in self.boot_theta_
+                media.features(self.data_.spend, self.scale_,
+                               **{k: v[d] for k, v in self.boot_params_.items()})
+                for d in range(self._n_boot_draws())
             ]
-        ).reshape(len(self.boot_theta_), self.data_.n_weeks, len(self.data_.channels))
+        ).reshape(self._n_boot_draws(), self.data_.n_weeks, len(self.data_.channels))
 
     def predict_interval(self) -> tuple[np.ndarray, np.ndarray]:
         """90% band of the expected KPI over the bootstrap refits, for every week of the data.
@@ -447,18 +410,21 @@ class NlsMMM(MMMEstimator):
         self._check_fitted()
         has_draws = len(self.boot_coef_) > 0
         coef = self.boot_coef_ if has_draws else self.coef_[None, :]
-        half_sat = self.boot_theta_[:, :, 1] if has_draws else self.half_sat_[None, :]
-        shape = self.boot_theta_[:, :, 2] if has_draws else self.shape_[None, :]
+        names = self._media().saturation_params
+        sat_params = {
+            k: (self.boot_params_[k] if has_draws else self.params_[k][None, :]).copy()
+            for k in names
+        }
         return ResponseSurface(
             model=self.model_name,
             channels=list(self.data_.channels),
-            saturation="hill",
+            saturation=self.saturation,
             scale=self.scale_.copy(),
             coef=coef.copy(),
-            sat_params={"half_sat": half_sat.copy(), "shape": shape.copy()},
+            sat_params=sat_params,
             current_weekly_spend=self.data_.spend.mean(axis=0),
             point_coef=self.coef_.copy(),
-            point_params={"half_sat": self.half_sat_.copy(), "shape": self.shape_.copy()},
+            point_params={k: self.params_[k].copy() for k in names},
         )
 
     def diagnostics(self) -> dict:
@@ -473,13 +439,14 @@ class NlsMMM(MMMEstimator):
         """
         self._check_fitted()
         channels = self.data_.channels
-        learned = {"decay": self.decay_, "half_sat": self.half_sat_, "shape": self.shape_}
+        learned = self.params_
+        bounds = self._media().adstock.bounds() | self._media().saturation.bounds()
         at_bound = [
             f"{channel}.{key}={value[c]:.3g}"
             for key, value in learned.items()
             for c, channel in enumerate(channels)
-            if min(abs(value[c] - BOUNDS[key][0]), abs(value[c] - BOUNDS[key][1]))
-            <= AT_BOUND_TOL * (BOUNDS[key][1] - BOUNDS[key][0])
+            if min(abs(value[c] - bounds[key][0]), abs(value[c] - bounds[key][1]))
+            <= AT_BOUND_TOL * (bounds[key][1] - bounds[key][0])
         ]
         roi = self.roi()
         zeroed = negligible_channels(roi)
@@ -510,12 +477,7 @@ class NlsMMM(MMMEstimator):
         )
         if note:
             message += f"; {note}"
-        draws = {
-            "decay": self.boot_theta_[:, :, 0],
-            "half_sat": self.boot_theta_[:, :, 1],
-            "shape": self.boot_theta_[:, :, 2],
-            "coef": self.boot_coef_,
-        }
+        draws = {**self.boot_params_, "coef": self.boot_coef_}
         return {
             "status": status,
             "message": message,

@@ -1,9 +1,10 @@
-"""Ridge MMM: fixed adstock + Hill features, non-negative ridge, block-bootstrap intervals.
+"""Ridge MMM: fixed adstock + saturation features, non-negative ridge, block-bootstrap
+intervals.
 
-The model (DESIGN §3)::
+The model::
 
     y_t = intercept + sum_b gamma_b * baseline_bt + sum_k delta_k * control_kt
-          + sum_c beta_c * hill(adstock(spend_ct / scale_c; decay_c); half_sat_c, shape_c)
+          + sum_c beta_c * sat(adstock(spend_ct / scale_c; adstock params_c); sat params_c)
 
 - ``scale_c`` is the channel's maximum weekly spend over the fit weeks, so scaled spend lies in
   [0, 1] on the data the model learns from and ``half_sat`` reads as "a fraction of the largest
@@ -21,10 +22,11 @@ The model (DESIGN §3)::
   the data support a positive baseline it is inactive and changes nothing.
 - Every column is standardised on the fit weeks so one ``alpha`` penalises comparably; the
   intercept is not penalised. ``alpha`` is chosen by rolling-origin (time-series) CV.
-- Adstock/Hill parameters are the configured ones. Where a channel's ``decay`` or ``half_sat``
-  is not configured and ``tune_transforms`` is on, a small grid is searched per channel by the
-  same time-series CV (coordinate-wise, like a one-pass version of Robyn's hyperparameter
-  search). ``shape`` is never searched: with ~100 weeks it is barely identified.
+- Transform parameters are the configured ones. Where a channel's parameter is not configured
+  and its transform gives a search grid (``Param.grid``: decay, Hill half-saturation,
+  logistic lam), the grid is searched per channel by the same time-series CV (coordinate-wise,
+  like a one-pass version of Robyn's hyperparameter search). The Hill ``shape`` has no grid:
+  with ~100 weeks it is barely identified.
 - Intervals: ``n_boot`` moving-block bootstrap refits of the residuals with alpha and the
   transforms held at their chosen values, so they show sampling noise of the coefficients and
   not the uncertainty of the transform choice (the NLS model learns those; the Bayesian model
@@ -43,7 +45,6 @@ from prism_mmm.config import PrismConfig, RidgeConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
     MMMEstimator,
-    adstock_hill_features,
     cone_constrained_lsq,
     contributions_frame,
     floor_note,
@@ -55,12 +56,8 @@ from prism_mmm.models.base import (
     roi_from_draws,
 )
 from prism_mmm.response import ResponseSurface
+from prism_mmm.transforms import MediaTransform
 
-TRANSFORM_KEYS = ("decay", "half_sat", "shape")
-# Search grids for unconfigured channels, inside GeometricAdstock/HillSaturation bounds.
-# half_sat is in units of the channel's largest fit week (scaled spend).
-DECAY_GRID = (0.0, 0.2, 0.4, 0.6, 0.8)
-HALF_SAT_GRID = (0.2, 0.35, 0.5, 0.75, 1.1)
 DEFAULT_ALPHAS = tuple(RidgeConfig().alphas)
 
 
@@ -68,6 +65,26 @@ def channel_scale(spend: np.ndarray, fit_mask: np.ndarray) -> np.ndarray:
     """(C,) per-channel scale: maximum weekly spend over the fit weeks (1.0 if never spent)."""
     top = spend[fit_mask].max(axis=0) if fit_mask.any() else np.zeros(spend.shape[1])
     return np.where(top > 0, top, 1.0)
+
+
+# CV scores this close count as equal: where a channel's coefficient is shrunk to zero in
+# every fold, its transform cannot change the score and only rounding tells the grid apart.
+CV_TIE_TOLERANCE = 1e-9
+
+
+def _closest_to_default(candidates: list[dict], scores: np.ndarray, media) -> dict:
+    """The best-scoring candidate; among candidates tied within ``CV_TIE_TOLERANCE`` the one
+    closest to the transforms' defaults (the data do not tell them apart, so the prior
+    choice stands; a rounding difference must not pick the curve)."""
+    tied = np.flatnonzero(scores <= scores.min() * (1 + CV_TIE_TOLERANCE))
+
+    def distance(candidate: dict) -> tuple:
+        params = media.params
+        spread = {k: (params[k].bounds[1] - params[k].bounds[0]) for k in candidate}
+        return (sum(abs(v - params[k].default) / spread[k] for k, v in candidate.items()),
+                tuple(candidate.values()))
+
+    return min((candidates[i] for i in tied), key=distance)
 
 
 class RidgeSolver:
@@ -199,15 +216,18 @@ class RidgeMMM(MMMEstimator):
 
     Parameters
     ----------
-    decay, half_sat, shape : float
-        Transform parameters for channels without their own entry in ``channel_params``.
-    channel_params : dict, optional
-        ``{channel: {"decay": .., "half_sat": .., "shape": ..}}``; any subset of keys.
-    tuned_params : sequence of str
-        Which of ``decay``/``half_sat`` may be chosen by CV where not set in
-        ``channel_params``. Empty: always use the configured values.
+    adstock, saturation : str
+        Registered transform names (``prism_mmm.transforms``).
     max_lag : int
         Adstock window in weeks.
+    params : dict, optional
+        Transform parameter values for every channel; unset ones take the transform's
+        default and may be searched by CV.
+    channel_params : dict, optional
+        ``{channel: {"decay": .., "half_sat": ..}}``: per-channel values over ``params``.
+    tuned_params : sequence of str, optional
+        Which parameters may be chosen by CV where not configured; ``None``: every parameter
+        whose transform gives a grid; empty: always use the configured values or defaults.
     alphas : sequence of float
         Candidate penalties (all > 0), chosen by time-series CV.
     cv_splits : int
@@ -224,12 +244,12 @@ class RidgeMMM(MMMEstimator):
 
     def __init__(
         self,
-        decay: float = 0.5,
-        half_sat: float = 0.5,
-        shape: float = 1.0,
-        channel_params: dict[str, dict[str, float]] | None = None,
-        tuned_params: tuple[str, ...] = ("decay", "half_sat"),
+        adstock: str = "geometric",
+        saturation: str = "hill",
         max_lag: int = 8,
+        params: dict[str, float] | None = None,
+        channel_params: dict[str, dict[str, float]] | None = None,
+        tuned_params: tuple[str, ...] | None = None,
         alphas: tuple[float, ...] = DEFAULT_ALPHAS,
         cv_splits: int = 5,
         n_boot: int = 200,
@@ -237,12 +257,12 @@ class RidgeMMM(MMMEstimator):
         random_state: int = 0,
         nonneg_baseline: bool = True,
     ) -> None:
-        self.decay = decay
-        self.half_sat = half_sat
-        self.shape = shape
+        self.adstock = adstock
+        self.saturation = saturation
+        self.max_lag = max_lag
+        self.params = params
         self.channel_params = channel_params
         self.tuned_params = tuned_params
-        self.max_lag = max_lag
         self.alphas = alphas
         self.cv_splits = cv_splits
         self.n_boot = n_boot
@@ -252,37 +272,16 @@ class RidgeMMM(MMMEstimator):
 
     @classmethod
     def from_config(cls, cfg: PrismConfig) -> RidgeMMM:
-        """Build from ``PrismConfig``.
-
-        A transform parameter counts as configured when ``prism.yml`` sets it, globally
-        (``transforms.decay``) or per channel (``transforms.channels.<c>.decay``); only
-        unconfigured ``decay``/``half_sat`` values are searched by CV.
-        """
+        """Build from ``PrismConfig``: the transform values set in ``prism.yml`` (globally
+        or per channel) are used as they are; the others are searched by CV where their
+        transform gives a grid."""
         transforms = cfg.transforms
-        if transforms.adstock != "geometric" or transforms.saturation != "hill":
-            raise ValueError(
-                "RidgeMMM supports geometric adstock with Hill saturation; configured "
-                f"{transforms.adstock!r} + {transforms.saturation!r}"
-            )
-        set_globally = {key for key in TRANSFORM_KEYS if key in transforms.model_fields_set}
-        channel_params = {}
-        for channel in cfg.channels:
-            override = transforms.channels.get(channel)
-            configured = {
-                key: value
-                for key, value in (override.model_dump() if override else {}).items()
-                if value is not None
-            }
-            resolved = transforms.for_channel(channel)
-            configured |= {key: resolved[key] for key in set_globally if key not in configured}
-            if configured:
-                channel_params[channel] = configured
         return cls(
-            decay=transforms.decay,
-            half_sat=transforms.half_sat,
-            shape=transforms.shape,
-            channel_params=channel_params,
+            adstock=transforms.adstock,
+            saturation=transforms.saturation,
             max_lag=transforms.max_lag,
+            params=dict(transforms.params),
+            channel_params={c: dict(v) for c, v in transforms.channels.items()},
             alphas=tuple(cfg.ridge.alphas),
             cv_splits=cfg.ridge.cv_splits,
             n_boot=cfg.ridge.n_boot,
@@ -306,16 +305,12 @@ class RidgeMMM(MMMEstimator):
             raise ValueError(f"channel_params for channels not in the data: {sorted(unknown)}")
 
         n_channels = len(data.channels)
+        media = self._media()
         self.scale_ = channel_scale(data.spend, data.fit_mask)
         params = {
-            key: np.array(
-                [
-                    (self.channel_params or {}).get(channel, {}).get(key, getattr(self, key))
-                    for channel in data.channels
-                ],
-                dtype=float,
-            )
-            for key in TRANSFORM_KEYS
+            key: np.array([self._configured(channel).get(key, param.default)
+                           for channel in data.channels], dtype=float)
+            for key, param in media.params.items()
         }
         y_fit = data.y[fit_rows]
         folds = rolling_origin_splits(len(fit_rows), self.cv_splits)
@@ -324,25 +319,12 @@ class RidgeMMM(MMMEstimator):
         def design(features: np.ndarray) -> np.ndarray:
             return np.column_stack([features[fit_rows], other_columns])
 
-        features = adstock_hill_features(
-            data.spend,
-            self.scale_,
-            params["decay"],
-            params["half_sat"],
-            params["shape"],
-            self.max_lag,
-        )
+        features = media.features(data.spend, self.scale_, **params)
         self.tuned_channels_ = self._search_transforms(
-            data, params, features, design, y_fit, alphas, folds
+            data, media, params, features, design, y_fit, alphas, folds
         )
-        self.decay_, self.half_sat_, self.shape_ = (
-            params["decay"],
-            params["half_sat"],
-            params["shape"],
-        )
-        self.features_ = adstock_hill_features(
-            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
-        )
+        self.params_ = params
+        self.features_ = media.features(data.spend, self.scale_, **params)
 
         x_fit = design(self.features_)
         floor_baseline = data.baseline if self.nonneg_baseline else None
@@ -376,45 +358,45 @@ class RidgeMMM(MMMEstimator):
         self.data_ = data
         return self
 
-    def _search_transforms(self, data, params, features, design, y_fit, alphas, folds) -> list[str]:
-        """Coordinate-wise grid search of unconfigured decay/half_sat by CV; updates ``params``
-        and ``features`` in place, returns the channels that were searched."""
-        configured = self.channel_params or {}
+    def _media(self) -> MediaTransform:
+        return MediaTransform(self.adstock, self.saturation, self.max_lag)
+
+    def _configured(self, channel: str) -> dict[str, float]:
+        return {**(self.params or {}), **(self.channel_params or {}).get(channel, {})}
+
+    def _search_transforms(
+        self, data, media, params, features, design, y_fit, alphas, folds
+    ) -> list[str]:
+        """Coordinate-wise grid search, channel by channel, of the parameters that are not
+        configured and have a grid on their transform (decay and half-saturation for
+        geometric + Hill; never the Hill shape: with ~100 weeks it is barely identified).
+        Updates ``params`` and ``features`` in place; returns the channels searched."""
+        tunable = [k for k, p in media.params.items()
+                   if p.grid and (self.tuned_params is None or k in self.tuned_params)]
         floor_baseline = data.baseline if self.nonneg_baseline else None
         searched = []
         n_channels = len(data.channels)
+
+        def channel_features(c: int, values: dict[str, float]) -> np.ndarray:
+            one = {k: np.array([values.get(k, params[k][c])]) for k in params}
+            return media.features(data.spend[:, c : c + 1], self.scale_[c : c + 1], **one)[:, 0]
+
         for c, channel in enumerate(data.channels):
-            free = [k for k in self.tuned_params if k not in configured.get(channel, {})]
+            free = [k for k in tunable if k not in self._configured(channel)]
             if not free:
                 continue
-            grids = {
-                "decay": DECAY_GRID if "decay" in free else (params["decay"][c],),
-                "half_sat": HALF_SAT_GRID if "half_sat" in free else (params["half_sat"][c],),
-            }
-            best = (np.inf, params["decay"][c], params["half_sat"][c])
-            for decay, half_sat in product(grids["decay"], grids["half_sat"]):
-                features[:, c] = adstock_hill_features(
-                    data.spend[:, c : c + 1],
-                    self.scale_[c : c + 1],
-                    np.array([decay]),
-                    np.array([half_sat]),
-                    params["shape"][c : c + 1],
-                    self.max_lag,
-                )[:, 0]
-                score = cv_mse(
+            candidates, scores = [], []
+            for values in product(*(media.params[k].grid for k in free)):
+                candidate = dict(zip(free, values))
+                features[:, c] = channel_features(c, candidate)
+                candidates.append(candidate)
+                scores.append(cv_mse(
                     design(features), y_fit, alphas, n_channels, folds, floor_baseline
-                ).min()
-                if score < best[0]:
-                    best = (score, decay, half_sat)
-            _, params["decay"][c], params["half_sat"][c] = best
-            features[:, c] = adstock_hill_features(
-                data.spend[:, c : c + 1],
-                self.scale_[c : c + 1],
-                params["decay"][c : c + 1],
-                params["half_sat"][c : c + 1],
-                params["shape"][c : c + 1],
-                self.max_lag,
-            )[:, 0]
+                ).min())
+            best = _closest_to_default(candidates, np.array(scores), media)
+            for k, value in best.items():
+                params[k][c] = value
+            features[:, c] = channel_features(c, best)
             searched.append(channel)
         return searched
 
@@ -439,9 +421,7 @@ class RidgeMMM(MMMEstimator):
     def predict(self, data: MMMData | None = None) -> np.ndarray:
         self._check_fitted()
         data = self.data_ if data is None else data
-        features = adstock_hill_features(
-            data.spend, self.scale_, self.decay_, self.half_sat_, self.shape_, self.max_lag
-        )
+        features = self._media().features(data.spend, self.scale_, **self.params_)
         return (
             self.intercept_ + np.column_stack([features, data.controls, data.baseline]) @ self.coef_
         )
@@ -487,16 +467,14 @@ class RidgeMMM(MMMEstimator):
         return ResponseSurface(
             model=self.model_name,
             channels=list(self.data_.channels),
-            saturation="hill",
+            saturation=self.saturation,
             scale=self.scale_.copy(),
             coef=draws,
-            sat_params={
-                "half_sat": np.tile(self.half_sat_, (len(draws), 1)),
-                "shape": np.tile(self.shape_, (len(draws), 1)),
-            },
+            sat_params={k: np.tile(self.params_[k], (len(draws), 1))
+                        for k in self._media().saturation_params},
             current_weekly_spend=self.data_.spend.mean(axis=0),
             point_coef=media.copy(),
-            point_params={"half_sat": self.half_sat_.copy(), "shape": self.shape_.copy()},
+            point_params={k: self.params_[k].copy() for k in self._media().saturation_params},
         )
 
     def diagnostics(self) -> dict:
@@ -539,8 +517,7 @@ class RidgeMMM(MMMEstimator):
             message += f"; {note}"
         parameters = parameter_summary(
             self.data_.channels,
-            {"decay": self.decay_, "half_sat": self.half_sat_, "shape": self.shape_,
-             "coef": media},
+            {**self.params_, "coef": media},
             {"coef": self._split_coef(self.boot_coef_)[0]},
         )
         return {

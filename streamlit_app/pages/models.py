@@ -7,6 +7,8 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import fmt_num, fmt_pct
+from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 currency = data.run_config(run).data.currency
@@ -19,7 +21,8 @@ with data.section():
     run = data.require_run()
     metrics = data.fit_metrics(run)
     cols = st.columns(max(metrics["model"].nunique(), 1))
-    for col, (model, rows) in zip(cols, metrics.groupby("model", sort=True)):
+    for col, model in zip(cols, in_model_order(metrics["model"])):
+        rows = metrics[metrics["model"] == model]
         by_split = rows.set_index("split")
         status = str(rows["status"].iloc[0])
         col.markdown(f"**{charts.model_label(model)}**")
@@ -32,16 +35,16 @@ with data.section():
             hold, train = by_split.loc["holdout"], by_split.loc["train"]
             col.metric(
                 "Holdout MAPE",
-                charts.fmt_pct(hold["mape"]),
-                delta=f"train {charts.fmt_pct(train['mape'])}",
+                fmt_pct(hold["mape"]),
+                delta=f"train {fmt_pct(train['mape'])}",
                 delta_color="off",
                 delta_arrow="off",
                 help="Average % error on the held-out weeks (lower is better).",
             )
             col.metric(
                 "Holdout R²",
-                f"{hold['r2']:.2f}",
-                delta=f"train {train['r2']:.2f}",
+                fmt_num(hold["r2"]),
+                delta=f"train {fmt_num(train['r2'])}",
                 delta_color="off",
                 delta_arrow="off",
             )

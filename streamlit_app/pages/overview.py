@@ -7,6 +7,7 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import MISSING, fmt_interval, fmt_money, fmt_pct, fmt_roi
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -33,7 +34,7 @@ with data.section():
         f"{len(weeks)}",
         help=f"The last {len(holdout)} weeks are held out to test the models.",
     )
-    cols[2].metric("Total KPI", charts.fmt_money(weeks["kpi"].sum(), currency))
+    cols[2].metric("Total KPI", fmt_money(weeks["kpi"].sum(), currency))
     cols[3].metric("Model run", f"Round {run.round}" if run else "none yet")
     if run:
         cols[3].caption(f"Run `{run.run_id}` (pick another in the sidebar)")
@@ -77,14 +78,14 @@ with data.section():
         headline = pd.DataFrame(
             {
                 "Channel": [charts.label(c) for c in confirmed["channel"]],
-                "ROI (average of models)": [charts.fmt_roi(v) for v in confirmed["roi_mean"]],
+                "ROI (average of models)": [fmt_roi(v) for v in confirmed["roi_mean"]],
                 f"90% interval ({charts.model_label(reference)})": [
-                    charts.fmt_interval(ref_roi.at[c, "roi_low"], ref_roi.at[c, "roi_high"])
+                    fmt_interval(ref_roi.at[c, "roi_low"], ref_roi.at[c, "roi_high"])
                     if c in ref_roi.index
-                    else "—"
+                    else MISSING
                     for c in confirmed["channel"]
                 ],
-                "Spread across models (CV)": [charts.fmt_pct(v, 0) for v in confirmed["roi_cv"]],
+                "Spread across models (CV)": [fmt_pct(v, 0) for v in confirmed["roi_cv"]],
             }
         )
         st.dataframe(headline, hide_index=True)

@@ -12,6 +12,8 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import fmt_money, fmt_roi
+from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import BudgetError, current_allocation, user_scenario
 
 run = data.selected_run()
@@ -32,7 +34,7 @@ with data.section():
     if curves.empty:
         raise data.NotBuilt("No response curves for this run — run `prism build`.")
     channels = sorted(curves["channel"].unique())
-    models = sorted(curves["model"].unique())
+    models = in_model_order(curves["model"])
     default = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
     left, right = st.columns([2, 3])
     channel = left.selectbox("Channel", channels, format_func=charts.label, key="curve_channel")
@@ -55,7 +57,7 @@ with data.section():
     scenarios = data.budget_scenarios(run)
     if scenarios.empty:
         raise data.NotBuilt("No budget scenarios for this run — run `prism build`.")
-    models = sorted(scenarios["model"].unique())
+    models = in_model_order(scenarios["model"])
     model = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
     rows = scenarios[scenarios["model"] == model]
     # Scenario-level figures repeat on every channel row: read them once per scenario.
@@ -75,7 +77,7 @@ with data.section():
                 f"Weekly budget ({currency})": summary["total_budget"],
                 f"Media KPI over {horizon} weeks ({currency})": summary["expected_kpi"],
                 "90% interval": [
-                    f"{charts.fmt_money(lo, currency)} – {charts.fmt_money(hi, currency)}"
+                    f"{fmt_money(lo, currency)} – {fmt_money(hi, currency)}"
                     for lo, hi in zip(summary["expected_kpi_low"], summary["expected_kpi_high"])
                 ],
                 "ROI": summary["expected_roi"],
@@ -105,7 +107,7 @@ with data.section():
 st.subheader("Try your own budget")
 with data.section():
     run = data.require_run()
-    fitted = sorted(data.channel_roi(run)["model"].unique())
+    fitted = in_model_order(data.channel_roi(run)["model"])
     if not fitted:
         raise data.NotBuilt("No fitted model in this run — run `prism build`.")
     default_model = cfg.optimizer.model if cfg.optimizer.model in fitted else fitted[0]
@@ -132,7 +134,7 @@ with data.section():
         step=float(max(round(now.total_budget * 0.05, -3), 1.0)),
         format="%.0f",
         key="opt_budget",
-        help=f"Today's average weekly spend is {charts.fmt_money(now.total_budget, currency)}.",
+        help=f"Today's average weekly spend is {fmt_money(now.total_budget, currency)}.",
     )
     with st.expander("Channel limits and locks", expanded=False):
         st.caption(
@@ -147,7 +149,7 @@ with data.section():
             cols = st.columns([3, 1, 2, 2], vertical_alignment="bottom")
             cols[0].markdown(
                 f"**{charts.label(name)}**  \n"
-                f"today {charts.fmt_money(now.current_spend[c], currency)}/week"
+                f"today {fmt_money(now.current_spend[c], currency)}/week"
                 + ("" if confirmed.get(name) else " · not confirmed")
             )
             if cols[1].checkbox("Lock", key=f"opt_lock_{name}"):
@@ -172,23 +174,23 @@ with data.section():
         cols = st.columns(3)
         cols[0].metric(
             f"Expected media KPI, {horizon} weeks (recommended)",
-            charts.fmt_money(kpi.mean, currency),
-            delta=charts.fmt_money(kpi.mean - base.mean, currency),
+            fmt_money(kpi.mean, currency),
+            delta=fmt_money(kpi.mean - base.mean, currency),
             help="Mean over the model's draws; the change is against today's split.",
         )
         cols[0].caption(
-            f"90% interval {charts.fmt_money(kpi.low, currency)} – "
-            f"{charts.fmt_money(kpi.high, currency)}"
+            f"90% interval {fmt_money(kpi.low, currency)} – "
+            f"{fmt_money(kpi.high, currency)}"
         )
         cols[1].metric(
             f"Expected media KPI, {horizon} weeks (today's split)",
-            charts.fmt_money(base.mean, currency),
+            fmt_money(base.mean, currency),
         )
         cols[1].caption(
-            f"90% interval {charts.fmt_money(base.low, currency)} – "
-            f"{charts.fmt_money(base.high, currency)}"
+            f"90% interval {fmt_money(base.low, currency)} – "
+            f"{fmt_money(base.high, currency)}"
         )
-        cols[2].metric("ROI of the recommended split", charts.fmt_roi(allocation.expected_roi))
+        cols[2].metric("ROI of the recommended split", fmt_roi(allocation.expected_roi))
         st.plotly_chart(charts.allocation_bars(scenario, currency))
         change = (scenario["optimal_spend"] / scenario["current_spend"] - 1) * 100
         st.dataframe(

@@ -7,6 +7,8 @@ import streamlit as st
 
 import charts
 import data
+from prism_mmm.formatting import fmt_interval, fmt_money, fmt_roi
+from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -24,7 +26,7 @@ with data.section():
     roi = data.channel_roi(run)
     if roi.empty:
         raise data.NotBuilt("No ROI rows for this run — run `prism build`.")
-    models = sorted(roi["model"].unique())
+    models = in_model_order(roi["model"])
     default = models.index(cfg.optimizer.model) if cfg.optimizer.model in models else 0
     model = (
         st.segmented_control(
@@ -42,13 +44,13 @@ with data.section():
         for col, r in zip(cols, rows.iloc[start : start + 4].itertuples()):
             col.metric(
                 f"{charts.label(r.channel)} ROI",
-                charts.fmt_roi(r.roi),
+                fmt_roi(r.roi),
                 border=True,
-                help=f"90% interval {charts.fmt_interval(r.roi_low, r.roi_high)}; "
-                f"spend {charts.fmt_money(r.spend, currency)}, attributed revenue "
-                f"{charts.fmt_money(r.contribution, currency)}",
+                help=f"90% interval {fmt_interval(r.roi_low, r.roi_high)}; "
+                f"spend {fmt_money(r.spend, currency)}, attributed revenue "
+                f"{fmt_money(r.contribution, currency)}",
             )
-            col.caption(f"90%: {charts.fmt_interval(r.roi_low, r.roi_high)}")
+            col.caption(f"90%: {fmt_interval(r.roi_low, r.roi_high)}")
     st.plotly_chart(charts.roi_by_channel(roi, model))
 
 st.subheader("Do the models agree?")

@@ -115,7 +115,7 @@ def test_sigkill_mid_round_resumes_without_redoing_or_duplicating(copy_built_war
     # Smallest real fits: this test is about the runner surviving a kill, not about the numbers.
     config_path = project.project_dir / "prism.yml"
     config = deep_merge(yaml.safe_load(config_path.read_text()), {
-        "bayes": {"chains": 2, "draws": 100, "tune": 100}, "ridge": {"n_boot": 10},
+        "bayes": {"sampling": {"chains": 2, "draws": 100, "tune": 100}}, "ridge": {"n_boot": 10},
         "nls": {"n_boot": 5, "n_starts": 1}})
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, **project.env(), "PRISM_CONFIG": str(config_path),
@@ -193,11 +193,12 @@ def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
 
     path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
     knowledge = shutil.copytree(REPO / "knowledge", tmp_path / "knowledge")
+    demo = knowledge / "conjura_apparel"  # the default config's dataset folder
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with FakeNotion(page_size=4) as fake:
-        ids = fake.seed(knowledge)
+        ids = fake.seed(demo)
         fake.add_row(ids["known_issues_id"], {
             "issue_id": "tracking_outage_2023_03_06", "start_date": "2023-03-06",
             "end_date": "2023-03-06", "column_name": "meta_facebook",
@@ -214,7 +215,7 @@ def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
     assert [(r[0], r[1]) for r in synced] == [(1, "knowledge_sync"), (2, "knowledge_sync")]
     assert "tracking_outage_2023_03_06" in synced[0][2]
     assert synced[1][3].endswith("(no change)")
-    assert "tracking_outage_2023_03_06" in (knowledge / "known_issues.yml").read_text()
+    assert "tracking_outage_2023_03_06" in (demo / "known_issues.yml").read_text()
     assert "round 1/2 · knowledge synced from Notion (changed)" in lines
 
 
@@ -228,9 +229,10 @@ def test_a_failed_knowledge_sync_is_recorded_and_the_round_goes_on(tmp_path, mon
     import shutil
 
     shutil.copytree(REPO / "knowledge", knowledge)
-    before = (knowledge / "known_issues.yml").read_text()
+    demo = knowledge / "conjura_apparel"  # the default config's dataset folder
+    before = (demo / "known_issues.yml").read_text()
     with FakeNotion() as fake:
-        ids = fake.seed(knowledge)
+        ids = fake.seed(demo)
         config = tmp_path / "prism.yml"
         config.write_text(yaml.safe_dump({"knowledge": {"directory": str(knowledge),
                                                         "notion": fake.notion_config(ids)}}))
@@ -239,4 +241,4 @@ def test_a_failed_knowledge_sync_is_recorded_and_the_round_goes_on(tmp_path, mon
                    config_path=config, builder=fixture_warehouse.build, echo=lambda _: None).run()
     failed = _query(path, "select action, what from agent_decisions where agent = 'knowledge'")
     assert failed == [("knowledge_sync_failed", "kept the previous knowledge snapshot")]
-    assert (knowledge / "known_issues.yml").read_text() == before
+    assert (demo / "known_issues.yml").read_text() == before

@@ -163,13 +163,13 @@ def test_tuner_never_repeats_a_reverted_change():
 def test_tuner_addresses_gates_first_and_keeps_holdout_at_least_13():
     change = tuner.propose({"holdout_weeks": 8}, _resolve, _tables(gate_status={"g4": "warn"}))
     assert (change.path, change.value) == ("holdout_weeks", 13)
-    lowered = {"bayes": {"target_accept": 0.9}}
+    lowered = {"bayes": {"sampling": {"target_accept": 0.9}}}
     change = tuner.propose(lowered, _resolve, _tables(gate_status={"g4": "warn"}))
-    assert change.path == "bayes.target_accept" and change.value == min(
+    assert change.path == "bayes.sampling.target_accept" and change.value == min(
         s for s in tuner.TARGET_ACCEPT_STEPS if s > 0.9)
-    at_top = {"bayes": {"target_accept": max(tuner.TARGET_ACCEPT_STEPS)}}
+    at_top = {"bayes": {"sampling": {"target_accept": max(tuner.TARGET_ACCEPT_STEPS)}}}
     change = tuner.propose(at_top, _resolve, _tables(gate_status={"g4": "warn"}))
-    assert change.path == "bayes.tune"  # no higher target_accept left: more tuning instead
+    assert change.path == "bayes.sampling.tune"  # no higher target_accept left: more tuning
     seen = set()
     while (change := tuner.propose({}, _resolve, _tables(), excluded=seen)) is not None:
         seen.add(change.identity)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from prism_mmm.config import load_config
+from prism_mmm.formatting import fmt_money, fmt_pct, fmt_roi
+from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import user_scenario
 from prism_mmm.response import ResponseSurface
 from tests.app.conftest import (
@@ -18,7 +20,7 @@ from tests.app.conftest import (
 )
 
 
-def _fmt():
+def _charts():
     import charts
 
     return charts
@@ -32,7 +34,7 @@ def test_every_page_renders_without_exception(app_on_built, page):
 
 
 def test_overview_shows_period_readiness_and_headline(app_on_built):
-    charts = _fmt()
+    charts = _charts()
     at = open_page("overview")
     assert_no_exception(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -55,7 +57,7 @@ def test_overview_shows_period_readiness_and_headline(app_on_built):
 
 
 def test_roi_metrics_equal_channel_roi(app_on_built):
-    charts = _fmt()
+    charts = _charts()
     at = open_page("roi")
     assert_no_exception(at)
     run_id, round_ = latest_run(app_on_built)
@@ -70,23 +72,23 @@ def test_roi_metrics_equal_channel_roi(app_on_built):
         assert_no_exception(at)
         shown = {m.label: m.value for m in at.metric}
         for row in roi[roi["model"] == model].itertuples():
-            assert shown[f"{charts.label(row.channel)} ROI"] == charts.fmt_roi(row.roi), model
+            assert shown[f"{charts.label(row.channel)} ROI"] == fmt_roi(row.roi), model
     assert at.get("plotly_chart"), "no ROI chart"
 
 
 def test_models_page_shows_holdout_metrics_and_gates(app_on_built):
-    charts = _fmt()
     at = open_page("models")
     assert_no_exception(at)
     run_id, round_ = latest_run(app_on_built)
     fit = read(
         app_on_built,
         "select model, mape, status from model_fit_metrics where run_id = ? "
-        "and round = ? and split = 'holdout' order by model",
+        "and round = ? and split = 'holdout'",
         [run_id, round_],
     )
+    fit = fit.set_index("model").loc[in_model_order(fit["model"])]  # the page's model order
     shown = [m.value for m in at.metric if m.label == "Holdout MAPE"]
-    assert shown == [charts.fmt_pct(v) for v in fit.loc[fit["status"] != "failed", "mape"]]
+    assert shown == [fmt_pct(v) for v in fit.loc[fit["status"] != "failed", "mape"]]
     gates = read(
         app_on_built,
         "select gate, metric, value, status from bayes_gates where run_id = ? and round = ? "
@@ -117,7 +119,7 @@ def _surface(project, run_id, round_, model) -> ResponseSurface:
 
 
 def test_optimiser_widgets_change_the_result(app_on_built):
-    charts = _fmt()
+    charts = _charts()
     at = open_page("response_curves")
     assert_no_exception(at)
     label = next(m.label for m in at.metric if m.label.endswith("(recommended)"))
@@ -146,7 +148,7 @@ def test_optimiser_widgets_change_the_result(app_on_built):
     assert_no_exception(at)
     after = next(m.value for m in at.metric if m.label == label)
     assert after != before
-    assert after == charts.fmt_money(expected.kpi.mean, cfg.data.currency)
+    assert after == fmt_money(expected.kpi.mean, cfg.data.currency)
 
     # A lock keeps the channel at today's spend in the recommendation.
     channel = surface.channels[int(np.argmax(surface.current_weekly_spend))]

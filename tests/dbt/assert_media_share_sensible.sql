@@ -1,7 +1,7 @@
-{{ config(severity="warn") }}
--- Media shares per model and run should be a sensible part of the KPI (0–100 %). A warning,
--- not an error: an implausible model is recorded and the Critic fails it; it must not block
--- the other models' results from landing.
+-- Every model's media contributions make up a possible part of the KPI (0-100 %). More than
+-- all of it, or less than nothing, is not an attribution but a broken fit (a negative
+-- baseline or negative controls carrying media): the build stops and names the model.
+-- (The plausible band, 5-80 %, is the Critic's check, not a build error.)
 select run_key, model, sum(share) as media_share
 from {{ ref('channel_roi') }}
 group by run_key, model

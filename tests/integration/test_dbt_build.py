@@ -1,10 +1,13 @@
-"""The real pipeline on the bundled data: dbt seed + build + tests, three real fits."""
+"""The real pipeline on the bundled data: dbt seed + build + tests, one real fit per
+registered model."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 import pytest
+
+from prism_mmm.models import model_names
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +71,30 @@ def test_features_match_the_python_twin(warehouse):
 
 
 def test_every_model_wrote_results(warehouse):
+    models = model_names()
     metrics = warehouse.sql("select model, split, status, fit_seconds from model_fit_metrics").df()
-    assert set(metrics["model"]) == {"ridge", "bayes", "nls"}
+    assert set(metrics["model"]) == set(models)
     assert set(metrics["split"]) == {"train", "holdout"}
     assert (metrics["fit_seconds"] > 0).all()
     roi = warehouse.sql("select model, channel, roi, roi_low, roi_high from channel_roi").df()
-    assert len(roi) == 3 * 8
+    assert len(roi) == len(models) * 8
     for model, group in roi.groupby("model"):
         assert (group["roi"].abs() > 0).any(), f"{model} returned all-zero ROI"
     assert (roi["roi_low"] <= roi["roi"] + 1e-9).all() and (roi["roi"] <= roi["roi_high"] + 1e-9).all()
     gates = warehouse.sql("select gate from bayes_gates").df()["gate"]
     assert set(gates) == {f"g{i}" for i in range(1, 8)}
     runs = warehouse.sql("select run_id, round, model, status, config_hash, data_hash from mmm_runs").df()
-    assert len(runs) == 3 and set(runs["run_id"]) == {"test-run"}
+    assert len(runs) == len(models) and set(runs["run_id"]) == {"test-run"}
     agreement = warehouse.sql("select channel, confirmed from model_agreement").df()
     assert len(agreement) == 8
+
+
+def test_confirmed_means_every_registered_model_agrees(warehouse):
+    agreement = warehouse.sql(
+        "select n_models, sign_agreement, roi_cv, confirmed from model_agreement").df()
+    expected = ((agreement["n_models"] == len(model_names())) & agreement["sign_agreement"]
+                & (agreement["roi_cv"] < 0.5))
+    assert (agreement["confirmed"] == expected).all()
 
 
 def test_curves_cover_twice_the_max_spend(warehouse):

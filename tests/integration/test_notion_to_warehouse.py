@@ -22,7 +22,7 @@ def test_notion_known_issue_and_roi_range_reach_the_warehouse(
     # Notion starts as the bundled knowledge without google_video's ROI range; the team then
     # adds a known issue and a new range there.
     seed_dir = tmp_path / "notion_seed"
-    shutil.copytree(project.project_dir / "knowledge", seed_dir)
+    shutil.copytree(project.project_dir / "knowledge" / "conjura_apparel", seed_dir)
     context_file = seed_dir / "business_context.yml"
     context = yaml.safe_load(context_file.read_text())
     context["context"] = [row for row in context["context"]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.knowledge.fake_notion import FakeNotion
 
-BUNDLED = Path(__file__).resolve().parents[2] / "knowledge"
+BUNDLED = Path(__file__).resolve().parents[2] / "knowledge" / "conjura_apparel"
 
 
 @pytest.fixture
@@ -22,5 +22,6 @@ def fake() -> Iterator[FakeNotion]:
 
 @pytest.fixture
 def snapshot(tmp_path: Path) -> Path:
-    """A copy of the bundled knowledge YAML, as the previous snapshot."""
-    return Path(shutil.copytree(BUNDLED, tmp_path / "knowledge"))
+    """A copy of the bundled dataset's knowledge YAML, as the previous snapshot: the folder
+    ``<root>/conjura_apparel`` of the knowledge root ``snapshot.parent``."""
+    return Path(shutil.copytree(BUNDLED, tmp_path / "knowledge" / "conjura_apparel"))

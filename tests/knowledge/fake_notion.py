@@ -13,11 +13,12 @@ Usage::
     from tests.knowledge.fake_notion import FakeNotion   # pytest's pythonpath has the repo
 
     with FakeNotion(page_size=3) as fake:       # or fake = FakeNotion().start(); fake.stop()
-        ids = fake.seed("knowledge")            # the 3 databases, filled from local YAML
+        ids = fake.seed("knowledge/conjura_apparel")  # the 3 databases, filled from local YAML
         fake.add_row(ids["known_issues_id"], {  # plain values, knowledge column names
             "issue_id": "tracking_outage", "start_date": "2023-03-06",
             "column_name": "meta_facebook", "action": "exclude",
-        })
+        })                                      # Dataset: fake.dataset unless "dataset" is given
+        fake.seed("knowledge/other", dataset="other_brand", ids=ids)  # more rows, same databases
         # prism.yml: {"knowledge": {"notion": fake.notion_config(ids)}}; NOTION_TOKEN=fake.token
         fake.fail(429, path_contains="/query", retry_after=1)   # next matching request only
         fake.stall(path_contains="/query", seconds=30)          # half an answer, then silence
@@ -40,9 +41,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-from prism_mmm.config import KnowledgeConfig
+from prism_mmm.config import DEMO_DATASET, KnowledgeConfig
 from prism_mmm.knowledge.local import FILES, read_rows
-from prism_mmm.knowledge.notion import ID_FIELDS, database_schema, page_properties
+from prism_mmm.knowledge.notion import DATASET, ID_FIELDS, database_schema, page_properties
 from prism_mmm.knowledge.schema import COLUMNS, TABLE_LABELS
 
 API_VERSION = "2025-09-03"
@@ -141,9 +142,12 @@ def _plain(parts: list[dict[str, Any]]) -> str:
 class FakeNotion:
     """In-memory Notion workspace behind a local HTTP server (see the module docstring)."""
 
-    def __init__(self, token: str = "secret_fake_token", page_size: int = 3) -> None:
+    def __init__(
+        self, token: str = "secret_fake_token", page_size: int = 3, dataset: str = DEMO_DATASET
+    ) -> None:
         self.token = token
         self.page_size = page_size  # the query page size cap: small so tests paginate
+        self.dataset = dataset  # the Dataset of rows added without one
         self.requests: list[Recorded] = []
         self.parent_pages: set[str] = set()
         self.databases: dict[str, dict[str, Any]] = {}
@@ -238,33 +242,46 @@ class FakeNotion:
             return self._create_page(self.databases[database_id]["source"], properties)["id"]
 
     def add_row(self, database_id: str, row: dict[str, Any]) -> str:
-        """Add a row given by knowledge column names; values are not validated."""
+        """Add a row given by knowledge column names; values are not validated. Its Dataset
+        is ``row["dataset"]`` when given (``None`` leaves it empty), else ``self.dataset``."""
         table = self.table_of(database_id)
         full = {column: row.get(column) for column in COLUMNS[table]}
+        full[DATASET] = row.get(DATASET, self.dataset)
         for column in ("start_date", "end_date"):
             if isinstance(full.get(column), str):
                 full[column] = dt.date.fromisoformat(full[column])
         return self.add_page(database_id, page_properties(table, full))
 
-    def seed(self, directory: str | Path) -> dict[str, str]:
-        """Create the three knowledge databases filled from a YAML directory.
+    def seed(
+        self,
+        directory: str | Path,
+        dataset: str | None = None,
+        ids: dict[str, str] | None = None,
+    ) -> dict[str, str]:
+        """Create the three knowledge databases filled from a dataset's YAML directory, or,
+        given ``ids``, add the rows to those databases; every row's Dataset is ``dataset``
+        (default ``self.dataset``).
 
         Returns
         -------
         dict
             ``field_definitions_id``, ``business_context_id``, ``known_issues_id`` -> id.
         """
-        parent = self.add_parent_page()
-        ids = {}
+        dataset = dataset or self.dataset
+        parent = None if ids else self.add_parent_page()
+        created = {}
         for table in FILES:
-            rows = read_rows(directory, table)
-            database_id = self.add_database(
-                TABLE_LABELS[table], database_schema(table, rows), parent
-            )
+            rows = [{**row, DATASET: dataset} for row in read_rows(directory, table)]
+            if ids:
+                database_id = ids[ID_FIELDS[table]]
+            else:
+                database_id = self.add_database(
+                    TABLE_LABELS[table], database_schema(table, rows), parent
+                )
             for row in rows:
                 self.add_page(database_id, page_properties(table, row))
-            ids[ID_FIELDS[table]] = database_id
-        return ids
+            created[ID_FIELDS[table]] = database_id
+        return created
 
     def notion_config(self, ids: dict[str, str]) -> dict[str, Any]:
         """The ``knowledge.notion`` section of ``prism.yml`` pointing at this fake."""

@@ -24,7 +24,8 @@ def project(tmp_path: Path, snapshot: Path, monkeypatch: pytest.MonkeyPatch):
 
     def write(notion: dict[str, Any] | None = None) -> Path:
         config = tmp_path / "prism.yml"
-        knowledge = {"directory": str(snapshot), "notion": notion or {}}
+        # The knowledge root; the bundled dataset (the default config's) is the snapshot.
+        knowledge = {"directory": str(snapshot.parent), "notion": notion or {}}
         config.write_text(yaml.safe_dump({"knowledge": knowledge}))
         monkeypatch.setenv("PRISM_CONFIG", str(config))
         return config
@@ -137,3 +138,40 @@ def test_knowledge_needs_an_action(project) -> None:
     with pytest.raises(SystemExit) as info:
         main(["knowledge"])
     assert info.value.code == 2
+
+
+def test_sync_keeps_the_configured_dataset_and_checks_it_against_the_data(
+    project, fake: FakeNotion, snapshot: Path, monkeypatch, capsys
+) -> None:
+    ids = fake.seed(snapshot)
+    fake.add_row(ids["known_issues_id"], {  # another brand's row in the same database
+        "issue_id": "strike", "start_date": "2024-03-04", "column_name": "*",
+        "action": "exclude", "dataset": "acme"})
+    project(fake.notion_config(ids))
+    monkeypatch.setenv("NOTION_TOKEN", fake.token)
+    assert main(["knowledge", "sync"]) == 0
+    out = capsys.readouterr().out
+    assert "Known Issues: 1 rows (+0 -0 ~0); 1 rows of other datasets ignored (acme: 1)" in out
+    assert "already agree; nothing written" in out
+
+    # A channel the configured data (the bundled seed) does not have: refused, page named.
+    before = {p.name: p.read_bytes() for p in snapshot.iterdir()}
+    page = fake.add_row(ids["business_context_id"], {
+        "key": "expected_roi", "channel": "tv", "roi_low": 1.0, "roi_high": 3.0})
+    assert main(["knowledge", "sync"]) == 2
+    err = capsys.readouterr().err
+    assert f"Business Context page {page}" in err
+    assert "expected_roi for tv: no such channel in dataset conjura_apparel" in err
+    assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == before
+
+
+def test_without_token_the_local_yaml_is_checked_against_the_data(
+    project, snapshot: Path, capsys
+) -> None:
+    with (snapshot / "known_issues.yml").open("a") as handle:
+        handle.write("  - {issue_id: outage, start_date: 2023-03-06, column_name: tv, "
+                     "action: exclude}\n")
+    assert main(["knowledge", "sync"]) == 2
+    err = capsys.readouterr().err
+    assert "the local knowledge is invalid" in err
+    assert "known_issues.yml: issues[1] (issue_id 'outage'): column 'tv' is not a channel" in err

@@ -16,6 +16,7 @@ from prism_mmm.knowledge.notion import SCHEMAS, NotionSyncError, push, sync
 from prism_mmm.knowledge.schema import KnowledgeError
 from tests.knowledge.fake_notion import FakeNotion
 
+DATASET = "conjura_apparel"  # the fake's default Dataset, and the bundled snapshot's
 FIELDS = "knowledge_field_definitions"
 CONTEXT = "knowledge_business_context"
 ISSUES = "knowledge_known_issues"
@@ -40,7 +41,7 @@ def outage(**overrides: object) -> dict:
 def test_sync_unchanged_knowledge_writes_nothing(fake: FakeNotion, snapshot: Path) -> None:
     ids = fake.seed(snapshot)
     before = files(snapshot)
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     assert not report.changed and report.written == ()
     assert {t: c.rows for t, c in report.collections.items()} == {
         FIELDS: 13,
@@ -67,7 +68,7 @@ def test_sync_writes_the_new_snapshot_and_reports_changes(fake: FakeNotion, snap
     context.append({"key": "campaign", "value": "Old campaign"})
     (snapshot / "business_context.yml").write_text(yaml.safe_dump({"context": context}))
 
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
 
     changes = report.collections
     assert changes[ISSUES].added == ("tracking_outage",)
@@ -94,7 +95,7 @@ def test_sync_writes_the_new_snapshot_and_reports_changes(fake: FakeNotion, snap
     }
     assert "added   tracking_outage" in report.summary()
 
-    again = sync(fake.knowledge_config(ids), fake.token, snapshot)  # idempotent
+    again = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)  # idempotent
     assert not again.changed and again.written == ()
 
 
@@ -102,7 +103,7 @@ def test_dry_run_reports_but_writes_nothing(fake: FakeNotion, snapshot: Path) ->
     ids = fake.seed(snapshot)
     fake.add_row(ids["known_issues_id"], outage())
     before = files(snapshot)
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dry_run=True)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET, dry_run=True)
     assert report.collections[ISSUES].added == ("tracking_outage",)
     assert report.written == () and files(snapshot) == before
 
@@ -110,7 +111,7 @@ def test_dry_run_reports_but_writes_nothing(fake: FakeNotion, snapshot: Path) ->
 def test_sync_into_an_empty_directory(fake: FakeNotion, snapshot: Path, tmp_path: Path) -> None:
     ids = fake.seed(snapshot)
     target = tmp_path / "fresh"
-    report = sync(fake.knowledge_config(ids), fake.token, target)
+    report = sync(fake.knowledge_config(ids), fake.token, target, dataset=DATASET)
     assert len(report.written) == 3
     assert validate_directory(target) == {
         t: sorted_rows(snapshot, t) for t in (FIELDS, CONTEXT, ISSUES)
@@ -135,7 +136,7 @@ def test_rate_limit_is_retried_after_retry_after(fake: FakeNotion, snapshot: Pat
     fake.add_row(ids["known_issues_id"], outage())
     fake.fail(429, path_contains="/query", retry_after=1)
     started = time.monotonic()
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     assert time.monotonic() - started >= 1.0  # Retry-After was honoured
     assert report.collections[ISSUES].added == ("tracking_outage",)
     source = fake.databases[ids["field_definitions_id"]]["source"]
@@ -152,7 +153,7 @@ def test_persistent_rate_limit_gives_up_with_a_clear_error(
     with pytest.raises(
         NotionSyncError, match=r"still rate limited by Notion \(429\) after 2 retries"
     ):
-        sync(fake.knowledge_config(ids, max_retries=2), fake.token, snapshot)
+        sync(fake.knowledge_config(ids, max_retries=2), fake.token, snapshot, dataset=DATASET)
     assert fake.count("POST", "/query") == 3
     assert files(snapshot) == before
 
@@ -165,7 +166,7 @@ def test_malformed_row_names_the_page_and_keeps_the_snapshot(
     bad = fake.add_row(ids["known_issues_id"], outage(end_date="2023-03-01", action="drop"))
     before = files(snapshot)
     with pytest.raises(KnowledgeError) as info:
-        sync(fake.knowledge_config(ids), fake.token, snapshot)
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     message = str(info.value)
     assert f"Known Issues page {bad} (https://www.notion.so/{bad.replace('-', '')})" in message
     assert "(issue_id 'tracking_outage')" in message and "action: Input should be" in message
@@ -182,16 +183,17 @@ def test_raw_page_with_a_bad_date_and_a_blank_row(fake: FakeNotion, snapshot: Pa
             "Channel": {"select": {"name": "tv"}},
             "ROI low": {"number": 5},
             "ROI high": {"number": 2},
+            "Dataset": {"select": {"name": DATASET}},
         },
     )
     with pytest.raises(KnowledgeError, match=r"\(key 'expected_roi', channel 'tv'\): roi_low 5.0"):
-        sync(fake.knowledge_config(ids), fake.token, snapshot)
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
 
 
 def test_blank_rows_are_skipped_with_a_warning(fake: FakeNotion, snapshot: Path) -> None:
     ids = fake.seed(snapshot)
     fake.add_page(ids["known_issues_id"], {})
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     assert not report.changed
     assert any("skipped 1 empty row" in w for w in report.warnings)
 
@@ -199,7 +201,7 @@ def test_blank_rows_are_skipped_with_a_warning(fake: FakeNotion, snapshot: Path)
 def test_known_issue_on_an_undefined_column_warns(fake: FakeNotion, snapshot: Path) -> None:
     ids = fake.seed(snapshot)
     fake.add_row(ids["known_issues_id"], outage(column_name="meta_facebok"))
-    report = sync(fake.knowledge_config(ids), fake.token, snapshot)
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
     assert any(
         "'meta_facebok', which Field Definitions does not define" in w for w in report.warnings
     )
@@ -209,7 +211,7 @@ def test_wrong_token_is_a_clear_error_and_nothing_changes(fake: FakeNotion, snap
     ids = fake.seed(snapshot)
     before = files(snapshot)
     with pytest.raises(NotionSyncError, match=r"401 unauthorized.*NOTION_TOKEN"):
-        sync(fake.knowledge_config(ids), "secret_wrong", snapshot)
+        sync(fake.knowledge_config(ids), "secret_wrong", snapshot, dataset=DATASET)
     assert files(snapshot) == before
     assert fake.count("POST", "/query") == 0
 
@@ -218,13 +220,13 @@ def test_unshared_database_and_unreachable_server(fake: FakeNotion, snapshot: Pa
     ids = fake.seed(snapshot)
     missing = {**ids, "known_issues_id": "0123456789abcdef0123456789abcdef"}
     with pytest.raises(NotionSyncError, match=r"Known Issues database 01234567-89ab.*404.*share"):
-        sync(fake.knowledge_config(missing), fake.token, snapshot)
+        sync(fake.knowledge_config(missing), fake.token, snapshot, dataset=DATASET)
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     offline = fake.knowledge_config(ids, base_url=f"http://127.0.0.1:{port}")
     with pytest.raises(NotionSyncError, match="could not reach Notion"):
-        sync(offline, fake.token, snapshot)
+        sync(offline, fake.token, snapshot, dataset=DATASET)
 
 
 def test_missing_ids_and_bad_ids(fake: FakeNotion, snapshot: Path, monkeypatch) -> None:
@@ -235,10 +237,10 @@ def test_missing_ids_and_bad_ids(fake: FakeNotion, snapshot: Path, monkeypatch) 
         match=r"knowledge.notion.known_issues_id \(or env "
         r"PRISM_NOTION_KNOWN_ISSUES_ID\).*prism knowledge push",
     ):
-        sync(KnowledgeConfig(), "token", snapshot)
+        sync(KnowledgeConfig(), "token", snapshot, dataset=DATASET)
     monkeypatch.setenv("PRISM_NOTION_KNOWN_ISSUES_ID", "not-an-id")
     with pytest.raises(NotionSyncError, match="PRISM_NOTION_KNOWN_ISSUES_ID = 'not-an-id' is not"):
-        sync(KnowledgeConfig(), "token", snapshot)
+        sync(KnowledgeConfig(), "token", snapshot, dataset=DATASET)
 
 
 def test_renamed_or_retyped_properties(fake: FakeNotion, snapshot: Path) -> None:
@@ -253,11 +255,13 @@ def test_renamed_or_retyped_properties(fake: FakeNotion, snapshot: Path) -> None
             "column_name": {"rich_text": {}},
             "description": {"rich_text": {}},
             "action": {"select": {}},
+            "dataset": {"rich_text": {}},
         },
     )
     fake.add_page(
         loose,
         {
+            "dataset": {"rich_text": [{"text": {"content": DATASET}}]},
             "issue_id": {"title": [{"text": {"content": "promo_2022_05_30"}}]},
             "DATES": {"date": {"start": "2022-05-30T00:00:00.000+00:00", "end": None}},
             "column_name": {"rich_text": [{"text": {"content": "*"}}]},
@@ -265,7 +269,7 @@ def test_renamed_or_retyped_properties(fake: FakeNotion, snapshot: Path) -> None
             "description": {"rich_text": [{"text": {"content": promo["description"]}}]},
         },
     )
-    report = sync(fake.knowledge_config({**ids, "known_issues_id": loose}), fake.token, snapshot)
+    report = sync(fake.knowledge_config({**ids, "known_issues_id": loose}), fake.token, snapshot, dataset=DATASET)
     assert not report.changed
 
     broken = fake.add_database(
@@ -278,7 +282,7 @@ def test_renamed_or_retyped_properties(fake: FakeNotion, snapshot: Path) -> None
         },
     )
     with pytest.raises(NotionSyncError) as info:
-        sync(fake.knowledge_config({**ids, "known_issues_id": broken}), fake.token, snapshot)
+        sync(fake.knowledge_config({**ids, "known_issues_id": broken}), fake.token, snapshot, dataset=DATASET)
     assert "property 'Dates' is rich_text, expected date" in str(info.value)
     assert "missing property 'Action' (select)" in str(info.value)
 
@@ -292,6 +296,7 @@ def test_push_creates_databases_that_sync_back(
         fake.token,
         f"https://www.notion.so/Marketing-{parent.replace('-', '')}",
         snapshot,
+        DATASET,
     )
     assert result.rows == {
         "field_definitions_id": 13,
@@ -320,7 +325,7 @@ def test_push_creates_databases_that_sync_back(
     assert snippet == {"knowledge": {"notion": result.database_ids}}
 
     target = tmp_path / "round_trip"
-    sync(fake.knowledge_config(result.database_ids), fake.token, target)
+    sync(fake.knowledge_config(result.database_ids), fake.token, target, dataset=DATASET)
     assert validate_directory(target) == {
         t: sorted_rows(snapshot, t) for t in (FIELDS, CONTEXT, ISSUES)
     }
@@ -329,13 +334,13 @@ def test_push_creates_databases_that_sync_back(
 def test_push_failures(fake: FakeNotion, snapshot: Path) -> None:
     cfg = KnowledgeConfig(notion={"base_url": fake.base_url})
     with pytest.raises(NotionSyncError, match=r"creating the Field Definitions database .*404"):
-        push(cfg, fake.token, "0123456789abcdef0123456789abcdef", snapshot)
+        push(cfg, fake.token, "0123456789abcdef0123456789abcdef", snapshot, DATASET)
     assert not fake.databases
 
     parent = fake.add_parent_page()
     fake.fail(400, method="POST", path_contains="/v1/databases", after=1, message="bad schema")
     with pytest.raises(NotionSyncError) as info:
-        push(cfg, fake.token, parent, snapshot)
+        push(cfg, fake.token, parent, snapshot, DATASET)
     (created,) = fake.databases
     assert "creating the Business Context database" in str(info.value)
     assert "bad schema" in str(info.value)
@@ -347,5 +352,117 @@ def test_push_failures(fake: FakeNotion, snapshot: Path) -> None:
     requests = len(fake.requests)
     (snapshot / "known_issues.yml").write_text("issues: [{issue_id: x, action: drop}]")
     with pytest.raises(KnowledgeError, match="Known Issues"):
-        push(cfg, fake.token, parent, snapshot)
+        push(cfg, fake.token, parent, snapshot, DATASET)
     assert len(fake.requests) == requests  # validated before any request
+
+
+def other_dataset(tmp_path: Path) -> Path:
+    """Knowledge of another dataset (a TV brand), to share the Notion databases with."""
+    directory = tmp_path / "acme"
+    directory.mkdir()
+    (directory / "field_definitions.yml").write_text(yaml.safe_dump({"fields": [
+        {"column_name": "tv", "meaning": "TV spend", "is_spend": True},
+        {"column_name": "sales", "is_kpi": True},
+    ]}))
+    (directory / "business_context.yml").write_text(yaml.safe_dump({"context": [
+        {"key": "brand", "value": "Acme"},
+        {"key": "expected_roi", "channel": "tv", "roi_low": 1.0, "roi_high": 3.0},
+    ]}))
+    (directory / "known_issues.yml").write_text(yaml.safe_dump({"issues": [
+        {"issue_id": "strike", "start_date": dt.date(2024, 3, 4), "column_name": "*",
+         "action": "exclude"},
+    ]}))
+    return directory
+
+
+def test_sync_keeps_only_the_configured_datasets_rows(
+    fake: FakeNotion, snapshot: Path, tmp_path: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    acme = other_dataset(tmp_path)
+    fake.seed(acme, dataset="acme", ids=ids)  # the same databases hold both brands
+    before = files(snapshot)
+
+    report = sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
+    assert not report.changed and report.written == () and files(snapshot) == before
+    assert {t: c.other_datasets for t, c in report.collections.items()} == {
+        FIELDS: {"acme": 2}, CONTEXT: {"acme": 2}, ISSUES: {"acme": 1}}
+    assert "Known Issues: 1 rows (+0 -0 ~0); 1 rows of other datasets ignored (acme: 1)" in (
+        report.summary())
+    assert report.to_dict()["collections"][CONTEXT]["other_datasets"] == {"acme": 2}
+    assert report.to_dict()["dataset"] == DATASET
+
+    # The other brand's sync gets its rows and nothing of the bundled brand's.
+    target = tmp_path / "knowledge" / "acme"
+    report = sync(fake.knowledge_config(ids), fake.token, target, dataset="acme")
+    assert {t: c.other_datasets for t, c in report.collections.items()} == {
+        FIELDS: {DATASET: 13}, CONTEXT: {DATASET: 13}, ISSUES: {DATASET: 1}}
+    assert validate_directory(target) == {
+        t: sorted_rows(acme, t) for t in (FIELDS, CONTEXT, ISSUES)
+    }
+    assert "dataset acme" in (target / "known_issues.yml").read_text().splitlines()[0]
+
+
+def test_a_row_without_dataset_is_invalid_and_nothing_is_written(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    fake.add_row(ids["known_issues_id"], outage())  # valid, of this dataset
+    orphan = fake.add_row(ids["business_context_id"], {
+        "key": "expected_roi", "channel": "google_search", "roi_low": 1.0, "roi_high": 2.0,
+        "dataset": None,
+    })
+    before = files(snapshot)
+    with pytest.raises(KnowledgeError) as info:
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET)
+    message = str(info.value)
+    assert message.startswith("Business Context: 1 invalid row(s)")
+    assert f"Business Context page {orphan} (https://www.notion.so/{orphan.replace('-', '')})" in (
+        message)
+    assert "(key 'expected_roi', channel 'google_search'): Dataset is empty" in message
+    assert "'conjura_apparel'" in message
+    assert files(snapshot) == before  # the valid new issue was not written either
+
+
+def test_a_check_against_the_data_rejects_rows_before_writing(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    page = fake.add_row(ids["business_context_id"], {
+        "key": "expected_roi", "channel": "tv", "roi_low": 1.0, "roi_high": 2.0})
+    before = files(snapshot)
+    seen = []
+
+    def check(table, rows, origins):
+        seen.append(table)
+        return [f"{o}: no tv here" for r, o in zip(rows, origins, strict=True)
+                if r.get("channel") == "tv"]
+
+    with pytest.raises(KnowledgeError, match=rf"Business Context page {page} .*: no tv here"):
+        sync(fake.knowledge_config(ids), fake.token, snapshot, dataset=DATASET, check=check)
+    assert sorted(seen) == sorted([FIELDS, CONTEXT, ISSUES])
+    assert files(snapshot) == before
+
+
+def test_push_sets_every_rows_dataset(fake: FakeNotion, snapshot: Path) -> None:
+    cfg = KnowledgeConfig(notion={"base_url": fake.base_url})
+    result = push(cfg, fake.token, fake.add_parent_page(), snapshot, "conjura_apparel")
+    for database_id in result.database_ids.values():
+        assert fake.schema(database_id)["Dataset"]["type"] == "select"
+        options = fake.schema(database_id)["Dataset"]["select"]["options"]
+        assert [o["name"] for o in options] == ["conjura_apparel"]
+        datasets = {p["properties"]["Dataset"]["select"]["name"] for p in fake.rows(database_id)}
+        assert datasets == {"conjura_apparel"}
+
+
+def test_a_database_without_the_dataset_property_says_how_to_fix_it(
+    fake: FakeNotion, snapshot: Path
+) -> None:
+    ids = fake.seed(snapshot)
+    legacy = fake.add_database("Known Issues", {
+        "Issue ID": {"title": {}}, "Dates": {"date": {}}, "Column": {"select": {}},
+        "Description": {"rich_text": {}}, "Action": {"select": {}}})
+    with pytest.raises(NotionSyncError, match=r"missing property 'Dataset' \(select\) "
+                       r"\(knowledge is scoped by dataset: add a select property"):
+        sync(fake.knowledge_config({**ids, "known_issues_id": legacy}), fake.token, snapshot,
+             dataset=DATASET)

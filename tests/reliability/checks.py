@@ -14,7 +14,7 @@ from prism_mmm.warehouse import RunRef, latest_run
 
 # Smallest real fits: these tests are about files, locks and processes, not the numbers.
 TINY_SETTINGS = {
-    "bayes": {"chains": 2, "draws": 60, "tune": 60},
+    "bayes": {"sampling": {"chains": 2, "draws": 60, "tune": 60}},
     "ridge": {"n_boot": 5},
     "nls": {"n_boot": 3, "n_starts": 1},
 }

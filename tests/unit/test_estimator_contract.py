@@ -1,4 +1,4 @@
-"""The estimator contract (STYLE §3), run over every model module in ``prism_mmm.models``.
+"""The estimator contract, run over every model module in ``prism_mmm.models``.
 
 A new model is picked up by adding its module: each module is imported on its own, so a
 broken one fails its own cases and not the others. Models are built cheaply: through a
@@ -10,6 +10,7 @@ whose fits take well under a second. A model with neither is skipped, with the r
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from functools import partial
 
@@ -115,6 +116,30 @@ def test_init_only_stores_parameters(fitted_pair):
         params = estimator.get_params()
         assert clone(estimator).get_params() == params
         assert not any(name.endswith("_") for name in vars(estimator))
+
+
+def test_default_params_are_the_signature_defaults(fitted_pair):
+    """``__init__`` resolves nothing: what ``get_params`` reports for a default instance is
+    exactly what the signature says, so ``set_params`` and the constructor agree."""
+    for estimator, _ in fitted_pair:
+        cls = type(estimator)
+        signature = inspect.signature(cls.__init__).parameters
+        defaults = {name: p.default for name, p in signature.items() if name != "self"}
+        assert cls().get_params() == defaults
+
+
+def test_save_and_load_round_trip(fitted_pair, tmp_path):
+    """A saved model loads completely from its directory alone: parameters, data, state."""
+    for _, model in fitted_pair:
+        target = model.save(tmp_path / model.model_name)
+        loaded = MMMEstimator.load(target)
+        assert type(loaded) is type(model)
+        assert loaded.get_params() == model.get_params()
+        np.testing.assert_allclose(loaded.predict(), model.predict())
+        pd.testing.assert_frame_equal(loaded.roi(), model.roi())
+        pd.testing.assert_frame_equal(loaded.contributions(), model.contributions())
+        np.testing.assert_allclose(loaded.response_surface().coef, model.response_surface().coef)
+        assert loaded.diagnostics()["status"] == model.diagnostics()["status"]
 
 
 def test_fit_returns_self(fitted_pair, data):

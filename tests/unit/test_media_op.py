@@ -1,4 +1,5 @@
-"""The fused media-response Op (nutpie path) against the plain PyTensor graph and NumPy."""
+"""The fused media-response Op (nutpie path) against the transform classes (NumPy) and the
+plain PyTensor graph they define."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from prism_mmm.models.bayes import (
-    BayesMMM,
-    _build_model,
-    _plain_media_response,
-    lag_stack,
-    saturate,
-)
-from prism_mmm.models.sampling import media_op
+from prism_mmm.models.bayes import BayesMMM
+from prism_mmm.models.bayesian import media_op
+from prism_mmm.models.bayesian.graph import build_model
+from prism_mmm.models.bayesian.priors import Scales, resolved_priors, roi_terms
+from prism_mmm.transforms import MediaTransform, lag_stack
 from tests.unit.test_bayes import apparel_data, truth_data
 
 RNG = np.random.default_rng(42)
@@ -27,10 +25,11 @@ NAMES = {"hill": ["half_sat", "shape"], "logistic": ["lam"]}
 
 
 @pytest.mark.parametrize("saturation", ["hill", "logistic"])
-def test_forward_equals_numpy_twin(saturation):
-    weights = DECAY[None, :] ** np.arange(4)[:, None]
-    adstocked = ((weights / weights.sum(axis=0))[:, None, :] * SPEND).sum(axis=0)
-    expected = saturate(adstocked, saturation, dict(zip(NAMES[saturation], SAT_PARAMS[saturation])))
+def test_forward_equals_the_transform_classes(saturation):
+    media = MediaTransform("geometric", saturation, max_lag=4)
+    params = {"decay": DECAY[None, :], **{k: v[None, :] for k, v in
+                                           zip(NAMES[saturation], SAT_PARAMS[saturation])}}
+    expected = media.draws(SPEND, **params)[0]
     forward = media_op.KERNELS[saturation][0]
     response, _ = forward(DECAY, *SAT_PARAMS[saturation], SPEND)
     np.testing.assert_allclose(response, expected, rtol=1e-10, atol=1e-14)
@@ -38,8 +37,11 @@ def test_forward_equals_numpy_twin(saturation):
 
 @pytest.mark.parametrize("saturation", ["hill", "logistic"])
 def test_gradient_matches_finite_differences(saturation):
+    media = MediaTransform("geometric", saturation, max_lag=4)
+
     def response(decay, *params):
-        return media_op.media_response(saturation, decay, list(params), pt.constant(SPEND))
+        return media_op.media_response(
+            media, {"decay": decay, **dict(zip(NAMES[saturation], params))}, pt.constant(SPEND))
 
     pytensor.gradient.verify_grad(response, [DECAY, *SAT_PARAMS[saturation]],
                                   rng=np.random.default_rng(1), abs_tol=1e-6, rel_tol=1e-6)
@@ -53,9 +55,11 @@ def test_numba_backend_equals_plain_graph(saturation):
     params = [pt.dvector(name) for name in NAMES[saturation]]
     weights = pt.dmatrix("weights")
     spend = pt.constant(SPEND)
+    media = MediaTransform("geometric", saturation, max_lag=4)
+    named = {"decay": decay, **dict(zip(NAMES[saturation], params))}
     outputs = []
-    for build in (media_op.media_response, _plain_media_response):
-        value = (build(saturation, decay, params, spend) * weights).sum()
+    for build in (media_op.media_response, lambda m, p, x: m.tensor(x, **p)):
+        value = (build(media, named, spend) * weights).sum()
         outputs += [value, *pytensor.grad(value, [decay, *params])]
     fn = pytensor.function([decay, *params, weights], outputs, mode="NUMBA")
     w = RNG.normal(size=(SPEND.shape[1], SPEND.shape[2]))
@@ -74,14 +78,19 @@ def test_model_logp_and_gradient_equal_plain_model(dataset, saturation, roi):
     same log density and gradient at random points."""
     data = apparel_data() if dataset == "apparel" else truth_data()
     roi_priors = {data.channels[0]: (0.5, 3.0), data.channels[5]: (1.0, 6.0)} if roi else None
-    model = BayesMMM(saturation=saturation, roi_priors=roi_priors)
-    priors = model._resolved_priors()
-    model._scales(data)
-    values = model._data_values(data, priors)
     compiled = []
-    for sampler in ("nutpie", "pymc"):
-        model.sampler = sampler
-        pm_model, _ = _build_model(model._structure(data, priors))
+    for engine in ("nutpie", "pymc"):
+        # Without knowledge ranges: HalfNormal coefficients (no media-share prior), so both
+        # ROI and coefficient parametrisations are covered.
+        model = BayesMMM(model_config={"saturation": saturation, "roi_priors": roi_priors or {},
+                                       "media_share": (0.05, 0.6) if roi else None},
+                         sampler_config={"engine": engine})
+        model.scales_ = Scales.of(data)
+        priors = resolved_priors(model._model(), data, model.scales_)
+        terms = roi_terms(model._model(), data, model.scales_)
+        structure = model._structure(data, priors, terms)
+        values = model._data_values(data, structure, priors, terms)
+        pm_model, _ = build_model(structure)
         with pm_model:
             pm.set_data(values)
         compiled.append((pm_model.compile_logp(), pm_model.compile_dlogp()))

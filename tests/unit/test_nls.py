@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +10,16 @@ import pytest
 
 from prism_mmm.config import DEFAULT_CHANNELS, PrismConfig
 from prism_mmm.data import from_frame
-from prism_mmm.models.base import adstock_hill_features
-from prism_mmm.models.nls import LinearPart, NlsMMM, media_features_and_gradients
+from prism_mmm.models.nls import LinearPart, NlsMMM
+from prism_mmm.transforms import MediaTransform, hill
+
+MEDIA = MediaTransform("geometric", "hill", max_lag=8)
+
+
+def with_gradients(spend, theta, max_lag):
+    """Features and gradients for (C, 3) ``theta`` = (decay, half_sat, shape) per channel."""
+    media = MediaTransform("geometric", "hill", max_lag=max_lag)
+    return media.with_gradients(spend, **dict(zip(media.params, theta.T)))
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN_TRUTH = ROOT / "data" / "known_truth"
@@ -56,9 +63,8 @@ def synthetic():
     weeks = pd.date_range("2020-01-06", periods=n, freq="W-MON")
     spend = rng.uniform(0.0, 1.0, size=(n, 2)) * np.array([100.0, 50.0])
     scale = spend[:-13].max(axis=0)
-    features = adstock_hill_features(
-        spend, scale, np.array([0.6, 0.2]), np.array([0.4, 0.7]), np.array([1.5, 1.0]), 8
-    )
+    features = MEDIA.features(spend, scale, decay=np.array([0.6, 0.2]),
+                              half_sat=np.array([0.4, 0.7]), shape=np.array([1.5, 1.0]))
     y = 500.0 + 50.0 * np.arange(n) / (n - 1) + features @ np.array([300.0, 120.0])
     frame = pd.DataFrame({"date": weeks, "a": spend[:, 0], "b": spend[:, 1], "y": y})
     return from_frame(frame, date_column="date", kpi="y", channels=["a", "b"], fourier_order=0)
@@ -69,7 +75,7 @@ def test_analytic_gradients_match_finite_differences():
     spend = rng.uniform(0.0, 1.0, size=(40, 2))
     spend[:5, 1] = 0.0  # zero-spend weeks exercise the a = 0 branch
     theta = np.array([[0.4, 0.5, 1.3], [0.7, 0.3, 0.8]])
-    _, gradients = media_features_and_gradients(spend, theta, 8)
+    _, gradients = with_gradients(spend, theta, 8)
     step = 1e-6
     for c in range(2):
         for j in range(3):
@@ -77,17 +83,24 @@ def test_analytic_gradients_match_finite_differences():
             up[c, j] += step
             down[c, j] -= step
             numeric = (
-                media_features_and_gradients(spend, up, 8)[0][:, c]
-                - media_features_and_gradients(spend, down, 8)[0][:, c]
+                with_gradients(spend, up, 8)[0][:, c]
+                - with_gradients(spend, down, 8)[0][:, c]
             ) / (2 * step)
             np.testing.assert_allclose(gradients[:, c, j], numeric, rtol=1e-4, atol=1e-7)
 
 
 def test_features_match_the_shared_transforms():
+    """The media block is the transform classes composed: adstock weights, then Hill,
+    written out here from their definitions (x^k / (x^k + K^k))."""
     spend = np.random.default_rng(1).uniform(0.0, 2.0, size=(30, 2))
     theta = np.array([[0.3, 0.6, 2.0], [0.0, 1.2, 0.7]])
-    features, _ = media_features_and_gradients(spend, theta, 6)
-    expected = adstock_hill_features(spend, np.ones(2), *theta.T, 6)
+    features, _ = with_gradients(spend, theta, 6)
+    expected = np.empty_like(spend)
+    for c, (decay, half_sat, shape) in enumerate(theta):
+        weights = decay ** np.arange(6) / (decay ** np.arange(6)).sum()
+        adstocked = np.convolve(spend[:, c], weights)[: len(spend)]
+        expected[:, c] = adstocked**shape / (adstocked**shape + half_sat**shape)
+        np.testing.assert_allclose(hill(adstocked, half_sat, shape), expected[:, c], atol=1e-12)
     np.testing.assert_allclose(features, expected, atol=1e-12)
 
 
@@ -124,9 +137,9 @@ def test_constrained_linear_part_and_its_derivative():
 
 def test_recovers_parameters_of_noise_free_data(synthetic):
     model = NlsMMM(n_boot=5).fit(synthetic)
-    np.testing.assert_allclose(model.decay_, [0.6, 0.2], atol=0.02)
-    np.testing.assert_allclose(model.half_sat_, [0.4, 0.7], rtol=0.05)
-    np.testing.assert_allclose(model.shape_, [1.5, 1.0], rtol=0.05)
+    np.testing.assert_allclose(model.params_["decay"], [0.6, 0.2], atol=0.02)
+    np.testing.assert_allclose(model.params_["half_sat"], [0.4, 0.7], rtol=0.05)
+    np.testing.assert_allclose(model.params_["shape"], [1.5, 1.0], rtol=0.05)
     np.testing.assert_allclose(model.predict(), synthetic.y, rtol=1e-4)
     assert model.diagnostics()["status"] == "ok"
 
@@ -204,14 +217,12 @@ def test_roas_data_with_unobserved_confounder():
     assert "half_sat" in diagnostics["message"]
 
 
-def test_bundled_data_fits_fast_with_non_zero_roi(apparel_data):
+def test_bundled_data_fits_with_non_zero_roi(apparel_data):
     """Measured on the seed with the promo dummy: media 62.9% of revenue (154% without the
     baseline constraint); ROI meta_facebook 1.32, meta_instagram 4.52, google_video 28.2,
     google_shopping 24.6, meta_other 281; train/holdout R2 0.86/0.08, MAPE 20%/33%; the
     baseline sits at 0 in one (holdout) week."""
-    start = time.perf_counter()
     model = NlsMMM.from_config(PrismConfig()).fit(apparel_data)
-    seconds = time.perf_counter() - start
     assert (model.roi()["roi"] > 0).any()
     # 8 channels x 3 learned transforms on 119 weeks is poorly identified here: several
     # parameters sit on bounds, so the status must say "warning" rather than "ok".
@@ -225,9 +236,6 @@ def test_bundled_data_fits_fast_with_non_zero_roi(apparel_data):
     assert baseline.loc[fit, "value"].min() >= -tolerance
     assert baseline.loc[fit, "low"].min() >= -tolerance
     assert 0.0 < model.roi()["share"].sum() <= 1.0
-    # Measured ~3 s CPU, 3.3-4.5 s wall (4 starts + 100 warm-started bootstrap refits) on a
-    # shared, busy 2-core machine.
-    assert seconds < 20.0
 
 
 def test_unconstrained_baseline_lets_media_exceed_the_kpi(apparel_data):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +52,8 @@ def apparel_data():
 
 @pytest.fixture(scope="module")
 def apparel_fit(apparel_data):
-    """(default-configured fit, seconds it took)."""
-    start = time.perf_counter()
-    model = RidgeMMM.from_config(PrismConfig()).fit(apparel_data)
-    return model, time.perf_counter() - start
+    """The default-configured fit on the bundled data."""
+    return RidgeMMM.from_config(PrismConfig()).fit(apparel_data)
 
 
 def baseline_component(model) -> pd.DataFrame:
@@ -137,7 +134,8 @@ def test_moving_block_indices_are_contiguous_blocks():
 def test_from_config_passes_settings_and_marks_configured_params():
     cfg = PrismConfig.model_validate(
         {
-            "transforms": {"half_sat": 0.7, "channels": {"meta_facebook": {"decay": 0.3}}},
+            "transforms": {"params": {"half_sat": 0.7},
+                           "channels": {"meta_facebook": {"decay": 0.3}}},
             "ridge": {"n_boot": 50, "cv_splits": 3, "alphas": [0.1, 1.0]},
             "random_seed": 7,
         }
@@ -150,23 +148,24 @@ def test_from_config_passes_settings_and_marks_configured_params():
         7,
     )
     # half_sat is set globally, so it is configured (never searched) for every channel.
-    assert model.channel_params["google_search"] == {"half_sat": 0.7}
-    assert model.channel_params["meta_facebook"] == {"decay": 0.3, "half_sat": 0.7}
+    assert model._configured("google_search") == {"half_sat": 0.7}
+    assert model._configured("meta_facebook") == {"decay": 0.3, "half_sat": 0.7}
 
 
 def test_from_config_defaults_leave_decay_and_half_sat_to_the_search():
-    assert RidgeMMM.from_config(PrismConfig()).channel_params == {}
+    model = RidgeMMM.from_config(PrismConfig())
+    assert model.params == {} and model.channel_params == {}
 
 
 def test_configured_params_are_used_as_given(example_data):
     params = {"x1": {"decay": 0.3, "half_sat": 0.6, "shape": 1.5}, "x2": {"decay": 0.1}}
     model = RidgeMMM(channel_params=params, n_boot=10).fit(example_data)
-    assert model.decay_.tolist() == [0.3, 0.1]
-    assert model.half_sat_[0] == 0.6 and model.shape_[0] == 1.5
+    assert model.params_["decay"].tolist() == [0.3, 0.1]
+    assert model.params_["half_sat"][0] == 0.6 and model.params_["shape"][0] == 1.5
     assert model.tuned_channels_ == ["x2"]  # x2's half_sat was still free
     fixed = RidgeMMM(tuned_params=(), n_boot=10).fit(example_data)
     assert fixed.tuned_channels_ == []
-    assert fixed.decay_.tolist() == [0.5, 0.5]
+    assert fixed.params_["decay"].tolist() == [0.5, 0.5]
 
 
 # -- behaviour ------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ def test_response_surface_point_is_coef_times_hill(example_fit):
     surface = example_fit.response_surface()
     spend = np.array([0.3, 0.2])
     expected = example_fit.coef_[:2] * hill(
-        spend / example_fit.scale_, example_fit.half_sat_, example_fit.shape_
+        spend / example_fit.scale_, example_fit.params_["half_sat"], example_fit.params_["shape"]
     )
     np.testing.assert_allclose(surface.point(spend), expected)
     assert surface.n_draws == 200
@@ -227,14 +226,10 @@ def test_confounded_x1_is_biased_upward_on_roas_data(roas_data):
     assert roi["x2"] == pytest.approx(171.41, rel=0.30)
 
 
-def test_bundled_data_fits_fast_with_non_zero_roi(apparel_fit):
-    model, seconds = apparel_fit
-    roi = model.roi()
+def test_bundled_data_fits_with_non_zero_roi(apparel_fit):
+    roi = apparel_fit.roi()
     assert (roi["roi"] > 0).any()
-    assert model.diagnostics()["status"] != "failed"
-    # Measured ~1.8 s CPU, 2.7 s wall (CV search under the baseline constraint + 200
-    # bootstrap refits) on a shared, busy 2-core machine; 0.8 s before the constraint.
-    assert seconds < 10.0
+    assert apparel_fit.diagnostics()["status"] != "failed"
 
 
 def test_baseline_is_non_negative_and_media_within_the_kpi_on_apparel(apparel_fit, apparel_data):
@@ -243,7 +238,7 @@ def test_baseline_is_non_negative_and_media_within_the_kpi_on_apparel(apparel_fi
     zero), train/holdout R2 0.64/0.72, MAPE 36%/22%; the baseline sits at 0 in 3 weeks.
     That is above the plausible 5-80%, so the diagnostics must warn (the band is reported,
     never imposed)."""
-    model, _ = apparel_fit
+    model = apparel_fit
     baseline = baseline_component(model)
     fit = apparel_data.fit_mask
     tolerance = 1e-9 * apparel_data.y.mean()

@@ -1,6 +1,7 @@
 -- Cross-model agreement per channel for the (run_id, round) being built: mean ROI, coefficient
--- of variation of ROI across the models that fitted, sign agreement. Confirmed = all three
--- models fitted (status not failed), signs agree and CV < 0.5 (DESIGN §3).
+-- of variation of ROI across the models that fitted, sign agreement. Confirmed = every model in
+-- var models fitted (status not failed), signs agree and CV < 0.5: one model alone, or models
+-- that disagree in sign or size, are not evidence enough to move budget.
 with roi as (
 
     select * from {{ ref('channel_roi') }}
@@ -45,7 +46,7 @@ final as (
         sign_agreement,
         n_models,
         models,
-        coalesce(n_models = 3 and sign_agreement and roi_cv < 0.5, false) as confirmed
+        coalesce(n_models = {{ prism_models() | length }} and sign_agreement and roi_cv < 0.5, false) as confirmed
     from per_channel
 
 )

@@ -1,9 +1,10 @@
 """Fused media response for the nutpie/numba path: adstock + saturation as one PyTensor Op.
 
-``media_response(decay, *sat_params, spend_lags)`` is the same function as the plain graph in
-:func:`prism_mmm.models.bayes._plain_media_response` (normalised geometric adstock over the lag
-stack, then Hill or logistic saturation) and :func:`prism_mmm.models.bayes.saturate`; a test
-checks logp and gradient of both model graphs agree at random points.
+``media_response(media, params, spend_lags)`` is the same function as
+:meth:`prism_mmm.transforms.MediaTransform.tensor` (normalised geometric adstock over the lag
+stack, then Hill or logistic saturation), where the maths is defined; tests check these
+kernels against the transform classes, and logp and gradient of both model graphs at random
+points.
 
 Why an Op: written as ordinary PyTensor, adstock + saturation and their gradients are ~100 of
 the logp graph's ~140 nodes. nutpie compiles the whole graph with numba into one C callback
@@ -26,7 +27,8 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from prism_mmm.models.bayes import LOG_EPS as EPS
+from prism_mmm.transforms import LOG_EPS as EPS
+from prism_mmm.transforms import MediaTransform
 
 N_SAT_PARAMS = {"hill": 2, "logistic": 1}  # (half_sat, shape) | (lam,)
 
@@ -72,14 +74,19 @@ def _adstock(w: np.ndarray, spend_lags: np.ndarray) -> np.ndarray:
 # so a gradient evaluation takes one log and one exp (or one tanh) per week and channel.
 @numba.njit(cache=True, fastmath=FASTMATH)
 def hill_forward(decay, half_sat, shape, spend_lags):
-    """(T, C) ``sigmoid(shape * (log(adstock + EPS) - log(half_sat)))`` and the log adstock."""
+    """(T, C) ``sigmoid(shape * (log(adstock + EPS) - log(half_sat)))`` (0 where the adstock
+    is 0) and the log adstock."""
     w, _ = _weights(decay, spend_lags.shape[0])
-    log_adstock = np.log(_adstock(w, spend_lags) + EPS)
+    adstocked = _adstock(w, spend_lags)
+    log_adstock = np.log(adstocked + EPS)
     log_half = np.log(half_sat)
     out = np.empty_like(log_adstock)
     for t in range(out.shape[0]):
         for c in range(out.shape[1]):
-            out[t, c] = 1.0 / (1.0 + np.exp(-shape[c] * (log_adstock[t, c] - log_half[c])))
+            if adstocked[t, c] > 0.0:
+                out[t, c] = 1.0 / (1.0 + np.exp(-shape[c] * (log_adstock[t, c] - log_half[c])))
+            else:
+                out[t, c] = 0.0
     return out, log_adstock
 
 
@@ -192,7 +199,7 @@ class MediaResponseGrad(Op):
 
 # pytensor keys its on-disk numba cache on the Op's props plus this version: bump it whenever
 # a kernel's inputs or outputs change, or a stale compiled graph is loaded.
-KERNEL_VERSION = 2
+KERNEL_VERSION = 3
 
 
 @register_funcify_default_op_cache_key(MediaResponse)
@@ -205,6 +212,12 @@ def _numba_media_response_grad(op, node=None, **kwargs):
     return KERNELS[op.saturation][1], KERNEL_VERSION
 
 
-def media_response(saturation: str, decay, sat_params: list, spend_lags):
+def media_response(media: MediaTransform, params: dict, spend_lags):
     """(T, C) graph node for the fused media response (see the module docstring)."""
-    return MediaResponse(saturation)(decay, *sat_params, spend_lags)[0]
+    if media.adstock.name != "geometric" or media.saturation.name not in KERNELS:
+        raise ValueError(
+            f"the fused media Op implements geometric adstock with {sorted(KERNELS)} "
+            f"saturation, not {media.adstock.name} + {media.saturation.name}"
+        )
+    sat_params = [params[k] for k in media.saturation_params]
+    return MediaResponse(media.saturation.name)(params["decay"], *sat_params, spend_lags)[0]

@@ -1,0 +1,209 @@
+"""Known-truth datasets: files shaped the way a user hands them to ``prism init``, with the
+true ROI of every channel, for end-to-end tests and the recovery benchmark.
+
+Two come from pymc-marketing (Apache-2.0; see data/SOURCES.md), reduced to the columns a user
+would have (the upstream files also carry the generating components). Two are generated here,
+deterministically (a fixed seed), by the processes documented on each generator:
+
+- ``brand_4ch``: a brand with 4 channels of different shapes (flighted TV, seasonal always-on
+  search, social, sparse display) and a price control; geometric adstock + Hill, as PrismMMM
+  models it; a low-variance KPI (the case where priors that ignore the data's scale fail the
+  prior predictive check).
+- ``awkward_3ch``: the kind of export that arrives by e-mail: headers with spaces, currency
+  signs, dots and dashes, constant brand and market id columns, a KPI in a different unit
+  range; logistic saturation and long carry-over (a misspecified case for the Hill default).
+
+``python -m bench.datasets`` writes the generated files to ``data/known_truth``; a test checks
+that the committed files are what the generators produce. True ROI = the channel's
+contribution summed over every week / its spend summed over every week, PrismMMM's definition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prism_mmm.project import project_dir
+from prism_mmm.transforms import MediaTransform
+
+REPO = project_dir()  # benchmarks run inside a project (the repository)
+KNOWN_TRUTH_DIR = REPO / "data" / "known_truth"
+
+
+@dataclass(frozen=True)
+class KnownTruth:
+    """A user-shaped CSV and what is true about it (channel names as `prism init` names
+    them: snake_case of the header)."""
+
+    name: str
+    frame: pd.DataFrame
+    true_roi: dict[str, float]
+    description: str
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.name}.csv"
+        self.frame.to_csv(path, index=False)
+        (directory / f"{self.name}.truth.json").write_text(
+            json.dumps({"true_roi": self.true_roi, "description": self.description},
+                       indent=1, sort_keys=True) + "\n")
+        return path
+
+
+def _weeks(start: str, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="W-MON")
+
+
+def _contributions(spend: np.ndarray, coef: np.ndarray, media: MediaTransform,
+                   **params: np.ndarray) -> np.ndarray:
+    """(T, C) weekly contributions: coef * sat(adstock(spend / scale)), scale = max spend."""
+    return coef * media.features(spend, spend.max(axis=0), **params)
+
+
+def _roi(contributions: np.ndarray, spend: np.ndarray, names: list[str]) -> dict[str, float]:
+    return {name: float(contributions[:, c].sum() / spend[:, c].sum())
+            for c, name in enumerate(names)}
+
+
+def brand_4ch(seed: int = 4) -> KnownTruth:
+    """156 weeks (2021-01-04 on), KPI = revenue.
+
+    revenue_t = 400k * (1 + 0.10 * t/T + 0.06 sin(2 pi doy/365.25) + 0.04 cos(4 pi doy/365.25))
+                - 600k * (price_t - 1)
+                + sum_c coef_c * hill(adstock(spend_tc / max_c; decay_c); half_sat_c, shape_c)
+                + Normal(0, 8k)
+
+    tv: 4-7 week flights of 60-110k every ~10 weeks (decay 0.6, half_sat 0.55, shape 2.0,
+    coef 90k); search: always-on 12-20k rising with the season (decay 0.1, half_sat 0.5,
+    shape 1.0, coef 70k); social: 8-30k, off in 15% of weeks (decay 0.3, half_sat 0.4,
+    shape 1.3, coef 45k); display: 4-9k in 40% of weeks (decay 0.3, half_sat 0.5, shape 1.0,
+    coef 10k). price: 1 + small noise, 0.85 in four 2-week promotions a year.
+    """
+    rng = np.random.default_rng(seed)
+    n = 156
+    weeks = _weeks("2021-01-04", n)
+    doy = weeks.day_of_year.to_numpy(dtype=float)
+    season = 0.06 * np.sin(2 * np.pi * doy / 365.25) + 0.04 * np.cos(4 * np.pi * doy / 365.25)
+    tv = np.zeros(n)
+    start = 2
+    while start < n:
+        length = rng.integers(4, 8)
+        tv[start:start + length] = rng.uniform(60e3, 110e3, size=min(length, n - start))
+        start += length + rng.integers(5, 9)
+    search = rng.uniform(12e3, 20e3, n) * (1 + 2 * season)
+    social = rng.uniform(8e3, 30e3, n) * (rng.uniform(size=n) > 0.15)
+    display = rng.uniform(4e3, 9e3, n) * (rng.uniform(size=n) < 0.4)
+    spend = np.column_stack([tv, search, social, display])
+    price = 1 + rng.normal(0, 0.01, n)
+    for year in range(3):
+        for week in (10, 22, 36, 47):
+            price[year * 52 + week:year * 52 + week + 2] = 0.85
+    media = MediaTransform("geometric", "hill", max_lag=8)
+    contributions = _contributions(
+        spend, np.array([90e3, 70e3, 45e3, 10e3]), media,
+        decay=np.array([0.6, 0.1, 0.3, 0.3]), half_sat=np.array([0.55, 0.5, 0.4, 0.5]),
+        shape=np.array([2.0, 1.0, 1.3, 1.0]))
+    base = 400e3 * (1 + 0.10 * np.arange(n) / n + season) - 600e3 * (price - 1)
+    revenue = base + contributions.sum(axis=1) + rng.normal(0, 8e3, n)
+    names = ["tv", "search", "social", "display"]
+    frame = pd.DataFrame({"date": weeks.strftime("%Y-%m-%d"), "revenue": revenue.round(2),
+                          **{c: spend[:, i].round(2) for i, c in enumerate(names)},
+                          "price": price.round(4)})
+    return KnownTruth("brand_4ch", frame, _roi(contributions, spend, names),
+                      "generated: 4 channels, price control, geometric adstock + Hill")
+
+
+def awkward_3ch(seed: int = 7) -> KnownTruth:
+    """120 weeks (2022-03-07 on), KPI = "Total Sales (£)", an e-mailed export.
+
+    sales_t = 30k * (1 + 0.25 sin(2 pi doy/365.25)) + 9k * (1 - t/T)
+              + sum_c coef_c * logistic(adstock(spend_tc / max_c; decay_c); lam_c)
+              + Normal(0, 2.5k)
+
+    TV Spend (£): 0 or 5-15k in runs (decay 0.75, lam 1.5, coef 14k); Paid Social - Meta:
+    1-6k every week (decay 0.3, lam 3.0, coef 9k); Google.Search: 2-4k every week, higher in
+    summer (decay 0.0, lam 2.0, coef 6k). Constant columns Brand = "Acme Outdoor" and
+    Market = "UK" (labels, not series).
+    """
+    rng = np.random.default_rng(seed)
+    n = 120
+    weeks = _weeks("2022-03-07", n)
+    doy = weeks.day_of_year.to_numpy(dtype=float)
+    summer = np.sin(2 * np.pi * doy / 365.25)
+    on = np.repeat(rng.uniform(size=n // 6) < 0.5, 6)[:n]
+    tv = on * rng.uniform(5e3, 15e3, n)
+    social = rng.uniform(1e3, 6e3, n)
+    search = rng.uniform(2e3, 4e3, n) * (1 + 0.3 * summer)
+    spend = np.column_stack([tv, social, search])
+    media = MediaTransform("geometric", "logistic", max_lag=8)
+    contributions = _contributions(spend, np.array([14e3, 9e3, 6e3]), media,
+                                   decay=np.array([0.75, 0.3, 0.0]),
+                                   lam=np.array([1.5, 3.0, 2.0]))
+    base = 30e3 * (1 + 0.25 * summer) + 9e3 * (1 - np.arange(n) / n)
+    sales = base + contributions.sum(axis=1) + rng.normal(0, 2.5e3, n)
+    frame = pd.DataFrame({
+        "Week Starting": weeks.strftime("%Y-%m-%d"),
+        "Brand": "Acme Outdoor",
+        "Market": "UK",
+        "Total Sales (£)": sales.round(2),
+        "TV Spend (£)": tv.round(2),
+        "Paid Social - Meta": social.round(2),
+        "Google.Search": search.round(2),
+    })
+    names = ["tv_spend", "paid_social_meta", "google_search"]
+    return KnownTruth("awkward_3ch", frame, _roi(contributions, spend, names),
+                      "generated: awkward headers, constant id columns, logistic saturation")
+
+
+def pymc_example() -> KnownTruth:
+    """pymc-marketing's ``mmm_example.csv`` as a user would have it: the week, the KPI, two
+    channels and two event dummies (the upstream ``dayofyear`` and ``t`` are generator
+    columns, dropped)."""
+    frame = pd.read_csv(KNOWN_TRUTH_DIR / "pymc_marketing_mmm_example.csv")
+    frame = frame[["date_week", "y", "x1", "x2", "event_1", "event_2"]]
+    return KnownTruth("pymc_example", frame, {"x1": 4968.0, "x2": 2275.0},
+                      "pymc-marketing mmm_example (Apache-2.0): logistic saturation")
+
+
+def pymc_roas() -> KnownTruth:
+    """pymc-marketing's ``mmm_roas_data.csv`` as a user would have it: date, KPI, two
+    channels. The unobserved confounder z and the generating components are dropped: the
+    user does not have them."""
+    frame = pd.read_csv(KNOWN_TRUTH_DIR / "pymc_marketing_mmm_roas_data.csv")
+    frame = frame[["date", "y", "x1", "x2"]]
+    return KnownTruth("pymc_roas", frame, {"x1": 93.39, "x2": 171.41},
+                      "pymc-marketing mmm_roas_data (Apache-2.0): x1 confounded by z")
+
+
+GENERATED = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch}
+DATASETS = {**GENERATED, "pymc_example": pymc_example, "pymc_roas": pymc_roas}
+
+
+def load(name: str) -> KnownTruth:
+    """A known-truth dataset by name; generated ones are read from their committed files."""
+    if name in GENERATED:
+        path = KNOWN_TRUTH_DIR / f"{name}.csv"
+        truth = json.loads((KNOWN_TRUTH_DIR / f"{name}.truth.json").read_text())
+        return KnownTruth(name, pd.read_csv(path), truth["true_roi"], truth["description"])
+    try:
+        return DATASETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}") from None
+
+
+def user_csv(name: str, directory: Path) -> Path:
+    """Write dataset ``name`` as the CSV a user would pass to ``prism init``."""
+    truth = load(name)
+    path = directory / f"{name}.csv"
+    directory.mkdir(parents=True, exist_ok=True)
+    truth.frame.to_csv(path, index=False)
+    return path
+
+
+if __name__ == "__main__":
+    for generate in GENERATED.values():
+        print(generate().write(KNOWN_TRUTH_DIR))

@@ -1,0 +1,98 @@
+"""The newcomer path on data that is not the bundled brand: `prism init --data X` then
+`prism build`, the real CLI and dbt in a copy of the project, on four known-truth datasets
+(bench/datasets.py): two from pymc-marketing, a generated brand with a price control, and an
+e-mailed export with awkward headers and constant id columns.
+
+Each must give three working models (ok or warning, never failed), the true ROI of every
+channel inside the Bayesian 90% interval with a bounded point error and interval width, and a
+plausible media share. The default set samples briefly (2 chains x 300); the slow set runs the
+production settings and asks for converged chains as well.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+import yaml
+
+from bench.datasets import DATASETS, load, user_csv
+from prism_mmm.config import deep_merge
+from prism_mmm.models import model_names
+from prism_mmm.project import QUICK_SETTINGS
+from tests.project import copy_project
+
+# Bounds on the Bayesian ROI at small draws: a point error within 50% of the truth and an
+# interval no wider than 3x the true ROI (measured at 4 x 1000: errors 2-45%, widths 0.2-1.0x).
+MAX_POINT_ERROR, MAX_WIDTH = 0.50, 3.0
+MEDIA_SHARE = (0.05, 0.80)
+
+
+def prism(project, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PRISM_CONFIG"}
+    env.update(project.env())
+    return subprocess.run([sys.executable, "-m", "prism_mmm.cli", *args], env=env,
+                          cwd=project.project_dir, capture_output=True, text=True,
+                          timeout=1800, check=False)
+
+
+def init_and_build(tmp_path, name: str, settings: dict) -> tuple:
+    project = copy_project(tmp_path / "project")
+    csv = user_csv(name, tmp_path / "their data")
+    init = prism(project, "init", "--data", str(csv), "--force")
+    assert init.returncode == 0, init.stdout + init.stderr
+    config_file = project.project_dir / "prism.yml"
+    config = deep_merge(yaml.safe_load(config_file.read_text()), settings)
+    config_file.write_text(yaml.safe_dump(config))
+    built = prism(project, "build", "--run-id", "e2e")
+    return project, config, built
+
+
+def check_results(project, config: dict, name: str, built) -> dict:
+    assert built.returncode == 0, (built.stdout + built.stderr)[-4000:]
+    truth = load(name).true_roi
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        runs = con.execute("select model, status, message from mmm_runs where run_id = 'e2e'"
+                           ).fetchdf().set_index("model")
+        roi = con.execute("select model, channel, roi, roi_low, roi_high, share from channel_roi"
+                          " where run_id = 'e2e'").fetchdf()
+        gates = con.execute("select metric, value, status from bayes_gates"
+                            " where run_id = 'e2e'").fetchdf().set_index("metric")
+    assert set(runs.index) == set(model_names())
+    for model, row in runs.iterrows():
+        assert row.status in {"ok", "warning"}, (model, row.message)
+    assert sorted(config["data"]["channels"]) == sorted(truth)
+    bayes = roi[roi["model"] == "bayes"].set_index("channel")
+    for channel, true_roi in truth.items():
+        row = bayes.loc[channel]
+        assert row.roi_low <= true_roi <= row.roi_high, (channel, true_roi, row.to_dict())
+        assert abs(row.roi / true_roi - 1) <= MAX_POINT_ERROR, (channel, true_roi, row.roi)
+        assert (row.roi_high - row.roi_low) <= MAX_WIDTH * true_roi, (channel, row.to_dict())
+    low, high = MEDIA_SHARE
+    assert low <= bayes["share"].sum() <= high
+    assert gates.loc["plausibility_ratio", "status"] == "pass"  # g1: priors fit the data
+    return gates
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_init_then_build_gives_three_working_models_and_the_truth(tmp_path, name):
+    project, config, built = init_and_build(tmp_path, name, QUICK_SETTINGS)
+    check_results(project, config, name, built)
+    # Knowledge of this dataset only: a scaffold, no other dataset's ROI ranges.
+    context = yaml.safe_load(
+        (project.project_dir / "knowledge" / config["data"]["dataset"] / "business_context.yml"
+         ).read_text())
+    assert not [r for r in context.get("context") or [] if r.get("key") == "expected_roi"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_production_settings_converge_and_recover_the_truth(tmp_path, name):
+    project, config, built = init_and_build(tmp_path, name, {})
+    gates = check_results(project, config, name, built)
+    assert gates.loc["max_r_hat", "value"] <= 1.01
+    assert gates.loc["divergences", "value"] == 0
+    assert gates.loc["min_ess_bulk", "value"] >= 400
