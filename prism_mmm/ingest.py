@@ -117,22 +117,29 @@ def _encoding_candidates(head: bytes) -> list[str]:
 
 
 def _pick_delimiter(sample: str, complete: bool) -> str:
-    """The delimiter that splits the first records of ``sample`` into the same number of
-    fields, the most fields winning (a ',' on ties). A header that merely contains a ';' does
-    not win, because the data rows below it do not split on it."""
+    """The delimiter that splits the header into the most fields and on which most of the
+    first records agree with the header (a ',' on ties). A header that merely contains a ';'
+    does not win, because the data rows below it do not split on it; one ragged row among the
+    first records does not change the choice (it is reported later, with its row)."""
     lines = list(io.StringIO(sample, newline=""))  # only CR/LF end a line, as in csv
     if not complete and len(lines) > 1:
         lines = lines[:-1]  # the sample may end mid-line
-    best, best_fields = ",", 1
+    best, best_key = ",", (0, 1)
     for delimiter in DELIMITERS:
         try:
             counts = [len(r) for r in itertools.islice(
                 (r for r in csv.reader(lines, delimiter=delimiter) if any(f.strip() for f in r)),
-                6)]
+                11)]
         except csv.Error:
             continue
-        if counts and len(set(counts)) == 1 and counts[0] > best_fields:
-            best, best_fields = delimiter, counts[0]
+        if not counts or counts[0] < 2:
+            continue
+        agree = sum(count == counts[0] for count in counts[1:])
+        if 2 * agree < len(counts) - 1:
+            continue
+        key = (agree, counts[0])
+        if key > best_key:
+            best, best_key = delimiter, key
     return best
 
 

@@ -22,11 +22,13 @@ TIMEOUT_S = 1.0
 def test_stalled_notion_and_llm_servers_do_not_stall_the_loop(tmp_path, monkeypatch):
     path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
     knowledge = shutil.copytree(REPO / "knowledge", tmp_path / "knowledge")
-    snapshot = {f.name: f.read_text() for f in knowledge.iterdir()}
+    snapshot = {f: f.read_text() for f in knowledge.rglob("*.yml")}
+    (tmp_path / "dbt_project.yml").write_text("name: stall_test\n")
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     with FakeNotion(page_size=4) as notion, FakeAnthropic(mode="stall", delay=30) as llm:
-        ids = notion.seed(knowledge)
+        ids = notion.seed(knowledge / "conjura_apparel")  # the default config's dataset
         notion.stall(path_contains="/query", seconds=30, times=100)  # every round's sync
         config = tmp_path / "prism.yml"
         config.write_text(yaml.safe_dump({
@@ -58,7 +60,7 @@ def test_stalled_notion_and_llm_servers_do_not_stall_the_loop(tmp_path, monkeypa
         fallbacks = [d for d in decisions if d[2] == "llm_fallback"]
         assert fallbacks and all(d[3].startswith("timeout") for d in fallbacks), fallbacks
         assert result.report_path.exists()
-        assert {f.name: f.read_text() for f in knowledge.iterdir()} == snapshot
+        assert {f: f.read_text() for f in knowledge.rglob("*.yml")} == snapshot
         rows = assert_loop_tables_consistent(path)
         assert [r[2] for r in rows] == ["completed", "completed"]
         assert staging_files(path) == []

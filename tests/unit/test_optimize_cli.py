@@ -78,6 +78,7 @@ def project(tmp_path, monkeypatch) -> Path:
     surface(2.0).save(
         tmp_path / "artifacts" / "r-old" / "round_1" / "bayes" / "response_surface.json"
     )
+    (tmp_path / "dbt_project.yml").write_text("name: optimize_test\n")  # marks the project
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(db))
     monkeypatch.setenv("PRISM_CONFIG", str(tmp_path / "absent.yml"))  # defaults
