@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.core import REPO
+# The repository holding bench/ and the app (not bench.core.REPO, which needs a project
+# around the current directory: these helpers also run from a temporary one).
+REPO = Path(__file__).resolve().parent.parent
+
 
 # Tiny but real fits: this measures the readers, not the models.
 LOAD_SETTINGS = {

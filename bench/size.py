@@ -30,8 +30,9 @@ from typing import Any
 
 import yaml
 
-from bench.core import REPO
-
+# The repository holding bench/ and the app (not bench.core.REPO, which needs a project
+# around the current directory: these helpers also run from a temporary one).
+REPO = Path(__file__).resolve().parent.parent
 N_CHANNELS, N_CONTROLS = 20, 2
 
 

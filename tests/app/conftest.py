@@ -56,6 +56,7 @@ def empty_project(tmp_path: Path, monkeypatch) -> Project:
     project.duckdb_path.parent.mkdir(parents=True)
     duckdb.connect(str(project.duckdb_path)).close()
     (tmp_path / "prism.yml").write_text((REPO / "prism.yml").read_text())
+    (tmp_path / "dbt_project.yml").write_text("name: empty\n")  # marks the project
     project.activate(monkeypatch)
     return project
 
