@@ -5,12 +5,17 @@ written by Claude from the table contents (real ``anthropic`` client; model and 
 ``cfg.agents``, base URL from ``ANTHROPIC_BASE_URL`` when set). The answer must pass the
 caller's check (Proofreader, word limit); any API error, timeout or rejected answer falls back
 to the deterministic text, and the outcome says why so the runner can record it.
+
+The client's timeout bounds each network read, not the call: a server that trickles its
+answer a byte at a time never trips it (measured: 42 s for a 0.5 s timeout). So the whole
+call, retries included, also runs against a deadline (:func:`call_deadline`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +33,42 @@ SYSTEM_PROMPT = (
     "headings, no numbered lists."
 )
 MAX_TOKENS = 900
+# The anthropic client's longest wait between retries (its DEFAULT_MAX_RETRY_DELAY), and the
+# slack the deadline leaves so that an ordinary timeout is reported by the client itself.
+CLIENT_MAX_RETRY_WAIT_S = 8.0
+DEADLINE_GRACE_S = 1.0
+
+
+class _DeadlineExceeded(Exception):
+    pass
+
+
+def call_deadline(timeout_seconds: float, max_retries: int) -> float:
+    """Seconds the whole call may take: every attempt its timeout, every retry its wait."""
+    return ((max_retries + 1) * timeout_seconds + max_retries * CLIENT_MAX_RETRY_WAIT_S
+            + DEADLINE_GRACE_S)
+
+
+def _within(deadline: float, client: anthropic.Anthropic, call: Callable[[], Any]) -> Any:
+    """Run ``call`` in a helper thread; past ``deadline`` close the client (which aborts its
+    read) and raise :class:`_DeadlineExceeded`."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="prism-llm-call", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        client.close()
+        raise _DeadlineExceeded
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 @dataclass(frozen=True)
@@ -88,11 +129,16 @@ def write_prose(
         max_retries=max_retries,
     )
     prompt = f"Write {task}.\n\nTables (JSON):\n{json.dumps(tables, default=str)}"
+    deadline = call_deadline(cfg.llm_timeout_seconds, max_retries)
     try:
-        message = client.messages.create(
+        message = _within(deadline, client, lambda: client.messages.create(
             model=cfg.llm_model, max_tokens=MAX_TOKENS, system=SYSTEM_PROMPT,
             messages=[{"role": "user", "content": prompt}],
-        )
+        ))
+    except _DeadlineExceeded:
+        return ProseOutcome(fallback, "rules",
+                            f"timeout: no complete answer from {cfg.llm_model} within "
+                            f"{deadline:.1f} s (the server kept the connection open)")
     except anthropic.APITimeoutError:
         return ProseOutcome(fallback, "rules",
                             f"timeout after {cfg.llm_timeout_seconds} s calling {cfg.llm_model}")

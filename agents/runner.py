@@ -10,9 +10,12 @@ round and the Proofreader checks it.
 
 Everything the loop knows is in the warehouse (``agent_rounds``, ``agent_decisions``,
 ``critic_checks``), so an interrupted loop resumes from the tables: a round is marked
-``running`` when it starts and ``completed`` (or ``stopped``) in the same transaction that
-writes its final decision; on restart the rows of a round still ``running`` are deleted and
-the round is redone from scratch. Finished rounds are never redone.
+``running`` when it starts; everything it records is kept in memory and written together with
+its ``completed`` (or ``stopped``) status in one swap of the warehouse file
+(:func:`prism_mmm.warehouse.finish_round`), so a round's rows are all there or none are. On
+restart a round still ``running`` is deleted and redone from scratch. Finished rounds are
+never redone. Every write goes through :mod:`prism_mmm.warehouse` (copy, write, swap), so the
+app and BI readers are never blocked by the loop and never see half a round.
 
 The model build is a function ``(cfg, run_id, round, overrides) -> None``: ``dbt build`` of
 ``+tag:mmm_results`` (``dbt_builder``). Unit tests of the loop's control flow pass a builder
@@ -27,7 +30,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,21 +40,13 @@ import pandas as pd
 from agents import analyst, critic, explorer, reporter, scoring, tuner
 from agents.llm import ProseOutcome, write_prose
 from agents.proofreader import build_trace_set, proofread
-from agents.warehouse import (
-    DataTables,
-    RoundTables,
-    connect,
-    ensure_agent_tables,
-    insert_rows,
-    load_data,
-    load_round,
-    read_table,
-)
+from agents.warehouse import DataTables, RoundTables, load_data, load_round
+from prism_mmm import warehouse
 from prism_mmm.config import PrismConfig, deep_merge, load_config
 from prism_mmm.formatting import fmt_pct
 
 Builder = Callable[[PrismConfig, str, int, dict[str, Any]], None]
-COMPLETED, STOPPED, RUNNING = "completed", "stopped", "running"
+COMPLETED, STOPPED, RUNNING = "completed", "stopped", warehouse.ROUND_RUNNING
 FINAL_ACTIONS = ("baseline", "keep", "revert")  # the one decision that closes a round
 REJECTED_ACTIONS = ("revert", "superseded")  # changes the Tuner must never propose again
 MAX_ROUNDS_WITHOUT_IMPROVEMENT = 2
@@ -173,6 +168,9 @@ class LoopRunner:
     builder: Builder = dbt_builder
     echo: Callable[[str], None] = print
     llm_max_retries: int = 2
+    # What the round in progress has recorded, written with its final status (all or nothing).
+    _decisions: list[dict] = field(default_factory=list, init=False, repr=False)
+    _checks: list[dict] = field(default_factory=list, init=False, repr=False)
 
     # --- public ----------------------------------------------------------------------------
 
@@ -198,27 +196,26 @@ class LoopRunner:
 
     @contextmanager
     def _con(self) -> Iterator[Any]:
-        with connect(self.duckdb_path) as con:
-            ensure_agent_tables(con)
+        """A short-lived read-only connection (writes go through prism_mmm.warehouse)."""
+        with warehouse.connect_read(self.duckdb_path) as con:
             yield con
+
+    def _agent_table(self, con: Any, name: str, round_: int | None = None) -> pd.DataFrame:
+        """Rows of one agent table for this run; typed and empty before the loop wrote any."""
+        frame = warehouse.read_table(con, name, self.run_id, round_)
+        if frame.empty and not len(frame.columns):
+            return pd.DataFrame(columns=list(warehouse.AGENT_TABLES[name]))
+        return frame
 
     def _state(self) -> LoopState:
         with self._con() as con:
-            rounds = read_table(con, "agent_rounds", self.run_id)
-            decisions = read_table(con, "agent_decisions", self.run_id)
+            rounds = self._agent_table(con, "agent_rounds")
+            decisions = self._agent_table(con, "agent_decisions")
         return LoopState(rounds=rounds, decisions=decisions)
 
     def _discard_unfinished(self) -> None:
         """Delete every row of rounds that never finished (killed mid-round)."""
-        with self._con() as con:
-            con.execute("begin")
-            unfinished = 'select "round" from agent_rounds where run_id = ? and status = ?'
-            for table in ("agent_decisions", "critic_checks"):
-                con.execute(f'delete from {table} where run_id = ? and "round" in ({unfinished})',
-                            [self.run_id, self.run_id, RUNNING])
-            con.execute("delete from agent_rounds where run_id = ? and status = ?",
-                        [self.run_id, RUNNING])
-            con.execute("commit")
+        warehouse.discard_unfinished_rounds(self.duckdb_path, self.run_id)
 
     def _should_stop(self, state: LoopState) -> bool:
         if state.stopped or state.next_round > self.rounds:
@@ -262,9 +259,8 @@ class LoopRunner:
                   + (" (changed)" if report.changed else " (no change)"))
 
     def _round(self, round_: int, state: LoopState) -> None:
-        with self._con() as con:
-            insert_rows(con, "agent_rounds", [{
-                "run_id": self.run_id, "round": round_, "started_at": _now(), "status": RUNNING}])
+        self._decisions, self._checks = [], []
+        warehouse.start_round(self.duckdb_path, self.run_id, round_, _now())
         self._refresh_knowledge(round_)
         data = self._data()
         if round_ == 1 and not data.data_readiness.empty:
@@ -337,10 +333,8 @@ class LoopRunner:
         analysis = self._timed(round_, "analyst", lambda: self._analyse(round_, tables, data, cfg))
         checks = self._timed(round_, "critic", lambda: critic.review(tables, data, analysis))
         verdict = critic.verdict(checks)
-        with self._con() as con:
-            insert_rows(con, "critic_checks", [
-                {"run_id": self.run_id, "round": round_, "attempt": attempt, **c.row()}
-                for c in checks])
+        self._checks += [{"run_id": self.run_id, "round": round_, "attempt": attempt, **c.row()}
+                         for c in checks]
         failed = [f"{c.check_name}: {c.reason}" for c in checks if c.status == "fail"]
         self._record(round_, {"agent": "critic", "action": "verdict", "what": verdict,
                               "why": "; ".join(failed) or "no check failed"})
@@ -386,10 +380,11 @@ class LoopRunner:
         data = self._data()
         cfg = self.resolve(state.best_overrides)
         with self._con() as con:
-            con.execute("delete from agent_decisions where run_id = ? and agent in (?, ?)",
-                        [self.run_id, "reporter", "proofreader"])
-            checks = read_table(con, "critic_checks", self.run_id, best_round)
-            decisions = read_table(con, "agent_decisions", self.run_id)
+            checks = self._agent_table(con, "critic_checks", best_round)
+            decisions = self._agent_table(con, "agent_decisions")
+        # This report's rows replace the previous report's (written at the end, in one swap).
+        decisions = decisions[~decisions["agent"].isin(warehouse.REPORT_AGENTS)].reset_index(
+            drop=True)
         checks = checks[checks["attempt"] == checks["attempt"].max()] if len(checks) else checks
         rounds = state.completed
         inputs = reporter.ReportInputs(
@@ -424,7 +419,11 @@ class LoopRunner:
             {"agent": "proofreader", "action": "proofread",
              "what": "pass" if proof.ok else "fail", "why": proof.summary(), "kept": proof.ok},
         ]
-        self._record_many(best_round, rows)
+        done = decisions.loc[decisions["round"] == best_round, "step"]
+        first_step = int(done.max()) + 1 if len(done) else 1
+        warehouse.replace_report_decisions(self.duckdb_path, self.run_id, [
+            {"run_id": self.run_id, "round": best_round, "step": first_step + i,
+             "created_at": _now(), **row} for i, row in enumerate(rows)])
         self.echo(f"{label} · {time.perf_counter() - started:.1f} s")
         self.echo(f"proofreader · {proof.summary()}")
         return LoopResult(self.run_id, best_round, float(best["score"]), report.markdown_path,
@@ -454,15 +453,10 @@ class LoopRunner:
         self._record_many(round_, [row])
 
     def _record_many(self, round_: int, rows: list[dict]) -> None:
-        with self._con() as con:
-            step = con.execute(
-                'select coalesce(max(step), 0) from agent_decisions where run_id = ? and '
-                '"round" = ?', [self.run_id, round_]).fetchall()[0][0]
-            con.execute("begin")
-            insert_rows(con, "agent_decisions", [
-                {"run_id": self.run_id, "round": round_, "step": step + i + 1,
-                 "created_at": _now(), **row} for i, row in enumerate(rows)])
-            con.execute("commit")
+        """Keep decisions of the round in progress; :meth:`_finish` writes them."""
+        step = len(self._decisions)
+        self._decisions += [{"run_id": self.run_id, "round": round_, "step": step + i + 1,
+                             "created_at": _now(), **row} for i, row in enumerate(rows)]
 
     def _record_prose(self, round_: int, outcome: ProseOutcome, agent: str) -> None:
         row = outcome.decision(agent)
@@ -471,22 +465,15 @@ class LoopRunner:
 
     def _finish(self, round_: int, status: str, score: float | None, best: float | None,
                 verdict: str | None, overrides: dict[str, Any], final: dict | None = None) -> None:
-        """Close a round: its final decision and its status change commit together."""
-        with self._con() as con:
-            step = con.execute(
-                'select coalesce(max(step), 0) from agent_decisions where run_id = ? and '
-                '"round" = ?', [self.run_id, round_]).fetchall()[0][0]
-            con.execute("begin")
-            if final:
-                insert_rows(con, "agent_decisions", [{
-                    "run_id": self.run_id, "round": round_, "step": step + 1,
-                    "created_at": _now(), **final}])
-            con.execute(
-                'update agent_rounds set status = ?, finished_at = ?, score = ?, best_score = ?, '
-                'verdict = ?, config_json = ? where run_id = ? and "round" = ?',
-                [status, _now(), score, best, verdict, json.dumps(overrides, sort_keys=True),
-                 self.run_id, round_])
-            con.execute("commit")
+        """Close a round: everything it recorded, its final decision and its status are
+        written in one swap."""
+        if final:
+            self._record(round_, final)
+        warehouse.finish_round(
+            self.duckdb_path, self.run_id, round_, self._decisions, self._checks,
+            {"status": status, "finished_at": _now(), "score": score, "best_score": best,
+             "verdict": verdict, "config_json": json.dumps(overrides, sort_keys=True)})
+        self._decisions, self._checks = [], []
 
 
 def _proposal(change: tuner.Change, attempt: int) -> dict:

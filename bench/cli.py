@@ -10,10 +10,12 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", choices=["fit", "pipeline", "recovery"],
-                        default="fit",
+    parser.add_argument("target", nargs="?",
+                        choices=["fit", "pipeline", "recovery", "load", "size"], default="fit",
                         help="fit: ours vs pymc-marketing speed (default); pipeline: time dbt "
-                        "build; recovery: ROI error and coverage on known-truth data")
+                        "build; recovery: ROI error and coverage on known-truth data; load: "
+                        "readers while builds and a loop round write; size: peak memory of the "
+                        "data layer on the largest allowed input")
     parser.add_argument("--quick", action="store_true",
                         help="tiny draws (2 chains x 100/100) to check the machinery")
     parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
@@ -43,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds per measurement before it is reported as failed")
     parser.add_argument("--no-loop", action="store_true", help="pipeline: skip the loop round")
     parser.add_argument("--no-app", action="store_true", help="pipeline: skip the app load")
+    parser.add_argument("--builds", type=int, default=3,
+                        help="load: successive `prism build`s under the readers")
+    parser.add_argument("--loop-rounds", type=int, default=1,
+                        help="load: rounds of `prism loop` after the builds (0: none)")
     parser.add_argument("--bayes-settings", choices=["full", "fast"], default="full",
                         help="pipeline: prism.yml bayes settings (full) or the tests' fast ones")
 
@@ -58,6 +64,17 @@ def settings_from(args: argparse.Namespace) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "size":
+        from bench.size import run_size_bench
+
+        results = run_size_bench(args.results_dir)
+        return 0 if all(r["exit"] in (0, 2) for r in results) else 1
+    if args.target == "load":
+        from bench.load import run_load_bench
+
+        result = run_load_bench(args.results_dir, builds=args.builds,
+                                loop_rounds=args.loop_rounds)
+        return 0 if result.ok else 1
     if args.target == "recovery":
         from bench.recovery import run_recovery
 

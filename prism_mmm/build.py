@@ -1,70 +1,42 @@
 """`prism build`: validate the input, then build the warehouse without ever damaging it.
 
-dbt writes into a copy of the warehouse file; only a fully successful build (models and data
-tests) replaces the real file, atomically. A failed build, bad input or a crash leaves the
-previous warehouse exactly as it was, and readers (the app, BI tools) keep reading the old
-file until the swap.
+dbt writes into a copy of the warehouse file (:func:`prism_mmm.warehouse.staged_copy`); only
+a fully successful build (models and data tests) replaces the real file, atomically. A failed
+build, bad input, a full disk or a crash leaves the previous warehouse exactly as it was, and
+readers (the app, BI tools) keep reading the old file until the swap: they never block a build
+and a build never breaks them. Only a writer (another build, a notebook with a write
+connection) stops it.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import pandas as pd
 
 from prism_mmm.config import PrismConfig
-from prism_mmm.dbt import build_vars, run_dbt, warehouse_path
-
-
-class WarehouseLockedError(RuntimeError):
-    """Another process holds the warehouse's write lock."""
+from prism_mmm.dbt import build_vars, run_dbt
+from prism_mmm.warehouse import WarehouseWriteError, staged_copy, warehouse_path
 
 
 def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:4]
 
 
-def check_not_locked(path: Path) -> None:
-    """Fail early with a clear message when another process writes to the warehouse."""
-    if not path.exists():
-        return
-    try:
-        duckdb.connect(str(path)).close()
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"the warehouse {path} is locked by another process ({exc}). Close the "
-                "program holding it (a notebook, a BI tool with a write connection, another "
-                "`dbt build`) and run again; nothing was changed."
-            ) from None
-        raise
-
-
-def remove_stale_staging(target: Path) -> None:
-    """Delete staging copies left by builds whose process was killed (pid no longer alive)."""
-    for leftover in target.parent.glob(f".{target.stem}.building-*{target.suffix}*"):
-        pid = leftover.name.split("building-")[1].split(".")[0]
-        try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            leftover.unlink(missing_ok=True)
-        except PermissionError:
-            pass  # alive, owned by someone else
-
-
-def validate_input(cfg: PrismConfig) -> None:
-    if cfg.data.source == "csv":
-        from prism_mmm.ingest import validate_file
-
-        validate_file(cfg.data.path, cfg)
+def validate_input(cfg: PrismConfig) -> pd.DataFrame | None:
+    """Check the configured names, for a CSV the file, and the knowledge against the data
+    (before anything is copied). Returns the validated CSV as a typed frame, or None for the
+    bundled seed."""
+    from prism_mmm.ingest import check_config_names, validate_file
     from prism_mmm.knowledge.check import check_knowledge
 
+    check_config_names(cfg)
+    typed = validate_file(cfg.data.path, cfg) if cfg.data.source == "csv" else None
     check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
+    return typed
 
 
 def build_warehouse(
@@ -77,24 +49,28 @@ def build_warehouse(
 ) -> Path:
     """Validate, then ``dbt build`` (seeds included) into a copy and swap it in on success.
 
+    dbt reads a user CSV only as the validated copy written next to the staging file (UTF-8,
+    commas, ISO dates, plain numbers, the configured names as headers), so what dbt loads is
+    exactly what was validated, whatever the original encoding, delimiter or date format.
+
     ``in_process`` runs dbt through its programmatic runner in this process, so Python-level
     caches (the Bayesian model's compiled sampler) survive from one loop round to the next.
     """
-    validate_input(cfg)
+    from prism_mmm.ingest import write_validated_csv
+
+    typed = validate_input(cfg)
     target = warehouse_path()
-    check_not_locked(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target)
-    staging = target.with_name(f".{target.stem}.building-{os.getpid()}{target.suffix}")
-    if target.exists():
-        shutil.copy2(target, staging)
     dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=config_overrides or {})
-    try:
+    with staged_copy(target) as staging:
+        if typed is not None:
+            validated = staging.with_name(staging.name + ".input.csv")
+            try:
+                write_validated_csv(typed, validated)
+            except OSError as exc:
+                raise WarehouseWriteError(
+                    f"could not write the validated input next to {target} ({exc}); the "
+                    "warehouse was left unchanged") from None
+            dbt_vars = {**dbt_vars, "input_csv": str(validated), "rename": {}}
         run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
                 in_process=in_process)
-        os.replace(staging, target)
-    finally:
-        for leftover in (staging, staging.with_name(staging.name + ".wal")):
-            leftover.unlink(missing_ok=True)
     return target
-

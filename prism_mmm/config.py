@@ -60,6 +60,11 @@ class DataConfig(_Frozen):
     )
     currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
     brand: str = Field("Conjura apparel brand", description="display name")
+    max_input_bytes: int = Field(
+        64 * 2**20, gt=0, description="largest input file accepted, in bytes (checked before "
+        "reading, so an oversized file is refused instead of exhausting memory)")
+    max_input_rows: int = Field(50_000, gt=0, description="most data rows accepted")
+    max_input_columns: int = Field(256, gt=0, description="most columns accepted")
 
     @model_validator(mode="before")
     @classmethod

@@ -7,6 +7,7 @@ log lines stream to the user and a crash in dbt cannot take the caller down.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import signal
@@ -17,15 +18,13 @@ from typing import Any
 
 from prism_mmm.config import PrismConfig
 from prism_mmm.project import project_dir
+from prism_mmm.warehouse import warehouse_path
 
 
 class DbtError(RuntimeError):
     """dbt returned a non-zero exit code."""
 
 
-def warehouse_path() -> Path:
-    path = Path(os.environ.get("PRISM_DUCKDB_PATH", "warehouse/prism.duckdb"))
-    return path if path.is_absolute() else project_dir() / path
 
 
 def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
@@ -33,13 +32,16 @@ def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
     return {**cfg.dbt_vars(), **{k: v for k, v in extra.items() if v is not None}}
 
 
-def _die_with_parent() -> None:
-    """In the dbt child: get SIGTERM when the parent dies (Linux), so a killed `prism loop`
-    leaves no orphan build writing into a staging copy nobody will swap in."""
+def _die_with_parent(parent: int) -> None:
+    """In the dbt child: get SIGTERM when the parent dies (Linux), so a killed `prism build`
+    leaves no orphan build writing into a staging copy nobody will swap in. A parent killed
+    before the request took effect is caught by the pid check."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _close_duckdb_environment() -> None:
@@ -81,8 +83,9 @@ def run_dbt(
     duckdb_path: Path | None = None,
     in_process: bool = False,
 ) -> subprocess.CompletedProcess | None:
-    """Run ``dbt <command>`` in the project against ``duckdb_path`` (default: the
-    warehouse); raise :class:`DbtError` on failure.
+    """Run ``dbt <command>`` in the project against ``duckdb_path`` (default: the warehouse
+    itself, which dbt opens for writing: fine for ``compile``; a build passes its staging
+    copy, see :func:`prism_mmm.warehouse.staged_copy`); raise :class:`DbtError` on failure.
 
     By default dbt runs as a child process (its crash cannot take the caller down). With
     ``in_process`` it runs through ``dbtRunner`` here, which keeps Python-level caches (the
@@ -104,7 +107,8 @@ def run_dbt(
     env = {**os.environ, **env}
     args = [sys.executable, "-m", "dbt.cli.main", *cli_args]
     result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet, check=False,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                            preexec_fn=functools.partial(_die_with_parent, os.getpid())
+                            if sys.platform == "linux" else None)
     if result.returncode != 0:
         detail = (result.stdout or "")[-4000:] if quiet else "see dbt's log lines above"
         raise DbtError(f"dbt {' '.join(command)} failed (exit {result.returncode}): {detail}")

@@ -32,9 +32,14 @@ def to_snake_case(raw: str) -> str:
     return name
 
 
-def check_identifier(name: str, what: str = "column") -> str:
-    """Return ``name`` unchanged if it is a safe SQL identifier, else raise naming it."""
-    if not isinstance(name, str) or not SAFE_IDENTIFIER.match(name) or name in RESERVED:
+def check_identifier(name: str, what: str = "column", reserved: frozenset[str] = RESERVED) -> str:
+    """Return ``name`` unchanged if it is a safe SQL identifier, else raise naming it.
+
+    ``reserved`` defaults to the words a channel or control must not be called (they collide
+    with SQL or with columns the pipeline creates); a name that is always quoted and never
+    becomes a column of its own, such as the input's date or KPI column, may pass an empty set.
+    """
+    if not isinstance(name, str) or not SAFE_IDENTIFIER.fullmatch(name) or name in reserved:
         raise UnsafeIdentifierError(
             f"unsafe {what} name {name!r}: names must be lowercase snake_case "
             "(letters, digits, underscores; not starting with a digit; at most 63 characters) "

@@ -1,18 +1,22 @@
 """Warehouse access for the app: read-only, short-lived, cached.
 
-DuckDB allows one writer or many readers per file, so the app never keeps a connection open (a
-reader held open would block ``prism build`` in another process): each query opens a read-only
-connection, reads, closes, and the result is cached with ``st.cache_data`` keyed on the query,
-its parameters and the file's modification time, so a finished build shows up on the next rerun.
+Connections, the lock retries and which run is "latest" come from :mod:`prism_mmm.warehouse`,
+the same code the CLI and the loop use. What is the app's own sits here: ``st.cache_data``
+keyed on the query, its parameters and the file's version (inode, modification time), so a
+finished build shows up on the next rerun; the messages a page shows instead of a traceback;
+and the column lists of ``docs/TABLES.md`` that every query names explicitly.
 
-While a build holds the write lock, reads are retried with backoff and then raise
-:class:`WarehouseLocked`; a table that does not exist yet raises :class:`NotBuilt`. Both carry a
-message for the page; :func:`section` shows it in place of the section instead of a traceback.
-Every query names the columns of ``docs/TABLES.md`` explicitly; nothing here ever writes.
+Builds and the loop write into a copy that replaces the file atomically, so they never block
+the app; only a foreign writer (a notebook or ``dbt build`` holding a write connection) can,
+and then reads are retried with backoff and finally raise :class:`WarehouseLocked`. A table
+that does not exist yet raises :class:`NotBuilt`. Both carry a message for the page;
+:func:`section` shows it in place of the section. Every connection is read-only, so a write
+from the app is refused by DuckDB itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -26,20 +30,20 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from prism_mmm import warehouse
 from prism_mmm.config import PrismConfig, load_config
-from prism_mmm.dbt import project_dir, warehouse_path
 from prism_mmm.pipeline import artifact_dir
+from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
+from prism_mmm.warehouse import warehouse_path
 
-LOOP_TABLES = frozenset({"agent_rounds", "agent_decisions", "critic_checks"})
-# Seconds to wait between read attempts while a build holds the write lock (~4 s in total).
-LOCK_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+LOOP_TABLES = frozenset(warehouse.AGENT_TABLES)
 # After giving up, later reads in the same page fail fast instead of each waiting again.
 LOCK_FAST_FAIL_SECONDS = 3.0
-LOCKED_RETRYING = "The warehouse is being updated by a build (locked) — retrying…"
+LOCKED_RETRYING = "The warehouse is locked by another program's write connection — retrying…"
 LOCKED_GIVE_UP = (
-    "The warehouse is being updated by a build (locked) — try again in a moment "
-    "(reload the page when the build has finished)."
+    "The warehouse is locked by another program's write connection (a notebook or a plain "
+    "`dbt build`) — try again when it has finished (reload the page)."
 )
 RUN_FILTER = "run_id = ? and round = ?"
 
@@ -58,7 +62,7 @@ class NotBuilt(WarehouseUnavailable):
 
 
 class WarehouseLocked(WarehouseUnavailable):
-    """A build holds the write lock and the retries ran out."""
+    """A writer holds the file's lock and the retries ran out."""
 
     def show(self) -> None:
         st.warning(str(self), icon=":material/hourglass_top:")
@@ -97,56 +101,51 @@ class RunKey:
         return [self.run_id, self.round]
 
 
-class _Locked(Exception):
-    """Internal: one read attempt met the write lock (retried by :func:`query`)."""
-
-
 def _build_hint(table: str) -> str:
     command = "prism loop" if table in LOOP_TABLES else "prism build"
     return f"`{table}` is not built yet — run `{command}` to create it."
 
 
-def _file_version(path: Path) -> tuple[int, int]:
-    """Cache key part that changes whenever a build changes the file (or its WAL)."""
+def _file_version(path: Path) -> tuple[int, int, int]:
+    """Cache key part that changes whenever a build swaps in a new file (or a foreign writer
+    changes it or its WAL)."""
+    stat = path.stat()
     wal = path.with_name(path.name + ".wal")
-    return (path.stat().st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0)
+    return (stat.st_ino, stat.st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _read(
-    sql: str, params: tuple, tables: tuple[str, ...], path: str, version: tuple[int, int]
+    sql: str, params: tuple, tables: tuple[str, ...], path: str, version: tuple[int, int, int]
 ) -> pd.DataFrame:
-    """One read on a fresh read-only connection. ``version`` only keys the cache."""
+    """One read on a fresh read-only connection. ``version`` only keys the cache; a lock
+    error propagates (uncached) for :func:`query` to retry."""
     try:
-        con = duckdb.connect(path, read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise _Locked() from exc
+        con = warehouse.open_read_only(path)
+    except warehouse.WarehouseLockedError:
+        raise
+    except (warehouse.WarehouseError, duckdb.IOException) as exc:
         raise NotBuilt(f"The warehouse at {path} cannot be opened ({exc}).") from exc
-    try:
-        present = {
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'main'"
-            ).fetchall()
-        }
-        missing = [t for t in tables if t not in present]
-        if missing:
-            raise NotBuilt(_build_hint(missing[0]))
+    with contextlib.closing(con):
         try:
-            return con.execute(sql, list(params)).df()
+            return warehouse.read_query(con, sql, params, tables)
+        except warehouse.MissingTableError as exc:
+            raise NotBuilt(_build_hint(exc.table)) from None
         except duckdb.BinderException as exc:
             # The table exists but with other columns: built before the current contract.
             raise NotBuilt(
                 f"`{', '.join(tables)}` is out of date ({str(exc).splitlines()[0]}) — "
                 "run `prism build` to rebuild it."
             ) from exc
-    finally:
-        con.close()
+
+
+def _wait(delay: float) -> None:
+    with st.spinner(LOCKED_RETRYING):
+        time.sleep(delay)
 
 
 def query(sql: str, params: list | tuple = (), *, tables: tuple[str, ...]) -> pd.DataFrame:
-    """Run a read-only query (cached), retrying while a build holds the write lock.
+    """Run a read-only query (cached), retrying while a writer holds the file.
 
     Parameters
     ----------
@@ -157,7 +156,7 @@ def query(sql: str, params: list | tuple = (), *, tables: tuple[str, ...]) -> pd
     Raises
     ------
     NotBuilt : the warehouse file or one of ``tables`` does not exist yet.
-    WarehouseLocked : a build still held the write lock after the retries.
+    WarehouseLocked : a writer still held the file after the retries.
     """
     global _locked_until
     path = warehouse_path()
@@ -165,16 +164,12 @@ def query(sql: str, params: list | tuple = (), *, tables: tuple[str, ...]) -> pd
         raise NotBuilt(f"The warehouse is not built yet ({path}) — run `prism build`.")
     if time.monotonic() < _locked_until:
         raise WarehouseLocked(LOCKED_GIVE_UP)
-    for delay in (*LOCK_RETRY_DELAYS, None):
-        try:
-            return _read(sql, tuple(params), tables, str(path), _file_version(path))
-        except _Locked:
-            if delay is None:
-                _locked_until = time.monotonic() + LOCK_FAST_FAIL_SECONDS
-                raise WarehouseLocked(LOCKED_GIVE_UP) from None
-            with st.spinner(LOCKED_RETRYING):
-                time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    try:
+        return warehouse.retry_on_lock(
+            lambda: _read(sql, tuple(params), tables, str(path), _file_version(path)), _wait)
+    except warehouse.WarehouseLockedError:
+        _locked_until = time.monotonic() + LOCK_FAST_FAIL_SECONDS
+        raise WarehouseLocked(LOCKED_GIVE_UP) from None
 
 
 def _select(table: str, columns: str, run: RunKey | None = None, order: str = "") -> pd.DataFrame:
@@ -189,18 +184,10 @@ def _select(table: str, columns: str, run: RunKey | None = None, order: str = ""
 
 # -- runs and configuration --------------------------------------------------------------------
 def runs() -> pd.DataFrame:
-    """Finished (run_id, round) pairs, newest first; ``any_failed`` if a model failed."""
-    return query(
-        """
-        select run_id, round, min(started_at) as started_at, max(finished_at) as finished_at,
-               bool_or(status = 'failed') as any_failed
-        from mmm_runs
-        where status != 'running'
-        group by run_id, round
-        order by max(finished_at) desc, run_id, round desc
-        """,
-        tables=("mmm_runs",),
-    )
+    """Finished (run_id, round) pairs, newest first, with ``finished_at`` and ``any_failed``
+    (a model failed); the first is the latest (:func:`prism_mmm.warehouse.finished_runs_query`)."""
+    sql, params = warehouse.finished_runs_query()
+    return query(sql, params, tables=("mmm_runs",))
 
 
 def run_models(run: RunKey) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 from prism_mmm.cli import PrismError
-from prism_mmm.dbt import warehouse_path
 from prism_mmm.project import project_dir
+from prism_mmm.warehouse import warehouse_path
 
 APP_SCRIPT = "streamlit_app/app.py"
 

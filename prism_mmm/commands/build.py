@@ -16,18 +16,19 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from prism_mmm.build import WarehouseLockedError, build_warehouse, new_run_id
+    from prism_mmm.build import build_warehouse, new_run_id
     from prism_mmm.config import load_config
     from prism_mmm.dbt import DbtError
     from prism_mmm.identifiers import UnsafeIdentifierError
     from prism_mmm.ingest import InputError
+    from prism_mmm.warehouse import WarehouseError
 
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
     try:
         cfg = load_config()
         path = build_warehouse(cfg, run_id, args.round, select=args.select)
-    except (InputError, UnsafeIdentifierError, WarehouseLockedError, DbtError, ValueError) as exc:
+    except (InputError, UnsafeIdentifierError, WarehouseError, DbtError, ValueError) as exc:
         raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
     print(f"\nBuilt run {run_id} round {args.round} in {time.perf_counter() - started:.1f} s.")
     print(f"Warehouse: {path}")

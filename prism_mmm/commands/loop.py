@@ -33,8 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agents.runner import LoopRunner, dbt_builder
     from prism_mmm.config import load_config
-    from prism_mmm.dbt import DbtError, warehouse_path
+    from prism_mmm.dbt import DbtError
+    from prism_mmm.identifiers import UnsafeIdentifierError
+    from prism_mmm.ingest import InputError
     from prism_mmm.project import project_dir
+    from prism_mmm.warehouse import WarehouseError, warehouse_path
 
     if args.run_id is None:
         from prism_mmm.build import new_run_id
@@ -73,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         raise PrismError(
             f"model build failed; fix it and rerun the same command to resume: {exc}"
         ) from exc
+    except (InputError, UnsafeIdentifierError) as exc:
+        raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
+    except WarehouseError as exc:
+        raise PrismError(f"{exc}\nRerun the same command to resume.") from None
     print(f"best round {result.best_round} (score {result.best_score:.3f})")
     print(f"report: {result.report_path}")
     print(f"slides: {result.pptx_path}")

@@ -3,17 +3,14 @@
 Reads the warehouse with a short-lived read-only connection, loads the model's saved
 :class:`~prism_mmm.response.ResponseSurface`, optimises, then appends the scenario to
 ``user_budget_scenarios`` (the ``budget_scenarios`` columns; that table itself belongs to dbt)
-with a second short-lived connection, so the write lock is held only briefly. Paths come from
-:mod:`prism_mmm.dbt` (``PRISM_PROJECT_DIR``, ``PRISM_DUCKDB_PATH``) so they match the build's.
+through :func:`prism_mmm.warehouse.write_transaction`, so readers are never blocked. Which
+run is "latest" is :func:`prism_mmm.warehouse.latest_run`'s rule, the same as the app's.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, TypeVar
 
 import duckdb
 import numpy as np
@@ -22,7 +19,6 @@ import pandas as pd
 from prism_mmm.cli import PrismError
 from prism_mmm.config import load_config
 from prism_mmm.data import SPEND_PREFIX
-from prism_mmm.dbt import project_dir, warehouse_path
 from prism_mmm.models import model_names
 from prism_mmm.optimizer import (
     SCENARIO_COLUMNS,
@@ -34,11 +30,18 @@ from prism_mmm.optimizer import (
     parse_bounds,
     user_scenario,
 )
+from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
+from prism_mmm.warehouse import (
+    RunRef,
+    WarehouseError,
+    connect_read,
+    latest_run,
+    warehouse_path,
+    write_transaction,
+)
 
 NO_MODELS = "no fitted models yet — run `prism build` first"
-# Waits between attempts to open a locked warehouse (seconds); about 3 s in all.
-LOCK_RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6)
 
 # One writer per table: dbt owns budget_scenarios (default scenarios), this command owns this one.
 USER_SCENARIO_TABLE = "user_budget_scenarios"
@@ -51,16 +54,6 @@ create table if not exists "{USER_SCENARIO_TABLE}" (
     "expected_roi" double, "total_budget" double
 )
 """
-
-T = TypeVar("T")
-
-
-class RunRef(NamedTuple):
-    run_id: str
-    round: int
-    model: str
-    finished_at: object
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -126,9 +119,13 @@ def run(args: argparse.Namespace) -> int:
 
     root = project_dir()
     db_path = warehouse_path()
-    ref, history, confirmed = _with_connection(
-        db_path, True, lambda con: _read_inputs(con, model, args.run_id)
-    )
+    if not db_path.exists():
+        raise PrismError(f"no warehouse at {db_path}: {NO_MODELS}")
+    try:
+        with connect_read(db_path) as con:
+            ref, history, confirmed = _read_inputs(con, model, args.run_id)
+    except WarehouseError as exc:
+        raise PrismError(str(exc)) from None
     surface = load_surface(root, ref)
     missing = [c for c in surface.channels if c not in history]
     if missing:
@@ -154,7 +151,11 @@ def run(args: argparse.Namespace) -> int:
     except BudgetError as exc:
         raise PrismError(str(exc)) from None
     baseline = evaluate_allocation(surface, allocation.current_spend, allocation.horizon_weeks)
-    _with_connection(db_path, False, lambda con: append_scenarios(con, rows))
+    try:
+        with write_transaction(db_path) as con:
+            append_scenarios(con, rows)
+    except WarehouseError as exc:
+        raise PrismError(str(exc)) from None
     print(
         render(
             allocation,
@@ -187,74 +188,18 @@ def load_surface(root: Path, ref: RunRef) -> ResponseSurface:
 
 
 # -- warehouse -------------------------------------------------------------------------------------
-def _with_connection(
-    path: Path, read_only: bool, work: Callable[[duckdb.DuckDBPyConnection], T]
-) -> T:
-    """Run ``work`` on a short-lived connection, retrying with backoff while another process
-    holds the file's lock. (A private helper: ``prism_mmm.warehouse`` belongs to the build.)"""
-    if not path.exists():
-        raise PrismError(f"no warehouse at {path}: {NO_MODELS}")
-    delays = iter(LOCK_RETRY_DELAYS)
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            delay = next(delays, None)
-            if "lock" not in str(exc).lower():
-                raise
-            if delay is None:
-                raise PrismError(
-                    f"the warehouse {path} is locked by another process (a `prism build` or "
-                    "`dbt build` still running?); try again when it has finished"
-                ) from None
-            time.sleep(delay)
-    try:
-        return work(con)
-    finally:
-        con.close()
-
-
-def latest_run(
-    con: duckdb.DuckDBPyConnection, model: str | None = None, run_id: str | None = None
-) -> RunRef:
-    """Newest finished, usable (status 'ok' or 'warning') row of ``mmm_runs``.
-
-    Optionally restricted to one ``model`` and/or ``run_id``; the newest ``finished_at`` wins
-    and, within a run, the highest round.
-    """
-    where, params = ["status in ('ok', 'warning')", "finished_at is not null"], []
-    if model is not None:
-        where.append('"model" = ?')
-        params.append(model)
-    if run_id is not None:
-        where.append('"run_id" = ?')
-        params.append(run_id)
-    sql = (
-        'select "run_id", "round", "model", "finished_at" from "mmm_runs" where '
-        + " and ".join(where)
-        + ' order by "finished_at" desc, "round" desc limit 1'
-    )
-    try:
-        rows = con.execute(sql, params).fetchall()
-    except duckdb.CatalogException:
-        raise PrismError(NO_MODELS) from None
-    row = rows[0] if rows else None
-    if row is None:
+def _read_inputs(
+    con: duckdb.DuckDBPyConnection, model: str, run_id: str | None
+) -> tuple[RunRef, pd.DataFrame, dict[str, bool] | None]:
+    """The run to use, weekly spend per channel (columns = channel names) and agreement flags."""
+    ref = latest_run(con, model, run_id)
+    if ref is None:
         wanted = " ".join(
             part
             for part in (f"model {model!r}" if model else "", f"run {run_id!r}" if run_id else "")
             if part
         )
         raise PrismError(f"no successfully fitted {wanted or 'model'} in mmm_runs: {NO_MODELS}")
-    return RunRef(str(row[0]), int(row[1]), str(row[2]), row[3])
-
-
-def _read_inputs(
-    con: duckdb.DuckDBPyConnection, model: str, run_id: str | None
-) -> tuple[RunRef, pd.DataFrame, dict[str, bool] | None]:
-    """The run to use, weekly spend per channel (columns = channel names) and agreement flags."""
-    ref = latest_run(con, model, run_id)
     try:
         mmm_input = con.execute('select * from "mmm_input" order by "week_start_date"').df()
     except duckdb.CatalogException:

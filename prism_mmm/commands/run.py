@@ -22,19 +22,20 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from prism_mmm.build import WarehouseLockedError, build_warehouse, new_run_id
+    from prism_mmm.build import build_warehouse, new_run_id
     from prism_mmm.commands import loop
     from prism_mmm.config import load_config
     from prism_mmm.dbt import DbtError
     from prism_mmm.identifiers import UnsafeIdentifierError
     from prism_mmm.ingest import InputError
+    from prism_mmm.warehouse import WarehouseError
 
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
     print(f"prism run · {run_id} · step 1/2: data layer (dbt build: seed, models, tests)", flush=True)
     try:
         path = build_warehouse(load_config(), run_id, select="+tag:data_layer")
-    except (InputError, UnsafeIdentifierError, WarehouseLockedError, DbtError, ValueError) as exc:
+    except (InputError, UnsafeIdentifierError, WarehouseError, DbtError, ValueError) as exc:
         raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
     print(
         f"prism run · data layer built in {time.perf_counter() - started:.1f} s: {path}", flush=True

@@ -194,6 +194,9 @@ def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
     path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
     knowledge = shutil.copytree(REPO / "knowledge", tmp_path / "knowledge")
     demo = knowledge / "conjura_apparel"  # the default config's dataset folder
+    # A project the sync's dataset check can find: the marker and the seed it reads columns of.
+    (tmp_path / "dbt_project.yml").write_text("name: loop_test\n")
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)

@@ -56,6 +56,7 @@ def empty_project(tmp_path: Path, monkeypatch) -> Project:
     project.duckdb_path.parent.mkdir(parents=True)
     duckdb.connect(str(project.duckdb_path)).close()
     (tmp_path / "prism.yml").write_text((REPO / "prism.yml").read_text())
+    (tmp_path / "dbt_project.yml").write_text("name: empty\n")  # marks the project
     project.activate(monkeypatch)
     return project
 
@@ -75,13 +76,13 @@ def read(project: Project, sql: str, params: list | None = None) -> pd.DataFrame
 
 
 def latest_run(project: Project) -> tuple[str, int]:
-    """The (run_id, round) the app selects by default: the most recently finished."""
-    row = read(
-        project,
-        "select run_id, round from mmm_runs where status != 'running' "
-        "group by run_id, round order by max(finished_at) desc limit 1",
-    )
-    return str(row.at[0, "run_id"]), int(row.at[0, "round"])
+    """The (run_id, round) the app selects by default: the latest finished run."""
+    from prism_mmm.warehouse import latest_run as warehouse_latest_run
+
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        ref = warehouse_latest_run(con)
+    assert ref is not None, "no finished run in the warehouse"
+    return ref.run_id, ref.round
 
 
 def messages(at: AppTest) -> str:

@@ -12,6 +12,7 @@ def test_prism_app_runs_streamlit_headless_with_paths(tmp_path, monkeypatch):
     project = tmp_path / "project"
     (project / "streamlit_app").mkdir(parents=True)
     (project / "streamlit_app" / "app.py").write_text("")
+    (project / "dbt_project.yml").write_text("name: app_test\n")  # marks the project
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(project))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", "warehouse/w.duckdb")  # relative to the project
     calls = []
@@ -37,6 +38,7 @@ def test_prism_app_runs_streamlit_headless_with_paths(tmp_path, monkeypatch):
 
 
 def test_prism_app_defaults_to_localhost_8501(tmp_path, monkeypatch):
+    (tmp_path / "dbt_project.yml").write_text("name: app_test\n")  # marks the project
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     args = app_command.streamlit_command(8501, "localhost")
     options = dict(zip(args[5::2], args[6::2]))
@@ -45,6 +47,7 @@ def test_prism_app_defaults_to_localhost_8501(tmp_path, monkeypatch):
 
 
 def test_prism_app_without_the_app_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "dbt_project.yml").write_text("name: app_test\n")  # a project, without the app
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     assert main(["app"]) == 2
     assert "streamlit_app/app.py not found" in capsys.readouterr().err

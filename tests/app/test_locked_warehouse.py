@@ -1,4 +1,5 @@
-"""While a build holds the DuckDB write lock, the app says so instead of showing a traceback."""
+"""While another program holds the DuckDB write lock, the app says so instead of showing a
+traceback. (Builds never hold it: they write a copy and swap it in.)"""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from prism_mmm import warehouse
 from tests.app.conftest import assert_no_exception, open_page
 
 HOLD_WRITE_LOCK = textwrap.dedent(
     """
     import sys, time, duckdb
-    con = duckdb.connect(sys.argv[1])  # read-write: what `dbt build` holds while it runs
+    con = duckdb.connect(sys.argv[1])  # read-write: what a notebook or plain `dbt build` holds
     print("locked", flush=True)
     sys.stdin.read()  # hold until the test closes stdin
     """
@@ -41,9 +43,7 @@ def hold_write_lock(path) -> Iterator[None]:
 
 @pytest.fixture
 def write_locked(empty_project, monkeypatch) -> Iterator[None]:
-    import data
-
-    monkeypatch.setattr(data, "LOCK_RETRY_DELAYS", (0.05, 0.1))  # keep the test quick
+    monkeypatch.setattr(warehouse, "RETRY_DELAYS", (0.05, 0.1))  # keep the test quick
     with hold_write_lock(empty_project.duckdb_path):
         yield
 
@@ -54,7 +54,7 @@ def test_data_layer_raises_the_retry_message(write_locked):
     with pytest.raises(data.WarehouseLocked) as raised:
         data.data_readiness()
     assert str(raised.value) == data.LOCKED_GIVE_UP
-    assert "being updated by a build (locked)" in str(raised.value)
+    assert "locked by another program's write connection" in str(raised.value)
 
 
 def test_page_shows_the_lock_message_not_a_traceback(write_locked):
@@ -68,7 +68,7 @@ def test_page_shows_the_lock_message_not_a_traceback(write_locked):
 def test_reads_work_again_after_the_build(empty_project, monkeypatch):
     import data
 
-    monkeypatch.setattr(data, "LOCK_RETRY_DELAYS", (0.05,))
+    monkeypatch.setattr(warehouse, "RETRY_DELAYS", (0.05,))
     with hold_write_lock(empty_project.duckdb_path), pytest.raises(data.WarehouseLocked):
         data.runs()
     data._locked_until = 0.0  # the page's fast-fail window has passed

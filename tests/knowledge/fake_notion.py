@@ -21,6 +21,7 @@ Usage::
         fake.seed("knowledge/other", dataset="other_brand", ids=ids)  # more rows, same databases
         # prism.yml: {"knowledge": {"notion": fake.notion_config(ids)}}; NOTION_TOKEN=fake.token
         fake.fail(429, path_contains="/query", retry_after=1)   # next matching request only
+        fake.stall(path_contains="/query", seconds=30)          # half an answer, then silence
 
 ``add_page(database_id, properties)`` adds a page with raw Notion property values (for
 malformed rows); ``requests`` records every request (method, path, JSON body).
@@ -33,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,6 +153,7 @@ class FakeNotion:
         self.databases: dict[str, dict[str, Any]] = {}
         self.data_sources: dict[str, dict[str, Any]] = {}
         self._failures: list[Failure] = []
+        self._stalls: list[list] = []  # [path_contains, seconds, times left]
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -319,6 +322,21 @@ class FakeNotion:
                 )
             )
 
+    def stall(self, *, path_contains: str | None = None, seconds: float = 30.0,
+              times: int = 1) -> None:
+        """Answer ``times`` matching requests with the status line, the headers and half of
+        the body, then send nothing more for ``seconds``: a server stalling mid-response."""
+        with self._lock:
+            self._stalls.append([path_contains, seconds, times])
+
+    def _take_stall(self, path: str) -> float | None:
+        with self._lock:
+            for stall in self._stalls:
+                if stall[2] > 0 and (stall[0] is None or stall[0] in path):
+                    stall[2] -= 1
+                    return stall[1]
+        return None
+
     def table_of(self, database_id: str) -> str:
         """The ``knowledge_*`` table a database holds, from its title."""
         title = self.databases[database_id]["title"]
@@ -371,6 +389,12 @@ class FakeNotion:
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.end_headers()
+        stall = self._take_stall(path)
+        if stall is not None:
+            handler.wfile.write(data[: len(data) // 2])
+            handler.wfile.flush()
+            time.sleep(stall)
+            return
         handler.wfile.write(data)
 
     def _route(

@@ -26,6 +26,7 @@ def test_profile_of_the_bundled_data():
 
 def test_messy_headers_are_renamed_and_a_constant_id_is_a_label(tmp_path, monkeypatch):
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))  # init scaffolds knowledge/messy/ here
+    (tmp_path / "dbt_project.yml").write_text("name: messy\n")  # marks the project
     frame = pd.read_csv(REPO / "seeds" / "conjura_apparel_weekly.csv").head(60)
     frame = frame.rename(columns={"google_search": "Google Search ($)", "date": "Week"})
     frame.insert(0, "brand", "acme")

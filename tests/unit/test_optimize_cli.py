@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from prism_mmm import warehouse
 from prism_mmm.cli import main
-from prism_mmm.commands import optimize
 from prism_mmm.optimizer import SCENARIO_COLUMNS
 from prism_mmm.response import ResponseSurface
 
@@ -78,10 +78,11 @@ def project(tmp_path, monkeypatch) -> Path:
     surface(2.0).save(
         tmp_path / "artifacts" / "r-old" / "round_1" / "bayes" / "response_surface.json"
     )
+    (tmp_path / "dbt_project.yml").write_text("name: optimize_test\n")  # marks the project
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(db))
     monkeypatch.setenv("PRISM_CONFIG", str(tmp_path / "absent.yml"))  # defaults
-    monkeypatch.setattr(optimize, "LOCK_RETRY_DELAYS", (0.01, 0.02))
+    monkeypatch.setattr(warehouse, "RETRY_DELAYS", (0.01, 0.02))
     return tmp_path
 
 
