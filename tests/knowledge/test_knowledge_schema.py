@@ -51,7 +51,7 @@ def roi(**overrides: object) -> dict:
 def test_bundled_knowledge_loads_with_the_documented_columns(snapshot: Path) -> None:
     tables = validate_directory(snapshot)
     assert {t: len(r) for t, r in tables.items()} == {
-        FIELDS: 13, CONTEXT: 13, ISSUES: 1, "knowledge_events": 3, "knowledge_experiments": 0}
+        FIELDS: 13, CONTEXT: 13, ISSUES: 1, "knowledge_events": 2, "knowledge_experiments": 0}
     assert list(load_table(snapshot, FIELDS).columns) == FIELD_COLUMNS
     assert list(load_table(snapshot, CONTEXT).columns) == CONTEXT_COLUMNS
     issues = load_table(snapshot, ISSUES)
