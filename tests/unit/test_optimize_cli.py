@@ -78,6 +78,7 @@ def project(tmp_path, monkeypatch) -> Path:
     surface(2.0).save(
         tmp_path / "artifacts" / "r-old" / "round_1" / "bayes" / "response_surface.json"
     )
+    (tmp_path / "dbt_project.yml").touch()  # marks tmp_path as the project (PRISM_PROJECT_DIR)
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(db))
     monkeypatch.setenv("PRISM_CONFIG", str(tmp_path / "absent.yml"))  # defaults
@@ -130,6 +131,21 @@ def test_optimize_appends_a_user_scenario_and_prints_it(project, capsys):
     assert main(["optimize", "--budget", "200000"]) == 0
     rows = scenarios(project)
     assert len(rows) == 6 and rows["scenario_id"].nunique() == 2
+
+
+def test_a_table_from_before_the_uplift_columns_gains_them(project, capsys):
+    con = duckdb.connect(str(project / "warehouse" / "prism.duckdb"))
+    con.execute(optimize.SCENARIO_TABLE_DDL)
+    for column in optimize.ADDED_COLUMNS:
+        con.execute(f'alter table "user_budget_scenarios" drop column "{column}"')
+    con.close()
+    assert main(["optimize", "--budget", "200000"]) == 0
+    rows = scenarios(project)
+    assert list(rows.columns) == SCENARIO_COLUMNS
+    assert rows["uplift_kpi"].notna().all()
+    gain = rows["uplift_kpi"].iloc[0]
+    assert rows["uplift_kpi_low"].iloc[0] <= gain <= rows["uplift_kpi_high"].iloc[0]
+    assert f"Uplift: {gain:+,.0f}" in capsys.readouterr().out
 
 
 def test_printed_table_lines(project, capsys):
