@@ -1,71 +1,16 @@
-"""Optional Claude prose through the real anthropic client against a fake Messages API."""
+"""Optional Claude prose through the real anthropic client against a fake Messages API
+(``fake_api``: tests/agents/fake_anthropic.py, fixture in conftest.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from agents.analyst import analyse
 from agents.llm import write_prose
 from agents.proofreader import build_trace_set, proofread
 from prism_mmm.config import AgentsConfig
+from tests.agents.fake_anthropic import TIMEOUT_S
 from tests.agents.fixture_warehouse import as_data_tables, as_round_tables, round_frames
-
-TIMEOUT_S = 0.5
-
-
-class FakeMessages(BaseHTTPRequestHandler):
-    """POST /v1/messages; ``server.mode`` picks the answer."""
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self.server.requests.append(body)
-        mode = self.server.mode
-        if mode == "overloaded":
-            return self._send(529, {"type": "error", "error": {
-                "type": "overloaded_error", "message": "Overloaded"}})
-        if mode == "timeout":
-            time.sleep(TIMEOUT_S * 4)
-        text = {"normal": "Cross-model agreement: 1 of 3 channels confirmed: search, ROI 3.03. "
-                          "Uncertain: social and display. Holdout sMAPE 12.0%. These are "
-                          "associations under model assumptions, not causal proof.",
-                "invented": "Search returns an ROI of 7.45 and display 0.31, with 68.5% "
-                            "confidence."}.get(mode, "")
-        return self._send(200, {
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 20}})
-
-    def _send(self, status, payload):
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def fake_api(monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMessages)
-    server.mode, server.requests = "normal", []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_port}")
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _prose():
