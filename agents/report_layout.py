@@ -8,6 +8,7 @@ deck, table cells included, for the Proofreader.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,14 +112,13 @@ def deck(doc: Document, path: Path) -> str:
     _set_title(slide, "Executive summary")
     _text(slide, [doc.summary], BODY_TOP + 0.2, 4.8, size=20)
     for section in doc.messages:
-        _section_slide(prs.slides.add_slide(layout), section)
+        _section_slides(prs, section)
     for section in doc.appendix:
         title = section.title if section.title.startswith(APPENDIX) else (
             f"{APPENDIX}: {section.title}")
         # One visual per slide: an appendix item with a chart and a table shows the chart.
-        _section_slide(prs.slides.add_slide(layout), Section(
-            title, section.body, section.figure, None if section.figure else section.table),
-            small=True)
+        _section_slides(prs, Section(title, section.body, section.figure,
+                                     None if section.figure else section.table), small=True)
     prs.save(path)
     return slide_text(prs)
 
@@ -177,20 +177,31 @@ def _title_slide(slide: object, doc: Document) -> None:
             paragraph.font.color.rgb = RGBColor.from_string(colour)
 
 
-def _section_slide(slide: object, section: Section, small: bool = False) -> None:
-    _set_title(slide, section.title, size=24 if small else 28)
-    top, bottom = BODY_TOP, BODY_BOTTOM
+def _section_slides(prs: Presentation, section: Section, small: bool = False) -> None:
+    """The section's slide; a table too long for it continues on the next slides."""
+    layout = prs.slide_layouts[5]
+    slide = prs.slides.add_slide(layout)
+    title_size = 24 if small else 28
+    _set_title(slide, section.title, size=title_size)
+    top = BODY_TOP
     body_height = 0.35 + 0.32 * sum(max(1, len(t) // 150 + 1) for t in section.body)
     visual = section.figure is not None or section.table is not None
     if section.body:
         # Text above a visual is short; a slide without one gives it the room.
-        height = body_height if visual else bottom - top
+        height = body_height if visual else BODY_BOTTOM - top
         _text(slide, section.body, top, height, size=13 if visual else 16)
         top += body_height if visual else 0
     if section.figure is not None:
-        _picture(slide, section.figure, top, bottom)
+        _picture(slide, section.figure, top, BODY_BOTTOM)
     elif section.table is not None:
-        _table(slide, section.table, top, bottom, small)
+        size = 10 if small else 13
+        widths = _column_widths(section.table)
+        pages = _pages(section.table, widths, size, BODY_BOTTOM - top, BODY_BOTTOM - BODY_TOP)
+        _table(slide, pages[0], top, widths, size)
+        for page in pages[1:]:
+            slide = prs.slides.add_slide(layout)
+            _set_title(slide, f"{section.title} (continued)", size=title_size)
+            _table(slide, page, BODY_TOP, widths, size)
 
 
 def _text(slide: object, paragraphs: list[str], top: float, height: float, size: int,
@@ -217,21 +228,49 @@ def _picture(slide: object, path: Path, top: float, bottom: float) -> None:
     slide.shapes.add_picture(str(path), Inches(left), Inches(top), Inches(width), Inches(height))
 
 
-def _table(slide: object, table: Table, top: float, bottom: float, small: bool) -> None:
-    n_rows = len(table.rows) + 1
-    row_height = min(0.4, (bottom - top) / n_rows)
-    size = 10 if small or n_rows > 12 else 13
-    shape = slide.shapes.add_table(n_rows, len(table.header), Inches(MARGIN), Inches(top),
-                                   Inches(SLIDE_W - 2 * MARGIN), Inches(row_height * n_rows))
-    grid = shape.table
-    # Columns as wide as their longest text needs (within limits), so long reasons can wrap.
+def _column_widths(table: Table) -> list[float]:
+    """Columns as wide as their longest text needs (within limits), so long text wraps."""
     longest = [min(max(len(str(row[c])) for row in [table.header, *table.rows]), 60) + 4
                for c in range(len(table.header))]
-    total = Inches(SLIDE_W - 2 * MARGIN)
-    for c, length in enumerate(longest):
-        grid.columns[c].width = Emu(int(total * length / sum(longest)))
-    for r, cells in enumerate([table.header, *table.rows]):
-        grid.rows[r].height = Emu(int(Inches(row_height)))
+    width = SLIDE_W - 2 * MARGIN
+    return [width * length / sum(longest) for length in longest]
+
+
+def _row_height(cells: list[str], widths: list[float], size: int) -> float:
+    """Inches a row needs: its tallest cell's wrapped lines (a glyph is about half the font
+    size wide) plus the cell margins."""
+    per_inch = 144 / size
+    lines = max(math.ceil(max(len(str(text)), 1) / max(width * per_inch - 2, 1))
+                for text, width in zip(cells, widths))
+    return lines * size * 1.25 / 72 + 0.12
+
+
+def _pages(table: Table, widths: list[float], size: int, first: float,
+           others: float) -> list[Table]:
+    """``table`` split into pages that fit ``first`` inches, then ``others`` inches each."""
+    header = _row_height(table.header, widths, size)
+    pages, rows, used, room = [], [], header, first
+    for row in table.rows:
+        height = _row_height(row, widths, size)
+        if rows and used + height > room:
+            pages.append(Table(table.header, rows))
+            rows, used, room = [], header, others
+        rows.append(row)
+        used += height
+    pages.append(Table(table.header, rows))
+    return pages
+
+
+def _table(slide: object, table: Table, top: float, widths: list[float], size: int) -> None:
+    rows = [table.header, *table.rows]
+    heights = [_row_height(row, widths, size) for row in rows]
+    shape = slide.shapes.add_table(len(rows), len(table.header), Inches(MARGIN), Inches(top),
+                                   Inches(sum(widths)), Inches(sum(heights)))
+    grid = shape.table
+    for c, width in enumerate(widths):
+        grid.columns[c].width = Emu(int(Inches(width)))
+    for r, cells in enumerate(rows):
+        grid.rows[r].height = Emu(int(Inches(heights[r])))
         for c, text in enumerate(cells):
             cell = grid.cell(r, c)
             cell.text = str(text)

@@ -31,7 +31,7 @@ matplotlib.use("Agg")  # files only: no display on servers and in tests
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from agents import report_layout
 from agents.analyst import Analysis, word_count
@@ -92,6 +92,7 @@ CHECK_QUESTIONS = {
 }
 STATUS_WORDS = {"pass": "passed", "warn": "warning", "fail": "failed"}
 CONFIRMED_COLOUR, UNCERTAIN_COLOUR = "#2E7D32", "#9E9E9E"
+WIDE_ROI = 20.0  # above this, the return chart's axis turns logarithmic
 
 
 @dataclass(frozen=True)
@@ -552,11 +553,13 @@ def _curves_message(inputs: ReportInputs, figures: dict[str, Path]) -> Section:
     # Rank only channels every model confirms: one model's curve is no basis for the others.
     ranked = points[points["channel"].isin(confirmed)] if confirmed else points
     best, worst = ranked.iloc[0], ranked.iloc[-1]
-    title = (f"Extra spend pays back most in {fmt_name(best['channel'])} "
-             f"({fmt_roi(best['marginal_roi'])} per extra unit at today's spend)")
-    if len(ranked) > 1:
-        title += (f" and least in {fmt_name(worst['channel'])} "
-                  f"({fmt_roi(worst['marginal_roi'])})")
+    if len(ranked) == 1:
+        title = (f"Extra spend on {fmt_name(best['channel'])} returns "
+                 f"{fmt_roi(best['marginal_roi'])} per extra unit at today's spend")
+    else:
+        title = (f"Extra spend pays back most in {fmt_name(best['channel'])} "
+                 f"({fmt_roi(best['marginal_roi'])} per extra unit at today's spend) and least "
+                 f"in {fmt_name(worst['channel'])} ({fmt_roi(worst['marginal_roi'])})")
     body = [STEADY_STATE_NOTE + " Dots mark today's average weekly spend"
             + ("; right of the dashed line the curve goes beyond the largest weekly spend "
                "observed." if len(inputs.data.eda_channel_summary) else ".")]
@@ -769,7 +772,15 @@ def _roi_chart(inputs: ReportInputs, path: Path) -> Path | None:
         ax.plot(r.roi_mean, y, "o", color=colour, ms=9)
     ax.set_yticks(range(len(returns)), [fmt_name(c) for c in returns["channel"]])
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("Return per unit spent (1 = break-even)")
+    label = "Return per unit spent (1 = break-even)"
+    if returns["high"].max() > WIDE_ROI:
+        # One channel's range must not squash the others to a dot at zero.
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(left=min(0.0, float(returns["low"].min())))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: fmt_num(
+            value, 0 if value == 0 or abs(value) >= 1 else 1)))
+        label += ", log scale above 1"
+    ax.set_xlabel(label)
     ax.legend(handles=[Line2D([], [], color=CONFIRMED_COLOUR, marker="o", label="confirmed"),
                        Line2D([], [], color=UNCERTAIN_COLOUR, marker="o",
                               label="models disagree")], loc="lower right", frameon=False)
@@ -841,6 +852,7 @@ def _curves_chart(inputs: ReportInputs, path: Path) -> Path | None:
         ax.tick_params(labelsize=7)
         _money_axis(ax.xaxis)
         _money_axis(ax.yaxis)
+        ax.xaxis.set_major_locator(MaxNLocator(3))
         _tidy(ax)
     for ax in axes.ravel()[len(channels):]:
         ax.axis("off")

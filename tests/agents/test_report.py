@@ -176,7 +176,7 @@ def test_one_message_per_slide(tmp_path, monkeypatch, no_llm):
     assert titles[0] == "Search returns 3.03 per unit spent; Social and Display are uncertain"
     assert titles[1].startswith("Moving budget towards Search adds LCU 350.0K of revenue")
     assert titles[2].startswith("Media drove ")
-    assert titles[3].startswith("Extra spend pays back most in Search")  # Social: unconfirmed
+    assert titles[3].startswith("Extra spend on Search returns 2.35")  # the only confirmed one
     assert titles[4] == "The automated review approved these results"
     # report.md: the same messages, one section each, then the appendix.
     headings = re.findall(r"^## (.+)$", result.report_path.read_text(), re.MULTILINE)
