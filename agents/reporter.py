@@ -168,7 +168,16 @@ def headlines(inputs: ReportInputs) -> list[Headline]:
 
 def executive_summary(inputs: ReportInputs) -> str:
     """The deterministic summary: agreed channels, disagreement, budget, accuracy, failures,
-    review, caveat; plain English and at most :data:`SUMMARY_WORDS` words."""
+    review, caveat; plain English and at most :data:`SUMMARY_WORDS` words (long channel names
+    first become a count, then the accuracy sentence, a headline figure already, is left out)."""
+    for names, accuracy in ((3, True), (0, True), (0, False)):
+        text = " ".join(_summary_parts(inputs, names, accuracy))
+        if word_count(text) <= SUMMARY_WORDS:
+            break
+    return text
+
+
+def _summary_parts(inputs: ReportInputs, names: int, accuracy: bool) -> list[str]:
     returns = _channel_returns(inputs.tables)
     confirmed = returns[returns["confirmed"]]
     failed = failed_models(inputs.tables)
@@ -190,8 +199,8 @@ def executive_summary(inputs: ReportInputs) -> str:
                      f"{fmt_name(top.channel)}, {returns_}.")
     uncertain = returns[~returns["confirmed"]]
     if len(uncertain) and len(confirmed):
-        parts.append(f"The models disagree on {_names(uncertain['channel'])}: do not move "
-                     f"budget on {'it' if len(uncertain) == 1 else 'them'} yet.")
+        parts.append(f"The models disagree on {_names(uncertain['channel'], names)}: do not "
+                     f"move budget on {'it' if len(uncertain) == 1 else 'them'} yet.")
     plan = _budget_plan(inputs)
     if isinstance(plan, str):
         parts.append(f"A budget plan is not available: {plan}.")
@@ -200,7 +209,7 @@ def executive_summary(inputs: ReportInputs) -> str:
     best = _best_forecast(inputs.tables)
     if best is None:
         parts.append("Forecast accuracy is not available: no model produced a forecast.")
-    else:
+    elif accuracy:
         parts.append(f"The best model forecasts the last {fmt_int(best[1])} weeks, which it "
                      f"never saw, within {fmt_pct(best[0])} on average.")
     if failed and len(confirmed):  # an older run's agreement: the failure still leads nowhere
@@ -208,7 +217,7 @@ def executive_summary(inputs: ReportInputs) -> str:
     parts.append(_review_sentence(inputs))
     parts.append("Returns are associations under the models' assumptions, not proof that "
                  "spend caused sales.")
-    return " ".join(parts)
+    return parts
 
 
 def write_report(inputs: ReportInputs, out_dir: Path, summary: str) -> Report:
@@ -374,7 +383,7 @@ def _names(channels: pd.Series, limit: int = 3) -> str:
     """'A', 'A and B', 'A, B and C', or a count when there are more than ``limit``."""
     names = [fmt_name(c) for c in channels]
     if len(names) > limit:
-        return f"{fmt_int(len(names))} other channels"
+        return f"{_count(len(names), 'other channel')}"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 

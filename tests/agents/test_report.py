@@ -148,6 +148,30 @@ def test_summary_is_short_plain_and_the_same_in_both_files(tmp_path, monkeypatch
     assert reporter.summary_problem(summary) is None
 
 
+def test_summary_stays_within_the_limit_with_long_names():
+    long = {"search": "google_performance_max_shopping",
+            "social": "meta_reels_video_prospecting_lookalike_nordics_uk_ie_de_at",
+            "display": "open_web_display_retargeting_lookalike_nordics_uk_ie_de_at"}
+    frames = fixture_warehouse.round_frames()
+    for frame in frames.values():
+        if "channel" in frame:
+            frame["channel"] = frame["channel"].map(long)
+    budget = frames["budget_scenarios"]
+    budget.loc[budget["scenario"] == "optimal_same_budget", "uplift_kpi_low"] = -1e5
+    tables = fixture_warehouse.as_round_tables(frames)
+    inputs = reporter.ReportInputs(
+        run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables,
+        data=fixture_warehouse.as_data_tables(), analysis=analyse(tables),
+        rounds=pd.DataFrame({"round": [1, 2, 3]}), decisions=pd.DataFrame(),
+        checks=pd.DataFrame({"check_name": ["overfitting"] * 3, "status": "fail"}),
+        verdict="REVISE")
+    summary = reporter.executive_summary(inputs)
+    assert len(summary.split()) <= reporter.SUMMARY_WORDS, summary
+    assert summary.startswith("Google Performance Max Shopping returns 3.03 per unit spent")
+    assert "The models disagree on 2 other channels" in summary  # names became a count
+    assert "the gain is uncertain" in summary and "not proof" in summary
+
+
 def test_model_and_table_names_only_in_the_appendix(tmp_path, monkeypatch, no_llm):
     result = _run(tmp_path, monkeypatch)
     markdown, deck = _before_appendix(result)
