@@ -4,7 +4,9 @@ A number traces when some table value, shown at the number's displayed precision
 ``|value - number| <= half a unit of the last displayed digit`` (``13.1%`` matches a fraction
 0.1312 or a percentage 13.12; ``LCU 1.23M`` matches 1,226,000; ``1,234`` matches 1234.4).
 Signs are ignored (prose says "down 12%" for -0.12). Dates must equal a date in the tables;
-years, round numbers and counts are numbers like any other and must trace too.
+years, round numbers and counts are numbers like any other and must trace too. Identifiers
+(run id, channel and model names) are removed before reading, written both as ids and as a
+reader sees them (``prism_mmm.formatting.fmt_name``: ``tv_2019`` and ``TV 2019``).
 
 What counts as a table value (nothing else does):
 
@@ -17,8 +19,10 @@ What counts as a table value (nothing else does):
   JSON (``mmm_runs.config_json``, ``agent_rounds.config_json``);
 - simple aggregates prose states as facts: row counts (per table, and per value of each
   categorical column), per-model sums of ``channel_roi`` share / spend / contribution, total
-  weeks per model, budget changes per channel (optimal - current, and relative change) and
-  per-scenario totals;
+  weeks per model, the number of failed models and of models, budget changes per channel
+  (optimal - current, and relative change), per-scenario totals, and each scenario's uplift
+  over the same model's ``current`` scenario (``expected_kpi`` difference, and relative to the
+  current figure; the uplift's interval is a table column, ``uplift_kpi_low/high``);
 - dates and their years.
 
 ``STRUCTURAL_NUMBERS`` is the explicit allow-list of numbers that are definitions, not data.
@@ -37,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from agents.numbers import NumberToken, extract_numbers
+from agents.scoring import MODELS, failed_models
 from agents.warehouse import DataTables, RoundTables
+from prism_mmm.formatting import fmt_name
 
 STRUCTURAL_NUMBERS = {
     "90%": "interval mass of every published interval (prism_mmm.models.base.INTERVAL_MASS)",
@@ -138,9 +144,11 @@ def build_trace_set(
 def proofread(text: str, trace: TraceSet, identifiers: Iterable[str] = ()) -> ProofResult:
     """Check every number in ``text``; ``identifiers`` (run id, channel and file names) are
     removed first so digits inside names are not read as numbers."""
-    for name in sorted(set(identifiers), key=len, reverse=True):
-        if name:
-            text = text.replace(name, " ")
+    names = {str(n) for n in identifiers if n}
+    # A name as the report writes it ("TV 2019") holds digits that are not figures either.
+    names |= {label for label in map(fmt_name, names) if any(c.isdigit() for c in label)}
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, " ")
     tokens = extract_numbers(text)
     untraced = list(dict.fromkeys(t.text for t in tokens if not trace.traces(t)))
     return ProofResult(checked=len(tokens), untraced=untraced)
@@ -215,4 +223,24 @@ def _aggregates(tables: RoundTables) -> list[float]:
         out += [float(v) for v in pd.concat([change, relative]).dropna()]
         totals = budget.groupby("scenario_id")[["current_spend", "optimal_spend"]].sum()
         out += [float(v) for v in totals.to_numpy().ravel()]
+        out += _uplifts(budget)
+    failed = failed_models(tables)
+    models = set(MODELS) | (set(tables.mmm_runs["model"]) if len(tables.mmm_runs) else set())
+    out += [float(len(failed)), float(len(models))]
+    return out
+
+
+def _uplifts(budget: pd.DataFrame) -> list[float]:
+    """Each scenario's expected KPI against the same model's ``current`` scenario."""
+    if not {"model", "scenario", "expected_kpi"} <= set(budget.columns):
+        return []
+    first = budget.groupby(["model", "scenario"], sort=False)["expected_kpi"].first()
+    out: list[float] = []
+    for (model, scenario), kpi in first.items():
+        current = first.get((model, "current"))
+        if current is None or scenario == "current" or pd.isna(current):
+            continue
+        out.append(float(kpi - current))
+        if current != 0:
+            out.append(float((kpi - current) / current))
     return out

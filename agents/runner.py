@@ -50,7 +50,6 @@ COMPLETED, STOPPED, RUNNING = "completed", "stopped", warehouse.ROUND_RUNNING
 FINAL_ACTIONS = ("baseline", "keep", "revert")  # the one decision that closes a round
 REJECTED_ACTIONS = ("revert", "superseded")  # changes the Tuner must never propose again
 MAX_ROUNDS_WITHOUT_IMPROVEMENT = 2
-SUMMARY_WORDS = 200
 
 
 def dbt_builder(cfg: PrismConfig, run_id: str, round_: int, overrides: dict[str, Any]) -> None:
@@ -397,13 +396,13 @@ class LoopRunner:
         identifiers = [*self._identifiers(tables, cfg), str(out_dir)]
 
         def check(text: str) -> str | None:
-            if analyst.word_count(text) > SUMMARY_WORDS:
-                return f"{analyst.word_count(text)} words (limit {SUMMARY_WORDS})"
+            if problem := reporter.summary_problem(text):
+                return problem
             proof = proofread(text, trace, identifiers)
             return None if proof.ok else proof.summary()
 
         outcome = write_prose(
-            f"an executive summary for a CFO in at most {SUMMARY_WORDS} words",
+            reporter.SUMMARY_TASK,
             _payload(tables, data), reporter.executive_summary(inputs), check, cfg.agents,
             self.llm_max_retries)
         report = reporter.write_report(inputs, out_dir, outcome.text)

@@ -1,4 +1,5 @@
-"""How every number is written for a reader: the report, the agents' prose and the app.
+"""How every number (and every column id) is written for a reader: the report, the agents'
+prose and the app.
 
 One module, so a figure reads the same everywhere (precision, unit, thousands separator) and
 the Proofreader's parser (``agents.numbers.extract_numbers``) can read back exactly what these
@@ -16,6 +17,8 @@ MONEY_SUFFIXES = (("B", 1e9, 2), ("M", 1e6, 2), ("K", 1e3, 1))
 # Below this, money is written in whole units ("9,999"); "K" starts at 10K so every compact
 # amount keeps at least three significant digits ("10.0K", not "1.2K").
 MONEY_COMPACT_FROM = 1e4
+# Words of a column id written in capitals or their own spelling by fmt_name.
+NAME_WORDS = {"pmax": "PMax", "kpi": "KPI", "roi": "ROI", "tv": "TV", "ooh": "OOH"}
 
 
 def _finite(value: float | None) -> float | None:
@@ -66,3 +69,25 @@ def fmt_money(value: float | None, currency: str = "") -> str:
                 text = f"{value / scale:,.{decimals}f}{suffix}"
                 break
     return f"{currency} {text}".strip()
+
+
+def fmt_signed_money(value: float | None, currency: str = "") -> str:
+    """A change in money, always signed: ``350_000 -> '+LCU 350.0K'``, ``-5e4 -> '-LCU 50.0K'``."""
+    value = _finite(value)
+    if value is None:
+        return MISSING
+    return ("-" if value < 0 else "+") + fmt_money(abs(value), currency)
+
+
+def fmt_signed_pct(fraction: float | None, decimals: int = 1) -> str:
+    """A relative change, always signed: ``0.163 -> '+16.3%'``."""
+    fraction = _finite(fraction)
+    if fraction is None:
+        return MISSING
+    return ("-" if fraction < 0 else "+") + fmt_pct(abs(fraction), decimals)
+
+
+def fmt_name(name: str) -> str:
+    """A channel or column id for a business reader: ``google_pmax -> 'Google PMax'``."""
+    words = str(name).removeprefix("spend_").removeprefix("ctrl_").split("_")
+    return " ".join(NAME_WORDS.get(w.lower(), w.capitalize()) for w in words if w)

@@ -75,6 +75,9 @@ SCENARIO_COLUMNS = [
     "expected_kpi_high",
     "expected_roi",
     "total_budget",
+    "uplift_kpi",
+    "uplift_kpi_low",
+    "uplift_kpi_high",
 ]
 
 # Budget units of the global grid search (dynamic programme); the local polish refines further.
@@ -543,14 +546,24 @@ def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.
 
 # -- scenarios -----------------------------------------------------------------------------------
 def scenario_frame(
-    allocation: Allocation, scenario: str, scenario_id: str, run_id: str, round: int, model: str
+    allocation: Allocation,
+    scenario: str,
+    scenario_id: str,
+    run_id: str,
+    round: int,
+    model: str,
+    current: KpiEstimate,
 ) -> pd.DataFrame:
     """Rows of ``budget_scenarios`` for one allocation (``SCENARIO_COLUMNS``).
 
-    ``expected_kpi*``, ``expected_roi`` and ``total_budget`` are scenario-level figures repeated
-    on every channel row: read them from any one row, never sum them over channels.
+    ``expected_kpi*``, ``expected_roi``, ``total_budget`` and ``uplift_kpi*`` are scenario-level
+    figures repeated on every channel row: read them from any one row, never sum them over
+    channels. ``current`` is today's allocation evaluated on the same draws: the uplift is the
+    per-draw difference, so its interval is the interval of the gain itself (the difference of
+    the two scenarios' interval ends is not).
     """
     a = allocation
+    uplift = KpiEstimate.from_draws(a.kpi.draws - current.draws)
     frame = pd.DataFrame(
         {
             "run_id": run_id,
@@ -570,6 +583,9 @@ def scenario_frame(
             "expected_kpi_high": a.kpi.high,
             "expected_roi": a.expected_roi,
             "total_budget": a.total_budget,
+            "uplift_kpi": uplift.mean,
+            "uplift_kpi_low": uplift.low,
+            "uplift_kpi_high": uplift.high,
         }
     )
     return frame[SCENARIO_COLUMNS]
@@ -625,7 +641,9 @@ def default_scenarios(
         if change != 0:
             budgets[_budget_scenario_name(change)] = now.total_budget * (1 + change / 100)
     frames = [
-        scenario_frame(now, "current", f"{run_id}-r{round}-{model}-current", run_id, round, model)
+        scenario_frame(
+            now, "current", f"{run_id}-r{round}-{model}-current", run_id, round, model, now.kpi
+        )
     ]
     for scenario, budget in budgets.items():
         allocation = optimize_allocation(
@@ -638,7 +656,13 @@ def default_scenarios(
         )
         frames.append(
             scenario_frame(
-                allocation, scenario, f"{run_id}-r{round}-{model}-{scenario}", run_id, round, model
+                allocation,
+                scenario,
+                f"{run_id}-r{round}-{model}-{scenario}",
+                run_id,
+                round,
+                model,
+                now.kpi,
             )
         )
     return pd.concat(frames, ignore_index=True)
@@ -674,4 +698,5 @@ def user_scenario(
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     scenario_id = f"{run_id}-r{round}-{model}-user-{stamp}-{uuid.uuid4().hex[:8]}"
-    return allocation, scenario_frame(allocation, "user", scenario_id, run_id, round, model)
+    today = evaluate_allocation(surface, cur, allocation.horizon_weeks)
+    return allocation, scenario_frame(allocation, "user", scenario_id, run_id, round, model, today)

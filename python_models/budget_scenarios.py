@@ -2,8 +2,9 @@ from prism_mmm.pipeline import scenarios_table
 
 
 def model(dbt, session):
+    # append_new_columns: a warehouse built before a column was added gains it (old rows null).
     dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key="run_key", tags=["mmm_results"])
+               unique_key="run_key", tags=["mmm_results"], on_schema_change="append_new_columns")
     run_id = dbt.config.meta_get("run_id")
     round_ = dbt.config.meta_get("round")
     overrides = dbt.config.meta_get("config_overrides")

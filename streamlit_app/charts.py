@@ -14,6 +14,7 @@ import re
 import pandas as pd
 import plotly.graph_objects as go
 
+from prism_mmm.formatting import fmt_name
 from prism_mmm.models import REGISTRY, in_model_order, model_colour
 
 STATUS_COLOURS = {
@@ -24,7 +25,6 @@ STATUS_COLOURS = {
     "fail": "red",
     "failed": "red",
 }
-_ACRONYMS = {"pmax": "PMax", "kpi": "KPI", "roi": "ROI", "tv": "TV", "ooh": "OOH"}
 _LAYOUT = {
     "template": "plotly_white",
     "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
@@ -37,8 +37,7 @@ _LAYOUT = {
 # -- labels and numbers ------------------------------------------------------------------------
 def label(name: str) -> str:
     """Readable label for a channel/column id: ``google_pmax`` -> ``Google PMax``."""
-    words = str(name).removeprefix("spend_").removeprefix("ctrl_").split("_")
-    return " ".join(_ACRONYMS.get(w.lower(), w.capitalize()) for w in words if w)
+    return fmt_name(name)
 
 
 def model_label(model: str) -> str:

@@ -51,9 +51,12 @@ create table if not exists "{USER_SCENARIO_TABLE}" (
     "scenario" varchar, "channel" varchar, "current_spend" double, "optimal_spend" double,
     "lower_bound" double, "upper_bound" double, "is_locked" boolean, "is_confirmed" boolean,
     "expected_kpi" double, "expected_kpi_low" double, "expected_kpi_high" double,
-    "expected_roi" double, "total_budget" double
+    "expected_roi" double, "total_budget" double, "uplift_kpi" double,
+    "uplift_kpi_low" double, "uplift_kpi_high" double
 )
 """
+# A table written before the uplift columns existed gains them (its old rows keep nulls).
+ADDED_COLUMNS = ("uplift_kpi", "uplift_kpi_low", "uplift_kpi_high")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -222,6 +225,10 @@ def append_scenarios(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None
     """Append scenario rows to ``USER_SCENARIO_TABLE`` (created when missing); values are
     query parameters, never formatted into the SQL."""
     con.execute(SCENARIO_TABLE_DDL)
+    for column in ADDED_COLUMNS:
+        con.execute(
+            f'alter table "{USER_SCENARIO_TABLE}" add column if not exists "{column}" double'
+        )
     columns = ", ".join(f'"{c}"' for c in SCENARIO_COLUMNS)
     placeholders = ", ".join("?" for _ in SCENARIO_COLUMNS)
     records = [

@@ -4,7 +4,8 @@
 (prose whose numbers trace to the fixture tables), ``invented`` (numbers that do not),
 ``overloaded`` (a 529), ``timeout`` (silence for ``delay`` seconds, then the answer),
 ``stall`` (the headers and half of the body, then silence for ``delay`` seconds) and
-``drip`` (the answer one byte every ``delay`` seconds: no single read ever times out).
+``drip`` (the answer one byte every ``delay`` seconds: no single read ever times out) and
+``text`` (``server.text``). Every request body is kept in ``server.requests``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+TIMEOUT_S = 0.5  # the agents' LLM deadline in the agent tests; ``fake_api`` waits 4x in "timeout"
 
 NORMAL_TEXT = ("Cross-model agreement: 1 of 3 channels confirmed: search, ROI 3.03. "
                "Uncertain: social and display. Holdout sMAPE 12.0%. These are "
@@ -33,7 +36,8 @@ class FakeMessages(BaseHTTPRequestHandler):
                 "type": "overloaded_error", "message": "Overloaded"}})
         if mode == "timeout":
             time.sleep(self.server.delay)
-        text = {"normal": NORMAL_TEXT, "invented": INVENTED_TEXT}.get(mode, NORMAL_TEXT)
+        text = (self.server.text if mode == "text"
+                else {"normal": NORMAL_TEXT, "invented": INVENTED_TEXT}.get(mode, NORMAL_TEXT))
         return self._send(200, {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": body["model"],
             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
@@ -71,6 +75,7 @@ class FakeAnthropic:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMessages)
         self.server.daemon_threads = True
         self.server.mode, self.server.delay, self.server.requests = mode, delay, []
+        self.server.text = ""
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

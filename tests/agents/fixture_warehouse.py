@@ -29,6 +29,14 @@ BASE_ROI = {
     "nls": {"search": 2.9, "social": 1.9, "display": 0.2},
 }
 TRAIN_WEEKS, HOLDOUT_WEEKS = 104, 13
+HORIZON_WEEKS = 13  # optimizer.horizon_weeks by default
+# budget_scenarios as the optimiser writes them: today's split, then the same budget moved
+# (weekly spend factors per channel; they sum to today's budget). (expected KPI, low, high)
+# and the per-draw uplift over today's split (mean, low, high).
+SAME_BUDGET_FACTORS = {"search": (1.0, 1.15), "social": (1.0, 0.85), "display": (1.0, 0.625)}
+SCENARIOS = (("current", (1_800_000.0, 1_600_000.0, 2_000_000.0), (0.0, 0.0, 0.0)),
+             ("optimal_same_budget", (2_150_000.0, 1_900_000.0, 2_400_000.0),
+              (350_000.0, 120_000.0, 580_000.0)))
 GATES = {"g1": ("plausibility_ratio", 0.8, 0.5), "g2": ("r_hat_max", 1.004, 1.01),
          "g3": ("ess_bulk_min", 850.0, 400.0), "g4": ("divergences", 0.0, 0.0),
          "g5": ("coverage_90", 0.9, 0.8), "g6": ("pareto_k_max", 0.42, 0.7),
@@ -108,14 +116,19 @@ def round_frames(
                     "marginal_roi": roi[m][ch] * 2.0 * np.exp(-spend / weekly),
                     "is_current_spend": k == 2})
     budget = pd.DataFrame([{
-        "run_id": run_id, "round": round_, "model": "bayes", "scenario_id": 1,
-        "scenario": "same budget, reallocated", "channel": ch,
-        "current_spend": SPEND[ch] / weeks, "optimal_spend": SPEND[ch] / weeks * factor,
-        "lower_bound": SPEND[ch] / weeks * 0.5, "upper_bound": SPEND[ch] / weeks * 1.5,
-        "is_locked": False, "is_confirmed": ch == "search", "expected_kpi": 2_150_000.0,
-        "expected_kpi_low": 1_900_000.0, "expected_kpi_high": 2_400_000.0,
-        "expected_roi": 2.4, "total_budget": sum(SPEND.values()) / weeks}
-        for ch, factor in (("search", 1.3), ("social", 0.85), ("display", 0.6))]) if (
+        "run_id": run_id, "round": round_, "model": "bayes",
+        "scenario_id": f"{run_id}-r{round_}-bayes-{scenario}", "scenario": scenario,
+        "channel": ch, "current_spend": SPEND[ch] / weeks,
+        "optimal_spend": SPEND[ch] / weeks * factor[i],
+        "lower_bound": SPEND[ch] / weeks * (0.5 if i else 1.0),
+        "upper_bound": SPEND[ch] / weeks * (1.5 if i else 1.0),
+        "is_locked": False, "is_confirmed": ch == "search", "expected_kpi": kpi[0],
+        "expected_kpi_low": kpi[1], "expected_kpi_high": kpi[2],
+        "expected_roi": kpi[0] / (sum(SPEND.values()) / weeks * HORIZON_WEEKS),
+        "total_budget": sum(SPEND.values()) / weeks, "uplift_kpi": gain[0],
+        "uplift_kpi_low": gain[1], "uplift_kpi_high": gain[2]}
+        for i, (scenario, kpi, gain) in enumerate(SCENARIOS)
+        for ch, factor in SAME_BUDGET_FACTORS.items()]) if (
         "bayes" not in failed) else pd.DataFrame()
     return {"mmm_runs": runs, "model_fit_metrics": metrics, "channel_roi": channel_roi,
             "model_agreement": pd.DataFrame(agreement), "bayes_gates": gates,

@@ -1,27 +1,16 @@
-"""Optional Claude prose through the real anthropic client against a fake Messages API."""
+"""Optional Claude prose through the real anthropic client against a fake Messages API
+(``fake_api``: tests/agents/fake_anthropic.py, fixture in conftest.py)."""
 
 from __future__ import annotations
 
 import time
 
-import pytest
-
 from agents.analyst import analyse
 from agents.llm import write_prose
 from agents.proofreader import build_trace_set, proofread
 from prism_mmm.config import AgentsConfig
-from tests.agents.fake_anthropic import FakeAnthropic
+from tests.agents.fake_anthropic import TIMEOUT_S
 from tests.agents.fixture_warehouse import as_data_tables, as_round_tables, round_frames
-
-TIMEOUT_S = 0.5
-
-
-@pytest.fixture
-def fake_api(monkeypatch):
-    with FakeAnthropic(delay=TIMEOUT_S * 4) as fake:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
-        yield fake.server
 
 
 def _prose():

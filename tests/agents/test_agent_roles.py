@@ -212,3 +212,24 @@ def test_proofreader_rejects_invented_numbers(trace):
 def test_proofreader_ignores_digits_inside_identifiers(trace):
     assert proofread("gate g7 of run demo-42 on channel tv_2019", trace,
                      identifiers=["demo-42"]).ok
+
+
+def test_proofreader_traces_the_budget_uplift_and_its_interval():
+    frames = round_frames()
+    trace = build_trace_set(as_round_tables(frames), as_data_tables())
+    # the gain over today's split (+19.4%), its 90% interval, and 2 of 3 failed models
+    assert proofread("+LCU 350.0K (+19.4%), 90% interval LCU 120.0K to LCU 580.0K", trace).ok
+    # A warehouse from before the uplift columns: the gain is still the difference of the two
+    # scenarios' expected KPI; its interval is not, so an invented one does not trace.
+    frames["budget_scenarios"] = frames["budget_scenarios"].drop(
+        columns=["uplift_kpi", "uplift_kpi_low", "uplift_kpi_high"])
+    older = build_trace_set(as_round_tables(frames), as_data_tables())
+    assert proofread("+LCU 350.0K (+19.4%)", older).ok
+    assert proofread("LCU 120.0K to LCU 580.0K", older).untraced == ["120.0K", "580.0K"]
+
+
+def test_proofreader_counts_failed_models_and_reads_names_as_written(trace):
+    failed = build_trace_set(_tables(failed=("bayes", "nls")), as_data_tables())
+    assert proofread("2 of 3 models failed to run", failed).ok
+    assert proofread("TV 2019 returns 3.03 per unit spent", trace, ["tv_2019"]).ok
+    assert not proofread("TV 2019 returns 3.03 per unit spent", trace).ok

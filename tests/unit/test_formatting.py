@@ -14,9 +14,12 @@ from prism_mmm.formatting import (
     fmt_int,
     fmt_interval,
     fmt_money,
+    fmt_name,
     fmt_num,
     fmt_pct,
     fmt_roi,
+    fmt_signed_money,
+    fmt_signed_pct,
 )
 
 AMOUNTS = st.floats(min_value=-5e12, max_value=5e12, allow_nan=False, allow_infinity=False)
@@ -46,12 +49,22 @@ def test_numbers_percentages_and_roi():
     assert fmt_pct(0.5, 0) == "50%"
     assert fmt_roi(2.934) == "2.93"
     assert fmt_interval(1.2, 3.4) == "1.20 – 3.40"
+    assert fmt_signed_money(350_000, "LCU") == "+LCU 350.0K"
+    assert fmt_signed_money(-50_000, "LCU") == "-LCU 50.0K"
+    assert fmt_signed_pct(0.163) == "+16.3%" and fmt_signed_pct(-0.02) == "-2.0%"
+
+
+def test_names_for_a_business_reader():
+    assert fmt_name("google_pmax") == "Google PMax"
+    assert fmt_name("spend_tv_2019") == "TV 2019"
+    assert fmt_name("meta_facebook") == "Meta Facebook"
 
 
 @pytest.mark.parametrize("missing", [None, math.nan, math.inf, -math.inf])
 def test_a_missing_value_is_written_as_no_number(missing):
     for written in (fmt_money(missing, "LCU"), fmt_num(missing), fmt_int(missing),
-                    fmt_pct(missing), fmt_roi(missing)):
+                    fmt_pct(missing), fmt_roi(missing), fmt_signed_money(missing, "LCU"),
+                    fmt_signed_pct(missing)):
         assert MISSING in written
         assert extract_numbers(written) == []
 
@@ -88,3 +101,11 @@ def test_the_proofreader_reads_roi_and_counts_back(value):
     assert roi.decimals == 2 and abs(roi.scaled - abs(value)) <= roi.tolerance + 1e-9 * abs(value)
     count = _read_back(fmt_int(value))
     assert count.decimals == 0 and abs(count.scaled - abs(value)) <= count.tolerance
+
+
+@given(AMOUNTS)
+def test_the_proofreader_reads_signed_changes_back(value):
+    money = _read_back(fmt_signed_money(value, "LCU"))
+    assert abs(money.scaled - abs(value)) <= money.tolerance * (1 + 1e-9) + 1e-6 * abs(value)
+    pct = _read_back(fmt_signed_pct(value / 1e12))
+    assert pct.suffix == "%" and abs(pct.scaled - abs(value) / 1e10) <= pct.tolerance + 1e-9

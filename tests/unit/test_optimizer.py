@@ -13,7 +13,9 @@ from prism_mmm.optimizer import (
     SCENARIO_COLUMNS,
     Bound,
     BudgetError,
+    KpiEstimate,
     _Objective,
+    current_allocation,
     default_scenarios,
     evaluate_allocation,
     optimize_allocation,
@@ -424,6 +426,27 @@ def test_default_scenarios_contract(three_channels):
     assert again["scenario_id"].tolist() == frame["scenario_id"].tolist()
 
 
+def test_scenario_uplift_is_the_paired_difference_with_its_own_interval(three_channels):
+    history = history_for(three_channels)
+    cfg = PrismConfig()
+    frame = default_scenarios(three_channels, history, None, cfg, "run-a", 1, "bayes")
+    first = frame.groupby("scenario", sort=False).first()
+    assert (first.loc["current", ["uplift_kpi", "uplift_kpi_low", "uplift_kpi_high"]] == 0).all()
+    same = first.loc["optimal_same_budget"]
+    # The mean of a difference is the difference of the means ...
+    assert same["uplift_kpi"] == pytest.approx(same["expected_kpi"]
+                                               - first.loc["current", "expected_kpi"])
+    assert same["uplift_kpi_low"] <= same["uplift_kpi"] <= same["uplift_kpi_high"]
+    # ... but its interval is the interval of the per-draw gain, from the same draws.
+    today = current_allocation(three_channels, history, None, cfg.optimizer.horizon_weeks)
+    optimal = evaluate_allocation(
+        three_channels, frame.loc[frame["scenario"] == "optimal_same_budget",
+                                  "optimal_spend"].to_numpy(), cfg.optimizer.horizon_weeks)
+    gain = KpiEstimate.from_draws(optimal.draws - today.kpi.draws)
+    assert (same["uplift_kpi_low"], same["uplift_kpi_high"]) == pytest.approx(
+        (gain.low, gain.high))
+
+
 def test_user_scenario_ids_are_unique(three_channels):
     history = history_for(three_channels)
     cfg = PrismConfig()
@@ -443,6 +466,9 @@ def test_user_scenario_ids_are_unique(three_channels):
         )
         assert list(rows.columns) == SCENARIO_COLUMNS
         assert (rows["scenario"] == "user").all()
+        today = current_allocation(three_channels, history, None, cfg.optimizer.horizon_weeks)
+        assert rows["uplift_kpi"].iloc[0] == pytest.approx(
+            rows["expected_kpi"].iloc[0] - today.kpi.mean)
         ids.add(rows["scenario_id"].iloc[0])
         assert rows["optimal_spend"].sum() == pytest.approx(210_000)
         assert allocation.optimal_spend[2] == pytest.approx(50_000)

@@ -1,0 +1,325 @@
+"""The report a CMO reads: headline figures, a short summary, one message per slide, names of
+models and tables only in the appendix, and "not available" instead of a made-up number.
+
+Each test runs the loop on fixture tables (docs/TABLES.md columns) with a builder that can
+change them, so the report, the Proofreader and the runner are exercised together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from pptx import Presentation
+
+from agents import reporter
+from agents.analyst import analyse
+from agents.proofreader import build_trace_set, proofread
+from agents.runner import LoopResult, LoopRunner
+from agents.warehouse import load_data, load_round, read_table
+from prism_mmm.config import load_config
+from prism_mmm.formatting import (
+    fmt_int,
+    fmt_interval,
+    fmt_money,
+    fmt_pct,
+    fmt_roi,
+    fmt_signed_money,
+)
+from tests.agents import fixture_warehouse
+
+# Written out here, not taken from the reporter, so the test does not share its blind spots.
+APPENDIX_ONLY = ("ridge", "bayes", "Bayesian", "nls", "channel_roi", "mmm_runs",
+                 "budget_scenarios", "model_agreement", "model_fit_metrics", "response_curves",
+                 "bayes_gates", "critic_checks", "agent_rounds", "agent_decisions",
+                 "optimal_same_budget", "sMAPE", "R²")
+Edit = Callable[[dict[str, pd.DataFrame]], None]
+
+
+def _run(tmp_path: Path, monkeypatch, edit: Edit | None = None, rounds: int = 1,
+         **knobs) -> LoopResult:
+    path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
+    monkeypatch.setenv("PRISM_DUCKDB_PATH", str(path))
+    earlier = fixture_warehouse.round_frames("earlier", 1, failed=("nls",))
+    with duckdb.connect(str(path)) as con:  # an earlier run: every result table exists
+        fixture_warehouse.write_frames(con, earlier, "earlier", 1)
+
+    def build(cfg, run_id, round_, overrides):
+        frames = fixture_warehouse.round_frames(run_id, round_, overrides=overrides, **knobs)
+        if edit:
+            edit(frames)
+        with duckdb.connect(str(path)) as con:
+            fixture_warehouse.write_frames(con, frames, run_id, round_)
+
+    return LoopRunner(run_id="r1", rounds=rounds, duckdb_path=path,
+                      reports_dir=tmp_path / "reports", config_path=tmp_path / "none.yml",
+                      builder=build, echo=lambda _: None, llm_max_retries=0).run()
+
+
+@pytest.fixture
+def no_llm(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+
+def _slides(result: LoopResult) -> list[dict]:
+    """Per slide: title, all text (table cells included), pictures and tables."""
+    out = []
+    for slide in Presentation(str(result.pptx_path)).slides:
+        shapes = list(slide.shapes)
+        text = [s.text_frame.text for s in shapes if s.has_text_frame]
+        text += [c.text for s in shapes if s.has_table for row in s.table.rows for c in row.cells]
+        out.append({"title": slide.shapes.title.text, "text": "\n".join(text),
+                    "pictures": sum(s.shape_type == 13 for s in shapes),
+                    "tables": sum(s.has_table for s in shapes)})
+    return out
+
+
+def _before_appendix(result: LoopResult) -> tuple[str, str]:
+    """report.md and the deck's text up to their appendix."""
+    markdown = result.report_path.read_text().split(f"\n## {reporter.APPENDIX}\n")[0]
+    slides = _slides(result)
+    deck = "\n".join(s["text"] for s in slides
+                     if not s["title"].startswith(reporter.APPENDIX))
+    return markdown, deck
+
+
+def _summary(markdown: str) -> str:
+    return markdown.split("## Executive summary\n\n")[1].split("\n\n## ")[0].strip()
+
+
+def _tables(result: LoopResult):
+    with duckdb.connect(str(result.report_path.parents[2] / "w.duckdb"), read_only=True) as con:
+        return (load_round(con, "r1", result.best_round), load_data(con),
+                read_table(con, "agent_rounds", "r1"),
+                read_table(con, "critic_checks", "r1", result.best_round))
+
+
+def _appendix_terms(text: str) -> list[str]:
+    return [t for t in APPENDIX_ONLY
+            if re.search(rf"(?<![\w]){re.escape(t)}(?![\w])", text, re.IGNORECASE)]
+
+
+# --- the healthy report ----------------------------------------------------------------------
+
+def test_title_slide_carries_four_headline_figures_that_trace(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch, rounds=2)
+    assert result.proof_ok, result.proof_summary
+    tables, data, rounds, checks = _tables(result)
+    title = _slides(result)[0]
+
+    metrics = tables.model_fit_metrics
+    holdout = metrics[metrics["split"] == "holdout"]
+    search = tables.model_agreement.set_index("channel").loc["search"]
+    search_roi = tables.channel_roi[tables.channel_roi["channel"] == "search"]
+    same = tables.budget_scenarios[tables.budget_scenarios["scenario"] == "optimal_same_budget"]
+    expected = [
+        fmt_pct(holdout["smape"].min()),  # forecast error of the best model
+        f"last {fmt_int(holdout['n_weeks'].iloc[0])} weeks",
+        fmt_roi(search["roi_mean"]),  # the confirmed channel's return ...
+        fmt_interval(search_roi["roi_low"].min(), search_roi["roi_high"].max()),  # ... its range
+        fmt_signed_money(same["uplift_kpi"].iloc[0], "LCU"),  # the budget uplift ...
+        (f"{fmt_money(same['uplift_kpi_low'].iloc[0], 'LCU')} to "
+         f"{fmt_money(same['uplift_kpi_high'].iloc[0], 'LCU')}"),  # ... with its interval
+        f"{fmt_int(len(rounds))} rounds", "approved",  # rounds run and the verdict
+    ]
+    for figure in expected:
+        assert figure in title["text"], (figure, title["text"])
+    labels = [h.label.upper() for h in reporter.headlines(_inputs(result))]
+    assert len(labels) == 4 and all(label in title["text"] for label in labels)
+
+    trace = build_trace_set(tables, data, {"agent_rounds": rounds, "critic_checks": checks})
+    proof = proofread(title["text"], trace, ["r1", "search", "social", "display"])
+    assert proof.ok and proof.checked >= 8, proof.summary()
+
+
+def test_summary_is_short_plain_and_the_same_in_both_files(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch)
+    markdown = result.report_path.read_text()
+    summary = _summary(markdown)
+    assert 0 < len(summary.split()) <= reporter.SUMMARY_WORDS
+    slides = _slides(result)
+    assert slides[1]["title"] == "Executive summary"
+    assert summary in slides[1]["text"]
+    assert "not proof that spend caused sales" in summary
+    assert reporter.summary_problem(summary) is None
+
+
+def test_summary_stays_within_the_limit_with_long_names():
+    long = {"search": "google_performance_max_shopping",
+            "social": "meta_reels_video_prospecting_lookalike_nordics_uk_ie_de_at",
+            "display": "open_web_display_retargeting_lookalike_nordics_uk_ie_de_at"}
+    frames = fixture_warehouse.round_frames()
+    for frame in frames.values():
+        if "channel" in frame:
+            frame["channel"] = frame["channel"].map(long)
+    budget = frames["budget_scenarios"]
+    budget.loc[budget["scenario"] == "optimal_same_budget", "uplift_kpi_low"] = -1e5
+    tables = fixture_warehouse.as_round_tables(frames)
+    inputs = reporter.ReportInputs(
+        run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables,
+        data=fixture_warehouse.as_data_tables(), analysis=analyse(tables),
+        rounds=pd.DataFrame({"round": [1, 2, 3]}), decisions=pd.DataFrame(),
+        checks=pd.DataFrame({"check_name": ["overfitting"] * 3, "status": "fail"}),
+        verdict="REVISE")
+    summary = reporter.executive_summary(inputs)
+    assert len(summary.split()) <= reporter.SUMMARY_WORDS, summary
+    assert summary.startswith("Google Performance Max Shopping returns 3.03 per unit spent")
+    assert "The models disagree on 2 other channels" in summary  # names became a count
+    assert "the gain is uncertain" in summary and "not proof" in summary
+
+
+def test_model_and_table_names_only_in_the_appendix(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch)
+    markdown, deck = _before_appendix(result)
+    assert _appendix_terms(markdown) == [] and reporter.appendix_terms_in(markdown) == []
+    assert _appendix_terms(deck) == [] and reporter.appendix_terms_in(deck) == []
+    # The appendix does carry them: per-model tables, gates, checks, the score path.
+    appendix = result.report_path.read_text().split(f"\n## {reporter.APPENDIX}\n")[1]
+    for name in ("ridge", "bayes", "nls", "channel_roi", "budget_scenarios", "g7",
+                 "contribution_plausibility", "baseline configuration"):
+        assert name in appendix, name
+    assert any(s["title"].startswith(reporter.APPENDIX) and "bayes" in s["text"]
+               for s in _slides(result))
+
+
+def test_one_message_per_slide(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch)
+    slides = _slides(result)
+    content = slides[2:]
+    assert all(s["title"].strip() for s in slides)
+    assert all(s["pictures"] + s["tables"] <= 1 for s in content), [
+        (s["title"], s["pictures"], s["tables"]) for s in content]
+    messages = [s for s in content if not s["title"].startswith(reporter.APPENDIX)]
+    assert len(messages) == 5 and all(s["pictures"] + s["tables"] == 1 for s in messages)
+    titles = [s["title"] for s in messages]
+    # Titles state the message, with the figure that supports it.
+    assert titles[0] == "Search returns 3.03 per unit spent; Social and Display are uncertain"
+    assert titles[1].startswith("Moving budget towards Search adds LCU 350.0K of revenue")
+    assert titles[2].startswith("Media drove ")
+    assert titles[3].startswith("Extra spend on Search returns 2.35")  # the only confirmed one
+    assert titles[4] == "The automated review approved these results"
+    # report.md: the same messages, one section each, then the appendix.
+    headings = re.findall(r"^## (.+)$", result.report_path.read_text(), re.MULTILINE)
+    assert headings == ["Headline figures", "Executive summary", *titles, reporter.APPENDIX]
+
+
+# --- figures that are not available --------------------------------------------------------
+
+def test_a_failed_model_is_in_the_summary_and_nothing_is_made_up(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch, failed=("bayes",))
+    assert result.proof_ok, result.proof_summary
+    markdown = result.report_path.read_text()
+    summary = _summary(markdown)
+    assert "1 of 3 models failed to run" in summary
+    assert len(summary.split()) <= reporter.SUMMARY_WORDS
+    assert "1 of 3 models failed to run" in _slides(result)[1]["text"]
+    # Its budget plan is gone: said plainly on the title slide and in its section.
+    title = _slides(result)[0]["text"]
+    assert "Not available: the model the budget planner uses failed" in title
+    assert "## Budget scenario: not available" in markdown
+    # A failed model confirms no channel: no return is presented as confirmed.
+    assert "No channel is confirmed" in title
+    assert "bayes: sampler crashed after 600 s" in markdown.split("## Appendix")[1]
+    before, deck = _before_appendix(result)
+    assert _appendix_terms(before) == [] and _appendix_terms(deck) == []
+
+
+def test_every_figure_missing_is_said_plainly(tmp_path, monkeypatch, no_llm):
+    def every_model_failed(frames):
+        frames["mmm_runs"]["status"] = "failed"
+        frames["mmm_runs"]["message"] = "out of memory"
+        for name in ("model_fit_metrics", "channel_roi", "model_agreement", "bayes_gates",
+                     "bayes_parameter_summary", "response_curves", "budget_scenarios"):
+            frames[name] = frames[name].iloc[0:0]
+
+    result = _run(tmp_path, monkeypatch, every_model_failed)
+    assert result.proof_ok, result.proof_summary
+    markdown = result.report_path.read_text()
+    headline = markdown.split("## Executive summary")[0]
+    assert "**Forecast error: —.** Not available: no model produced a forecast" in headline
+    assert "**Same budget, reallocated: —.** Not available" in headline
+    assert "3 of 3 models failed to run" in _summary(markdown)
+    for section in ("## Budget scenario: not available", "## Response curves: not available",
+                    "## Contributions: not available"):
+        assert section in markdown
+
+
+def test_no_confirmed_channel_and_an_uncertain_gain(tmp_path, monkeypatch, no_llm):
+    def edit(frames):
+        frames["model_agreement"]["confirmed"] = False
+        budget = frames["budget_scenarios"]
+        same = budget["scenario"] == "optimal_same_budget"
+        budget.loc[same, "uplift_kpi_low"] = -40_000.0  # the gain's interval includes a loss
+
+    result = _run(tmp_path, monkeypatch, edit)
+    assert result.proof_ok, result.proof_summary
+    slides = _slides(result)
+    assert "No channel is confirmed: the models disagree on all 3 channels" in slides[0]["text"]
+    assert "so the gain is uncertain" in slides[0]["text"]
+    titles = [s["title"] for s in slides]
+    assert "No channel's return is confirmed: the models disagree on all 3" in titles
+    assert any(t.endswith("but the gain is uncertain") for t in titles)
+    assert "LCU -40.0K to LCU 580.0K" in slides[0]["text"]
+
+
+def test_an_older_warehouse_without_the_uplift_interval(tmp_path, monkeypatch, no_llm):
+    def edit(frames):
+        frames["budget_scenarios"] = frames["budget_scenarios"].drop(
+            columns=["uplift_kpi", "uplift_kpi_low", "uplift_kpi_high"])
+
+    result = _run(tmp_path, monkeypatch, edit)
+    # The gain itself is the difference of the two scenarios' expected KPI (a traced aggregate).
+    assert result.proof_ok, result.proof_summary
+    title = _slides(result)[0]["text"]
+    assert "+LCU 350.0K" in title and "+19.4%" in title
+    assert "its 90% interval is not recorded" in title
+
+
+# --- the summary by an LLM: plain words, traced numbers, or the rules' summary ---------------
+
+PLAIN = ("Search returns 3.03 per unit spent and every model agrees on it. The models "
+         "disagree on social, so leave its budget alone for now. Moving the same budget "
+         "towards search adds LCU 350.0K of revenue over 13 weeks. These are associations, not "
+         "proof that spend caused sales.")
+
+
+@pytest.mark.parametrize(("answer", "used", "why"), [
+    (PLAIN, True, None),
+    (PLAIN.replace("every model agrees", "ridge, bayes and nls agree"), False,
+     "names that belong in the appendix only: ridge, bayes, nls"),
+    (PLAIN + " Details follow." * 40, False, "words (limit 120)"),
+    (PLAIN.replace("LCU 350.0K", "LCU 410.0K"), False, "410.0K"),
+])
+def test_llm_summary_is_held_to_the_same_rules(tmp_path, monkeypatch, fake_api, answer, used,
+                                               why):
+    fake_api.mode, fake_api.text = "text", answer
+    result = _run(tmp_path, monkeypatch)
+    summary = _summary(result.report_path.read_text())
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        decisions = con.execute("select action, why from agent_decisions where agent = "
+                                "'reporter' and action like 'llm%'").fetchall()
+    report_request = next(r for r in fake_api.requests
+                          if "executive summary" in r["messages"][0]["content"])
+    assert "CMO" in report_request["messages"][0]["content"]
+    assert "not causal proof" in report_request["system"]
+    if used:
+        assert summary == PLAIN and decisions == [("llm_prose", decisions[0][1])]
+        assert result.proof_ok, result.proof_summary
+    else:
+        assert summary != answer
+        assert summary.startswith("Search returns 3.03 per unit spent (90% range")
+        assert decisions[0][0] == "llm_fallback" and why in decisions[0][1], decisions
+        assert result.proof_ok, result.proof_summary
+
+
+def _inputs(result: LoopResult) -> reporter.ReportInputs:
+    """The inputs the runner gave the Reporter (rebuilt from the warehouse)."""
+    tables, data, rounds, checks = _tables(result)
+    return reporter.ReportInputs(
+        run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables, data=data,
+        analysis=analyse(tables), rounds=rounds, decisions=pd.DataFrame(), checks=checks,
+        verdict=str(rounds.set_index("round").loc[result.best_round, "verdict"]))
