@@ -37,7 +37,7 @@ from agents import report_layout
 from agents.analyst import Analysis, word_count
 from agents.report_layout import APPENDIX, Document, Headline, Section, Table
 from agents.scoring import MODELS, failed_models, holdout_smape_by_model
-from agents.warehouse import AGENT_TABLES, DATA_TABLES, ROUND_TABLES, DataTables, RoundTables
+from agents.warehouse import DATA_TABLES, ROUND_TABLES, DataTables, RoundTables
 from prism_mmm.config import PrismConfig
 from prism_mmm.formatting import (
     MISSING,
@@ -52,6 +52,7 @@ from prism_mmm.formatting import (
     fmt_signed_pct,
 )
 from prism_mmm.models import REGISTRY, in_model_order, model_colour, model_label
+from prism_mmm.warehouse import AGENT_TABLES
 
 SUMMARY_WORDS = 120
 SUMMARY_TASK = (
