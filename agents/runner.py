@@ -125,6 +125,7 @@ class LoopResult:
     pptx_path: Path
     proof_ok: bool
     proof_summary: str
+    failed_models: tuple[str, ...] = ()  # in the reported round: the CLI exits non-zero
 
 
 @dataclass
@@ -426,7 +427,8 @@ class LoopRunner:
         self.echo(f"{label} · {time.perf_counter() - started:.1f} s")
         self.echo(f"proofreader · {proof.summary()}")
         return LoopResult(self.run_id, best_round, float(best["score"]), report.markdown_path,
-                          report.pptx_path, proof.ok, proof.summary())
+                          report.pptx_path, proof.ok, proof.summary(),
+                          tuple(scoring.failed_models(tables)))
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -19,7 +19,13 @@ import pandas as pd
 
 from prism_mmm.config import PrismConfig
 from prism_mmm.dbt import build_vars, run_dbt
-from prism_mmm.warehouse import WarehouseWriteError, staged_copy, warehouse_path
+from prism_mmm.warehouse import (
+    WarehouseWriteError,
+    connect_read,
+    read_table,
+    staged_copy,
+    warehouse_path,
+)
 
 
 def new_run_id() -> str:
@@ -46,6 +52,7 @@ def build_warehouse(
     config_overrides: dict[str, Any] | None = None,
     select: str | None = None,
     in_process: bool = False,
+    allow_failed_models: bool = False,
 ) -> Path:
     """Validate, then ``dbt build`` (seeds included) into a copy and swap it in on success.
 
@@ -55,12 +62,20 @@ def build_warehouse(
 
     ``in_process`` runs dbt through its programmatic runner in this process, so Python-level
     caches (the Bayesian model's compiled sampler) survive from one loop round to the next.
+
+    ``allow_failed_models`` builds under ``diagnostics_gating: warn`` whatever the
+    configuration says: a failed model is a 'failed' row in ``mmm_runs`` (see
+    :func:`model_status`) and the other models' results land, instead of failing the build.
     """
     from prism_mmm.ingest import write_validated_csv
 
     typed = validate_input(cfg)
     target = warehouse_path()
-    dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=config_overrides or {})
+    overrides = dict(config_overrides or {})
+    if allow_failed_models:
+        overrides["diagnostics_gating"] = "warn"
+        cfg = cfg.model_copy(update={"diagnostics_gating": "warn"})
+    dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=overrides)
     with staged_copy(target) as staging:
         if typed is not None:
             validated = staging.with_name(staging.name + ".input.csv")
@@ -74,3 +89,25 @@ def build_warehouse(
         run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
                 in_process=in_process)
     return target
+
+
+def model_status(path: Path, run_id: str, round_: int) -> pd.DataFrame:
+    """One row per model of this build (model, status, message) from ``mmm_runs``; empty
+    when the build fitted no model (e.g. the data layer alone)."""
+    with connect_read(path) as con:
+        runs = read_table(con, "mmm_runs", run_id, round_)
+    if runs.empty:
+        return pd.DataFrame(columns=["model", "status", "message"])
+    return runs[["model", "status", "message"]].sort_values("model").reset_index(drop=True)
+
+
+def format_model_status(status: pd.DataFrame) -> str:
+    """The per-model lines the CLI prints after a build: status, and the reason when a model
+    did not fit cleanly."""
+    width = max((len(m) for m in status["model"]), default=0)
+    lines = []
+    for row in status.itertuples():
+        reason = f"  {row.message.splitlines()[0]}" if row.status != "ok" and row.message else ""
+        flag = "FAILED" if row.status == "failed" else row.status
+        lines.append(f"  {row.model:<{width}}  {flag}{reason}")
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,31 @@ class DbtError(RuntimeError):
 def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
     """dbt vars for a build: the SQL-facing config plus run identity and Tuner overrides."""
     return {**cfg.dbt_vars(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+def _failed_nodes(since: float) -> str:
+    """The nodes that failed in this dbt invocation (started at ``since``), one line each with
+    dbt's message (for a model fit: which model failed and why), from
+    ``target/run_results.json``; empty when dbt stopped before writing it."""
+    path = project_dir() / "target" / "run_results.json"
+    try:
+        if path.stat().st_mtime < since:
+            return ""  # an earlier invocation's results
+        results = json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    lines = [f"  {r['unique_id'].split('.')[-1]} ({r['status']}): {_reason(r.get('message'))}"
+             for r in results if r.get("status") in ("error", "fail", "runtime error")]
+    return "\nfailed:\n" + "\n".join(lines) if lines else ""
+
+
+def _reason(message: str | None) -> str:
+    """dbt's message in one line: for a Python model, the traceback's last line (the exception
+    that failed the node, e.g. ``ModelFailure: ridge failed: ...``)."""
+    text = str(message or "")
+    if "Traceback" in text:
+        text = [line for line in text.splitlines() if line.strip()][-1]
+    return " ".join(text.split())[:500]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -59,6 +85,7 @@ def _close_duckdb_environment() -> None:
 def _invoke_in_process(command: list[str], cli_args: list[str], env: dict[str, str]) -> None:
     from dbt.cli.main import dbtRunner
 
+    started = time.time()
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # profiles.yml reads PRISM_DUCKDB_PATH through env_var()
     try:
@@ -72,7 +99,7 @@ def _invoke_in_process(command: list[str], cli_args: list[str], env: dict[str, s
                 os.environ[key] = value
     if not result.success:
         detail = f": {result.exception}" if result.exception else "; see dbt's log lines above"
-        raise DbtError(f"dbt {' '.join(command)} failed{detail}")
+        raise DbtError(f"dbt {' '.join(command)} failed{detail}{_failed_nodes(started)}")
 
 
 def run_dbt(
@@ -106,10 +133,12 @@ def run_dbt(
         return None
     env = {**os.environ, **env}
     args = [sys.executable, "-m", "dbt.cli.main", *cli_args]
+    started = time.time()
     result = subprocess.run(args, cwd=root, env=env, text=True, capture_output=quiet, check=False,
                             preexec_fn=functools.partial(_die_with_parent, os.getpid())
                             if sys.platform == "linux" else None)
     if result.returncode != 0:
         detail = (result.stdout or "")[-4000:] if quiet else "see dbt's log lines above"
-        raise DbtError(f"dbt {' '.join(command)} failed (exit {result.returncode}): {detail}")
+        raise DbtError(f"dbt {' '.join(command)} failed (exit {result.returncode}): {detail}"
+                       f"{_failed_nodes(started)}")
     return result

@@ -27,7 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run-id", default=None,
                         help="run identity (default: a new one); reuse it to resume")
     parser.add_argument("--config", default=None, help="prism.yml path (default: PRISM_CONFIG)")
+    add_allow_failed_models(parser)
     parser.set_defaults(func=run)
+
+
+def add_allow_failed_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-failed-models", action="store_true",
+        help="exit 0 even when a model failed in the reported round (the failure is still "
+        "printed, recorded in mmm_runs and named in the report)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {result.report_path}")
     print(f"slides: {result.pptx_path}")
     print("next: `prism app` to explore the results, or open the report above")
+    code = 0
+    if result.failed_models:
+        print(f"{len(result.failed_models)} model(s) FAILED in the reported round "
+              f"{result.best_round}: {', '.join(result.failed_models)} (reasons: mmm_runs.message "
+              "and the report)")
+        code = 0 if args.allow_failed_models else 1
     if not result.proof_ok:
         print(f"proofreader FAILED: {result.proof_summary}")
-        return 1
-    return 0
+        code = 1
+    return code

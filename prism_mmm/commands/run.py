@@ -7,6 +7,7 @@ import argparse
 import time
 
 from prism_mmm.cli import PrismError
+from prism_mmm.commands.loop import add_allow_failed_models
 
 
 def register(subparsers) -> None:
@@ -18,6 +19,7 @@ def register(subparsers) -> None:
         help="agent loop rounds (default: agents.rounds in prism.yml)",
     )
     parser.add_argument("--run-id", default=None, help="run identifier (default: new)")
+    add_allow_failed_models(parser)
     parser.set_defaults(func=run)
 
 
@@ -41,7 +43,8 @@ def run(args) -> int:
         f"prism run · data layer built in {time.perf_counter() - started:.1f} s: {path}", flush=True
     )
     print(f"prism run · {run_id} · step 2/2: agent loop (models fitted in every round)", flush=True)
-    code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None))
+    code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None,
+                                       allow_failed_models=args.allow_failed_models))
     print(f"\nprism run · finished in {time.perf_counter() - started:.1f} s")
     print(f"  warehouse : {path}  (tables: channel_roi, model_agreement, budget_scenarios, ...)")
     print("  open next : ./prism.sh app   (or `prism app`), then http://127.0.0.1:8501")

@@ -96,3 +96,37 @@ def test_production_settings_converge_and_recover_the_truth(tmp_path, name):
     assert gates.loc["max_r_hat", "value"] <= 1.01
     assert gates.loc["divergences", "value"] == 0
     assert gates.loc["min_ess_bulk", "value"] >= 400
+
+
+def test_a_failed_model_is_loud_and_only_the_flag_accepts_it(tmp_path):
+    """More time-series CV folds than training weeks: Ridge cannot fit this data. `prism
+    build` names the model and the reason and exits 1; the other models' results land (the
+    default gating, warn). Under strict gating the fit node fails and the warehouse is left as
+    it was; --allow-failed-models accepts partial results with exit 0, still naming them."""
+    too_many_folds = deep_merge(QUICK_SETTINGS, {"ridge": {"cv_splits": 500}})
+    project, config, built = init_and_build(tmp_path, "awkward_3ch", too_many_folds)
+    assert built.returncode == 1, built.stdout + built.stderr
+    assert "ridge  FAILED  ValueError: 107 fit weeks are too few for 500-fold" in built.stdout
+    assert "1 of 3 models FAILED: ridge." in built.stdout and "--allow-failed-models" in built.stdout
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        status = dict(con.execute("select model, status from mmm_runs where run_id = 'e2e'"
+                                  ).fetchall())
+        models_with_roi = {m for (m,) in con.execute(
+            "select distinct model from channel_roi where run_id = 'e2e'").fetchall()}
+    assert status == {"bayes": status["bayes"], "nls": status["nls"], "ridge": "failed"}
+    assert {status["bayes"], status["nls"]} <= {"ok", "warning"}
+    assert models_with_roi == {"bayes", "nls"}
+
+    before = project.duckdb_path.read_bytes()
+    config_file = project.project_dir / "prism.yml"
+    config_file.write_text(yaml.safe_dump({**config, "diagnostics_gating": "strict"}))
+    strict = prism(project, "build", "--run-id", "strict", "--select", "fit_ridge")
+    assert strict.returncode != 0
+    assert "fit_ridge (error)" in strict.stderr and "ridge failed: ValueError" in strict.stderr
+    assert "The existing warehouse was left unchanged." in strict.stderr
+    assert project.duckdb_path.read_bytes() == before
+
+    accepted = prism(project, "build", "--run-id", "partial", "--select", "fit_ridge+",
+                     "--allow-failed-models")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "ridge  FAILED" in accepted.stdout and "1 of 1 models FAILED" in accepted.stdout
