@@ -62,7 +62,8 @@ def dbt_builder(cfg: PrismConfig, run_id: str, round_: int, overrides: dict[str,
     """
     from prism_mmm.build import build_warehouse
 
-    build_warehouse(cfg, run_id, round_, config_overrides=overrides,
+    scored = deep_merge(overrides, {"validation": {"origins": cfg.agents.cv_origins}})
+    build_warehouse(cfg, run_id, round_, config_overrides=scored,
                     select="+tag:mmm_results", in_process=True)
 
 
@@ -320,7 +321,8 @@ class LoopRunner:
             "kept": kept, "score_before": best_score, "score_after": score,
         }
         new_best = score if kept else best_score
-        self._finish(round_, COMPLETED, score, new_best, attempt.verdict, overrides, final)
+        self._finish(round_, COMPLETED, score, new_best, attempt.verdict, overrides, final,
+                     parts.mean_smape if parts.smape_split == "cv" else None)
         self.echo(f"round {round_}/{self.rounds} · {'kept' if kept else 'reverted'} · score "
                   f"{score:.3f} (best {new_best:.3f})")
 
@@ -465,7 +467,8 @@ class LoopRunner:
             self._record(round_, row)
 
     def _finish(self, round_: int, status: str, score: float | None, best: float | None,
-                verdict: str | None, overrides: dict[str, Any], final: dict | None = None) -> None:
+                verdict: str | None, overrides: dict[str, Any], final: dict | None = None,
+                cv_smape: float | None = None) -> None:
         """Close a round: everything it recorded, its final decision and its status are
         written in one swap."""
         if final:
@@ -473,6 +476,7 @@ class LoopRunner:
         warehouse.finish_round(
             self.duckdb_path, self.run_id, round_, self._decisions, self._checks,
             {"status": status, "finished_at": _now(), "score": score, "best_score": best,
+             "cv_smape": cv_smape,
              "verdict": verdict, "config_json": json.dumps(overrides, sort_keys=True)})
         self._decisions, self._checks = [], []
 
@@ -484,8 +488,8 @@ def _proposal(change: tuner.Change, attempt: int) -> dict:
 
 def _score_reason(parts: scoring.ScoreParts, score: float, best: float | None,
                   kept: bool) -> str:
-    smape = "n/a" if parts.mean_holdout_smape is None else fmt_pct(parts.mean_holdout_smape)
-    text = (f"mean holdout sMAPE {smape}, confirmed share {fmt_pct(parts.confirmed_share)}, "
+    smape = "n/a" if parts.mean_smape is None else fmt_pct(parts.mean_smape)
+    text = (f"mean {parts.smape_split} sMAPE {smape}, confirmed share {fmt_pct(parts.confirmed_share)}, "
             f"gates failed {parts.failed_gates} / warned {parts.warned_gates}, failed models "
             f"{parts.failed_models}: score {score:.3f}")
     if best is None:

@@ -4,7 +4,10 @@
             - GATE_FAIL_PENALTY * failed_gates - GATE_WARN_PENALTY * warned_gates
             - MODEL_FAIL_PENALTY * failed_models
 
-fit        = 1 - min(mean holdout sMAPE over models with status ok/warning, 1); 0 if none.
+fit        = 1 - min(mean sMAPE over models with status ok/warning, 1); 0 if none. The sMAPE
+             is the rolling-origin CV score (``model_fit_metrics`` split 'cv', measured on
+             training weeks only) when the round has one, as every loop round does, so that
+             keeping or reverting a change never looks at the final holdout; else the holdout.
              sMAPE is a fraction (0.13 = 13%), so ``fit`` is in [0, 1].
 agreement  = confirmed channels / channels in ``model_agreement`` (0 if the table is empty).
 gates      = ``bayes_gates`` rows with status 'fail' / 'warn'.
@@ -41,7 +44,8 @@ IMPROVEMENT_EPSILON = 1e-6  # below this a "better" score is rounding noise, not
 class ScoreParts:
     """The inputs of the score, kept so a decision can say why a round won or lost."""
 
-    mean_holdout_smape: float | None
+    mean_smape: float | None
+    smape_split: str  # 'cv' or 'holdout': where mean_smape was measured
     confirmed_share: float
     failed_gates: int
     warned_gates: int
@@ -49,7 +53,7 @@ class ScoreParts:
 
     @property
     def score(self) -> float:
-        smape = self.mean_holdout_smape
+        smape = self.mean_smape
         fit = 0.0 if smape is None else 1.0 - min(max(smape, 0.0), 1.0)
         return (
             W_FIT * fit
@@ -71,25 +75,33 @@ def failed_models(tables: RoundTables) -> list[str]:
     return sorted(failed)
 
 
-def holdout_smape_by_model(tables: RoundTables) -> pd.Series:
-    """Holdout sMAPE per model that did not fail (index: model)."""
+def holdout_smape_by_model(tables: RoundTables, split: str = "holdout") -> pd.Series:
+    """sMAPE on ``split`` ('holdout' or 'cv') per model that did not fail (index: model)."""
     metrics = tables.model_fit_metrics
     if metrics.empty:
         return pd.Series(dtype=float)
-    holdout = metrics[(metrics["split"] == "holdout") & (metrics["status"] != "failed")]
-    holdout = holdout[~holdout["model"].isin(failed_models(tables))]
-    return holdout.set_index("model")["smape"].dropna().sort_index()
+    rows = metrics[(metrics["split"] == split) & (metrics["status"] != "failed")]
+    rows = rows[~rows["model"].isin(failed_models(tables))]
+    return rows.set_index("model")["smape"].dropna().sort_index()
+
+
+def score_split(tables: RoundTables) -> str:
+    """'cv' when the round has rolling-origin CV scores (every loop round), else 'holdout'."""
+    metrics = tables.model_fit_metrics
+    return "cv" if len(metrics) and (metrics["split"] == "cv").any() else "holdout"
 
 
 def score_parts(tables: RoundTables) -> ScoreParts:
     """Read the parts of the score from one round's tables."""
-    smape = holdout_smape_by_model(tables)
+    split = score_split(tables)
+    smape = holdout_smape_by_model(tables, split)
     agreement = tables.model_agreement
     confirmed = float(agreement["confirmed"].fillna(False).astype(bool).mean()) if len(
         agreement) else 0.0
     gates = tables.bayes_gates
     return ScoreParts(
-        mean_holdout_smape=float(smape.mean()) if len(smape) else None,
+        mean_smape=float(smape.mean()) if len(smape) else None,
+        smape_split=split,
         confirmed_share=confirmed,
         failed_gates=int((gates["status"] == "fail").sum()) if len(gates) else 0,
         warned_gates=int((gates["status"] == "warn").sum()) if len(gates) else 0,

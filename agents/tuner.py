@@ -8,11 +8,15 @@ diagnostics are the ones a change should address):
 2. Bayesian convergence gates warn/fail, or the Bayesian model failed -> raise
    ``bayes.sampling.target_accept`` (divergences, BFMI) / double ``bayes.sampling.tune``
    (R-hat, ESS);
-3. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
+3. the model's form, each move with the diagnostic that motivates it: a Student-t likelihood
+   (g6 flags weeks with a high Pareto k), a longer adstock window (a posterior decay leaves
+   more than 5% of a channel's effect beyond it), a tighter media-share prior (the Bayesian
+   media share is above 80%), a piecewise-linear trend, logistic saturation;
+4. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
    than 80% of the KPI -> up a decade;
-4. a model overfits (train R² > 0.99 on few weeks, holdout sMAPE > 2x train) -> shift Ridge's
-   alpha grid up a decade;
-5. per channel, most disputed first (unconfirmed channels by ROI CV, then spend share):
+5. a model overfits (train R² > 0.99 on few weeks, out-of-sample sMAPE > 2x train) -> shift
+   Ridge's alpha grid up a decade;
+6. per channel, most disputed first (unconfirmed channels by ROI CV, then spend share):
    adstock decay (toward the Bayesian posterior decay when one is recorded, else -0.2 / +0.2),
    then Hill half-saturation (x0.5 / x2).
 
@@ -24,6 +28,7 @@ one that would leave the resolved configuration unchanged or invalid.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,7 +38,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from agents.critic import MIN_HOLDOUT_WEEKS, OVERFIT_FEW_WEEKS, OVERFIT_R2, Check
-from agents.scoring import failed_models
+from agents.scoring import failed_models, score_split
 from agents.warehouse import RoundTables
 from prism_mmm.config import PrismConfig, deep_merge
 
@@ -44,6 +49,9 @@ MAX_DECAY = 0.9
 MIN_MEDIA_SHARE = 0.05
 MAX_MEDIA_SHARE = 0.80
 MIN_DECAY_MOVE = 0.05  # a posterior decay closer than this to the current one is no news
+CARRYOVER_CUT = 0.05  # an adstock window should keep all but 5% of a channel's carry-over
+MAX_LAG = 26
+MEDIA_SHARE_PRIOR_FLOOR = 0.2  # never push the media-share prior's upper end below this
 # overrides -> validated configuration (raises pydantic's ValidationError when invalid)
 Resolver = Callable[[dict[str, Any]], PrismConfig]
 
@@ -138,6 +146,7 @@ def _candidates(cfg: PrismConfig, tables: RoundTables, checks: list[Check]) -> l
             "weeks (a quarter) gives a stable out-of-sample error", frozenset({"holdout_length",
                                                                               "overfitting"})))
     out += _sampler_candidates(cfg, tables)
+    out += _structural_candidates(cfg, tables)
     out += _ridge_candidates(cfg, tables)
     for channel in _disputed_channels(tables, checks):
         out += _channel_candidates(cfg, tables, channel)
@@ -175,6 +184,58 @@ def _sampler_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
     return out
 
 
+def _structural_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
+    """Changes of the model's form, each with the diagnostic that motivates it; the CV score
+    decides whether the data agree."""
+    out = []
+    gates = tables.bayes_gates
+    g6 = gates[(gates["gate"] == "g6") & ~gates["metric"].str.startswith("share")] if len(
+        gates) else gates  # the max Pareto k row (the other is the share of weeks above 0.7)
+    if cfg.bayes.likelihood == "normal" and len(g6) and (g6["status"] != "pass").any():
+        out.append(Change(
+            "bayes.likelihood", "student_t", "normal",
+            f"g6: PSIS-LOO Pareto k up to {g6['value'].iloc[0]:.2f}, so a few weeks the normal "
+            "likelihood cannot absorb pull the whole fit; Student-t tails down-weight them and "
+            "should forecast the other weeks better",
+            frozenset({"convergence_gates", "overfitting", "contribution_plausibility"})))
+    for channel, decay in _posterior_decays(tables).items():
+        left = decay ** cfg.transforms.max_lag
+        if left > CARRYOVER_CUT:
+            lag = min(MAX_LAG, math.ceil(math.log(CARRYOVER_CUT) / math.log(decay)))
+            out.append(Change(
+                "transforms.max_lag", lag, cfg.transforms.max_lag,
+                f"{channel}'s posterior decay {decay:.2f} leaves {left:.0%} of its effect after "
+                f"the {cfg.transforms.max_lag}-week adstock window, which cuts it off; a "
+                f"{lag}-week window keeps the carry-over its ROI should include",
+                frozenset({"cross_model_agreement", "prior_sensitivity"})))
+            break
+    share = tables.channel_roi.loc[tables.channel_roi["model"] == "bayes", "share"].sum() if len(
+        tables.channel_roi) else 0.0
+    prior = cfg.bayes.media_share
+    if prior is not None and share > MAX_MEDIA_SHARE and prior[1] > MEDIA_SHARE_PRIOR_FLOOR:
+        narrower = (prior[0], _round(max(prior[1] * 2 / 3, MEDIA_SHARE_PRIOR_FLOOR)))
+        out.append(Change(
+            "bayes.media_share", list(narrower), list(prior),
+            f"the Bayesian model gives {share:.0%} of the KPI to media, above the plausible "
+            f"{MAX_MEDIA_SHARE:.0%}, under a media-share prior up to {prior[1]:.0%}; a prior up "
+            f"to {narrower[1]:.0%} should leave seasonal demand to the baseline",
+            frozenset({"contribution_plausibility"})))
+    if cfg.bayes.trend == "linear":
+        out.append(Change(
+            "bayes.trend", "piecewise", "linear",
+            "a straight-line baseline cannot follow a change in growth, so media or controls "
+            f"absorb the drift; a piecewise trend with {cfg.bayes.changepoints} changepoints "
+            "lets the baseline bend", frozenset({"contribution_plausibility", "overfitting"})))
+    if cfg.transforms.saturation == "hill":
+        out.append(Change(
+            "transforms.saturation", "logistic", "hill",
+            "Hill curves need a half-saturation the data barely inform; a logistic curve "
+            "(one shape parameter, saturation from the first unit of spend) may describe the "
+            "returns with fewer weakly identified parameters",
+            frozenset({"cross_model_agreement", "prior_sensitivity"})))
+    return out
+
+
 def _ridge_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
     alphas = list(cfg.ridge.alphas)
     out = []
@@ -208,10 +269,11 @@ def _overfit_models(tables: RoundTables) -> list[str]:
     if metrics.empty:
         return []
     wide = metrics.pivot_table(index="model", columns="split", values=["r2", "smape", "n_weeks"])
+    split = score_split(tables)  # the CV blocks in a loop round: never tune on the holdout
     out = []
     for model, row in wide.iterrows():
         r2, weeks = row.get(("r2", "train")), row.get(("n_weeks", "train"))
-        train, holdout = row.get(("smape", "train")), row.get(("smape", "holdout"))
+        train, holdout = row.get(("smape", "train")), row.get(("smape", split))
         memorises = r2 is not None and r2 > OVERFIT_R2 and weeks < OVERFIT_FEW_WEEKS
         gap = train is not None and holdout is not None and train > 0 and holdout / train > 2
         if memorises or gap:
@@ -264,13 +326,19 @@ def _channel_candidates(cfg: PrismConfig, tables: RoundTables, channel: str) -> 
     return out
 
 
-def _posterior_decay(tables: RoundTables, channel: str) -> float | None:
+def _posterior_decays(tables: RoundTables) -> dict[str, float]:
+    """channel -> the Bayesian posterior mean decay (empty when the model failed)."""
     params = tables.bayes_parameter_summary
     if params.empty or "bayes" in failed_models(tables):
-        return None
-    rows = params[(params["channel"] == channel)
+        return {}
+    rows = params[params["channel"].notna()
                   & params["parameter"].str.contains("decay", case=False, na=False)]
-    return None if rows.empty else float(rows["mean"].iloc[0])
+    return {str(r.channel): float(r.mean) for r in rows.drop_duplicates("channel").itertuples()
+            if 0.0 < r.mean < 1.0}
+
+
+def _posterior_decay(tables: RoundTables, channel: str) -> float | None:
+    return _posterior_decays(tables).get(channel)
 
 
 def _round(value: float) -> float:

@@ -325,6 +325,13 @@ class ValidationConfig(_Frozen):
         "on the weeks before it; 0: off (a plain build skips the refits; the agent loop turns "
         "it on, agents.cv_origins, because its score is the CV sMAPE)")
     window_weeks: int = Field(26, ge=4, description="training weeks the blocks cover")
+    refit: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "ridge": {"n_boot": 0}, "nls": {"n_boot": 0},
+            "bayes": {"sampling": {"chains": 2, "draws": 300, "tune": 300}}},
+        description="settings merged into the configuration of the CV refits: a CV score "
+        "needs forecasts (posterior or point means), not intervals, so the bootstraps are off "
+        "and the sampler runs short")
 
 
 class AgentsConfig(_Frozen):
@@ -419,6 +426,10 @@ class PrismConfig(_Frozen):
     @property
     def controls(self) -> list[str]:
         return list(self.data.controls)
+
+    def for_cv_refits(self) -> PrismConfig:
+        """This configuration with ``validation.refit`` merged in (the CV refits' settings)."""
+        return PrismConfig.model_validate(deep_merge(self.model_dump(), self.validation.refit))
 
     def config_hash(self) -> str:
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)

@@ -204,8 +204,9 @@ def fit_results(
     metrics = metrics.assign(fit_seconds=seconds, status=status, message=message)
     frames.append(_rows("model_fit_metrics", metrics))
     if cfg.validation.origins:
+        refit_cfg = cfg.for_cv_refits()
         frames.append(_rows("model_fit_metrics", cv_metrics(
-            lambda part: build_estimator(model_name, cfg, roi_priors=roi_priors).fit(part),
+            lambda part: build_estimator(model_name, refit_cfg, roi_priors=roi_priors).fit(part),
             data, cfg, status)))
     frames.append(_rows("channel_roi", estimator.roi()))
     frames.append(_rows("weekly_contributions", estimator.contributions()))

@@ -448,6 +448,7 @@ AGENT_TABLES: dict[str, dict[str, str]] = {
         "run_id": "varchar", "round": "integer", "started_at": "timestamp",
         "finished_at": "timestamp", "status": "varchar", "score": "double",
         "best_score": "double", "verdict": "varchar", "config_json": "varchar",
+        "cv_smape": "double",
     },
     "agent_decisions": {
         "run_id": "varchar", "round": "integer", "step": "integer", "agent": "varchar",
@@ -465,10 +466,14 @@ REPORT_AGENTS = ("reporter", "proofreader")
 
 
 def ensure_agent_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the agent tables when missing (the loop is their only writer)."""
+    """Create the agent tables when missing, and add columns a newer version defines to the
+    tables of an older warehouse (the loop is their only writer)."""
     for name, columns in AGENT_TABLES.items():
+        table = check_identifier(name, "table")
         cols = ", ".join(f'"{check_identifier(col)}" {dtype}' for col, dtype in columns.items())
-        con.execute(f'create table if not exists "{check_identifier(name, "table")}" ({cols})')
+        con.execute(f'create table if not exists "{table}" ({cols})')
+        for col, dtype in columns.items():
+            con.execute(f'alter table "{table}" add column if not exists "{col}" {dtype}')
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:

@@ -46,24 +46,31 @@ def _query(path: Path, sql: str) -> list[tuple]:
 
 def test_loop_keeps_improvements_reverts_the_rest_and_stops(warehouse):
     lines: list[str] = []
-    result = _runner(warehouse, rounds=6, lines=lines).run()
-    rounds = _query(warehouse, 'select "round", status, score, best_score, verdict, config_json '
-                               "from agent_rounds order by 1")
-    # 1 baseline, 2 display decay kept, 3 and 4 reverted -> stop after two without improvement.
-    assert [r[1] for r in rounds] == ["completed"] * 4
+    result = _runner(warehouse, rounds=8, lines=lines).run()
+    rounds = _query(warehouse, 'select "round", status, score, best_score, verdict, config_json, '
+                               "cv_smape from agent_rounds order by 1")
+    # 1 baseline; 2 piecewise trend kept (CV sMAPE 12% -> 10%); 3 logistic saturation
+    # reverted (no gain); 4 display decay kept (the models agree); 5 and 6 reverted -> stop.
+    assert [r[1] for r in rounds] == ["completed"] * 6
+    assert [round(r[6], 6) for r in rounds] == [0.12, 0.10, 0.10, 0.10, 0.10, 0.10]
     assert rounds[1][2] > rounds[0][2] and rounds[1][3] == rounds[1][2]
-    assert rounds[2][3] == rounds[3][3] == rounds[1][2]
-    assert json.loads(rounds[1][5]) == {"transforms": {"channels": {"display": {"decay": 0.31}}}}
-    finals = _query(warehouse, "select \"round\", action, kept from agent_decisions where action "
-                               "in ('baseline', 'keep', 'revert') order by 1")
-    assert finals == [(1, "baseline", True), (2, "keep", True), (3, "revert", False),
-                      (4, "revert", False)]
-    proposals = _query(warehouse, "select what from agent_decisions where action = 'propose'")
-    assert len(proposals) == len(set(proposals)) == 3
+    assert rounds[3][2] > rounds[1][2] and rounds[4][3] == rounds[5][3] == rounds[3][2]
+    assert json.loads(rounds[1][5]) == {"bayes": {"trend": "piecewise"}}
+    assert json.loads(rounds[3][5]) == {"bayes": {"trend": "piecewise"}, "transforms": {
+        "channels": {"display": {"decay": 0.31}}}}
+    finals = _query(warehouse, "select \"round\", action, kept, why from agent_decisions where "
+                               "action in ('baseline', 'keep', 'revert') order by 1")
+    assert [f[:3] for f in finals] == [
+        (1, "baseline", True), (2, "keep", True), (3, "revert", False), (4, "keep", True),
+        (5, "revert", False), (6, "revert", False)]
+    assert finals[1][3].startswith("mean cv sMAPE 10.0%")  # judged on CV, not the holdout
+    proposals = _query(warehouse, "select what, why from agent_decisions where action = 'propose'")
+    assert len(proposals) == len(set(proposals)) == 5
+    assert "piecewise trend with 3 changepoints" in proposals[0][1]  # its hypothesis
     assert "stopping: 2 rounds without improvement" in lines
-    assert any(line.startswith("round 2/6 · tuner · ") for line in lines)
-    assert any(line.startswith("round 2/6 · build · ") for line in lines)
-    assert result.best_round == 2 and result.proof_ok, result.proof_summary
+    assert any(line.startswith("round 2/8 · tuner · ") for line in lines)
+    assert any(line.startswith("round 2/8 · build · ") for line in lines)
+    assert result.best_round == 4 and result.proof_ok, result.proof_summary
     assert _query(warehouse, "select count(*) from critic_checks where \"round\" = 1")[0][0] >= 10
 
     markdown = result.report_path.read_text()

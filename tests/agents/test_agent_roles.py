@@ -116,12 +116,12 @@ def test_critic_flags_negative_roi_and_ignores_numerical_zero():
 
 # --- scoring -------------------------------------------------------------------------------
 
-BASE_PARTS = {"mean_holdout_smape": 0.15, "confirmed_share": 0.5, "failed_gates": 1,
+BASE_PARTS = {"mean_smape": 0.15, "smape_split": "cv", "confirmed_share": 0.5, "failed_gates": 1,
               "warned_gates": 1, "failed_models": 1}
 
 
 @pytest.mark.parametrize(("part", "better", "worse"), [
-    ("mean_holdout_smape", 0.10, 0.20), ("confirmed_share", 0.75, 0.25),
+    ("mean_smape", 0.10, 0.20), ("confirmed_share", 0.75, 0.25),
     ("failed_gates", 0, 2), ("warned_gates", 0, 3), ("failed_models", 0, 2),
 ])
 def test_score_is_monotonic_in_each_part(part, better, worse):
@@ -133,7 +133,7 @@ def test_score_is_monotonic_in_each_part(part, better, worse):
 
 def test_score_reads_tables_and_improvement_needs_a_real_gain():
     parts = scoring.score_parts(_tables(gate_status={"g2": "warn"}))
-    assert parts.mean_holdout_smape == pytest.approx(0.12)
+    assert parts.mean_smape == pytest.approx(0.12)
     assert parts.confirmed_share == pytest.approx(1 / 3)
     assert (parts.failed_gates, parts.warned_gates, parts.failed_models) == (0, 1, 0)
     assert scoring.score_parts(_tables(failed=("nls",))).failed_models == 1
@@ -142,8 +142,38 @@ def test_score_reads_tables_and_improvement_needs_a_real_gain():
 
 # --- tuner ---------------------------------------------------------------------------------
 
+STRUCTURAL = {"bayes.trend=\"piecewise\"", "transforms.saturation=\"logistic\""}
+
+
+def test_tuner_tries_the_models_form_first_each_move_with_its_diagnostic():
+    # Healthy gates: the trend and the saturation family are the structural moves left.
+    seen = []
+    while (change := tuner.propose({}, _resolve, _tables(), excluded=seen)) is not None and (
+            len(seen) < 2):
+        seen.append(change.identity)
+    assert set(seen) == STRUCTURAL
+    # g6 warns: the Student-t likelihood comes first, naming the Pareto k it answers.
+    change = tuner.propose({}, _resolve, _tables(gate_status={"g6": "warn"}))
+    assert (change.path, change.value) == ("bayes.likelihood", "student_t")
+    assert "Pareto k up to 0.42" in change.hypothesis
+    # A posterior decay of 0.8 keeps 17% of the effect after 8 weeks: the window grows to
+    # the 14 weeks that keep all but 5% (0.8^14 = 0.044).
+    frames = round_frames()
+    frames["bayes_parameter_summary"].loc[0, "mean"] = 0.8
+    change = tuner.propose({}, _resolve, as_round_tables(frames))
+    assert (change.path, change.value, change.previous) == ("transforms.max_lag", 14, 8)
+    assert "search's posterior decay 0.80 leaves 17% of its effect" in change.hypothesis
+    # A Bayesian media share above 80% narrows the media-share prior's upper end by a third.
+    bayes_heavy = round_frames()
+    roi = bayes_heavy["channel_roi"]
+    roi.loc[roi["model"] == "bayes", "share"] = 0.3
+    change = tuner.propose({}, _resolve, as_round_tables(bayes_heavy))
+    assert change.path == "bayes.media_share" and change.value == [0.05, 0.4]
+    assert "contribution_plausibility" in change.addresses
+
+
 def test_tuner_proposes_one_change_for_the_most_disputed_channel():
-    change = tuner.propose({}, _resolve, _tables())
+    change = tuner.propose({}, _resolve, _tables(), excluded=STRUCTURAL)
     # display has the highest ROI CV; the Bayesian posterior decay (0.31) is tried first.
     assert change.path == "transforms.channels.display.decay" and change.value == 0.31
     assert change.hypothesis and change.as_overrides() == {
@@ -179,8 +209,15 @@ def test_tuner_addresses_gates_first_and_keeps_holdout_at_least_13():
 def test_tuner_revision_only_addresses_failed_checks():
     tables = _tables(share_scale=5.0)  # ridge media share far above 80%
     checks = critic.review(tables, as_data_tables(), analyst.analyse(tables))
-    change = tuner.propose({}, _resolve, tables, failed_checks=checks)
-    assert change.path == "ridge.alphas" and "contribution_plausibility" in change.addresses
+    failed = {c.check_name for c in checks if c.status == "fail"}
+    proposed = []
+    while (change := tuner.propose({}, _resolve, tables, excluded=proposed,
+                                   failed_checks=checks)) is not None:
+        assert change.addresses & failed
+        proposed.append(change.identity)
+    # every model's share is 5x: the Bayesian prior, the trend, then Ridge's penalty
+    assert [i.split("=")[0] for i in proposed[:3]] == [
+        "bayes.media_share", "bayes.trend", "ridge.alphas"]
     healthy = critic.review(_tables(), as_data_tables(), analyst.analyse(_tables()))
     assert tuner.propose({}, _resolve, _tables(), failed_checks=healthy) is None
 
