@@ -761,9 +761,12 @@ def _rounds_section(inputs: ReportInputs) -> Section:
         what = "baseline configuration" if final is None or final["action"] == "baseline" \
             else final["what"]
         kept = "yes" if final is not None and bool(final["kept"]) else "no"
-        rows.append([fmt_int(r.round), what, fmt_num(r.score, 3), kept, str(r.verdict)])
-    return Section("How this result was reached (score path of the loop)",
-                   table=Table(["round", "change", "score", "kept", "verdict"], rows))
+        cv = getattr(r, "cv_smape", None)  # absent in a warehouse from before CV scoring
+        rows.append([fmt_int(r.round), what, "n/a" if cv is None or pd.isna(cv) else fmt_pct(cv),
+                     fmt_num(r.score, 3), kept, str(r.verdict)])
+    return Section("How this result was reached (score path of the loop; each change is "
+                   "judged on the rolling-origin CV sMAPE of the training weeks)",
+                   table=Table(["round", "change", "CV sMAPE", "score", "kept", "verdict"], rows))
 
 
 # --- charts --------------------------------------------------------------------------------

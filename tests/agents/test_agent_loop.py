@@ -76,6 +76,8 @@ def test_loop_keeps_improvements_reverts_the_rest_and_stops(warehouse):
     markdown = result.report_path.read_text()
     assert markdown.index("## Executive summary") < markdown.index("## Diagnostics")
     assert "associations under model assumptions, not causal proof" in markdown
+    path = markdown[markdown.index("score path of the loop"):]
+    assert "| CV sMAPE |" in path and 'set bayes.trend = "piecewise"' in path
     assert "steady-state weekly response to a spend sustained" in markdown
     assert (result.report_path.parent / "figures" / "roi_intervals.png").stat().st_size > 0
 
