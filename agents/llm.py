@@ -1,7 +1,8 @@
-"""Optional prose by Claude, always checked, always with a deterministic fallback.
+"""Optional prose and choices by Claude, always checked, always with a deterministic fallback.
 
 With ``ANTHROPIC_API_KEY`` set, the Analyst text and the report's executive summary are
-written by Claude from the table contents (real ``anthropic`` client; model and timeout from
+written by Claude from the table contents, and the Tuner asks Claude which of its candidate
+changes to try (agents/tuner.py, :func:`agents.tuner.choose`) (real ``anthropic`` client; model and timeout from
 ``cfg.agents``, base URL from ``ANTHROPIC_BASE_URL`` when set). The answer must pass the
 caller's check (Proofreader, word limit); any API error, timeout or rejected answer falls back
 to the deterministic text, and the outcome says why so the runner can record it.
@@ -122,34 +123,40 @@ def write_prose(
     """
     if not llm_enabled():
         return ProseOutcome(fallback, "rules")
+    prompt = f"Write {task}.\n\nTables (JSON):\n{json.dumps(tables, default=str)}"
+    text, reason = ask(prompt, SYSTEM_PROMPT, cfg, max_retries)
+    if text is None:
+        return ProseOutcome(fallback, "rules", reason)
+    rejection = check(text)
+    if rejection:
+        return ProseOutcome(fallback, "rules", f"answer rejected: {rejection}")
+    return ProseOutcome(text, "llm")
+
+
+def ask(prompt: str, system: str, cfg: AgentsConfig, max_retries: int = 2,
+        max_tokens: int = MAX_TOKENS) -> tuple[str | None, str | None]:
+    """One Messages API call under the deadline: ``(text, None)``, or ``(None, reason)`` on
+    an API error, a timeout or an empty answer (the caller falls back and records why)."""
     client = anthropic.Anthropic(
         api_key=os.environ["ANTHROPIC_API_KEY"],
         base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
         timeout=cfg.llm_timeout_seconds,
         max_retries=max_retries,
     )
-    prompt = f"Write {task}.\n\nTables (JSON):\n{json.dumps(tables, default=str)}"
     deadline = call_deadline(cfg.llm_timeout_seconds, max_retries)
     try:
         message = _within(deadline, client, lambda: client.messages.create(
-            model=cfg.llm_model, max_tokens=MAX_TOKENS, system=SYSTEM_PROMPT,
+            model=cfg.llm_model, max_tokens=max_tokens, system=system,
             messages=[{"role": "user", "content": prompt}],
         ))
     except _DeadlineExceeded:
-        return ProseOutcome(fallback, "rules",
-                            f"timeout: no complete answer from {cfg.llm_model} within "
-                            f"{deadline:.1f} s (the server kept the connection open)")
+        return None, (f"timeout: no complete answer from {cfg.llm_model} within "
+                      f"{deadline:.1f} s (the server kept the connection open)")
     except anthropic.APITimeoutError:
-        return ProseOutcome(fallback, "rules",
-                            f"timeout after {cfg.llm_timeout_seconds} s calling {cfg.llm_model}")
+        return None, f"timeout after {cfg.llm_timeout_seconds} s calling {cfg.llm_model}"
     except anthropic.APIStatusError as exc:
-        return ProseOutcome(fallback, "rules", f"API error {exc.status_code}: {exc.message}")
+        return None, f"API error {exc.status_code}: {exc.message}"
     except anthropic.APIError as exc:
-        return ProseOutcome(fallback, "rules", f"API error: {type(exc).__name__}: {exc}")
+        return None, f"API error: {type(exc).__name__}: {exc}"
     text = "".join(block.text for block in message.content if block.type == "text").strip()
-    if not text:
-        return ProseOutcome(fallback, "rules", "empty answer")
-    rejection = check(text)
-    if rejection:
-        return ProseOutcome(fallback, "rules", f"answer rejected: {rejection}")
-    return ProseOutcome(text, "llm")
+    return (text, None) if text else (None, "empty answer")

@@ -272,8 +272,8 @@ class LoopRunner:
         change = None
         if round_ >= 2:
             best_tables = self._load_round(int(state.best["round"]))
-            change = self._timed(round_, "tuner", lambda: tuner.propose(
-                base, self.resolve, best_tables, excluded=state.rejected))
+            change = self._timed(round_, "tuner", lambda: self._choose(
+                round_, base, best_tables, data, state.rejected))
             if change is None:
                 self._record(round_, {"agent": "tuner", "action": "no_change",
                                       "what": "no untried configuration change left",
@@ -290,9 +290,8 @@ class LoopRunner:
             self._explore(round_, data)
         if attempt.verdict == critic.REVISE:
             excluded = state.rejected | ({change.identity} if change else set())
-            revision = self._timed(round_, "tuner (revision)", lambda: tuner.propose(
-                base, self.resolve, attempt.tables, excluded=excluded,
-                failed_checks=attempt.checks))
+            revision = self._timed(round_, "tuner (revision)", lambda: self._choose(
+                round_, base, attempt.tables, data, excluded, attempt.checks))
             failed = [c.check_name for c in attempt.checks if c.status == "fail"]
             if revision is None:
                 self._record(round_, {
@@ -341,6 +340,19 @@ class LoopRunner:
         self._record(round_, {"agent": "critic", "action": "verdict", "what": verdict,
                               "why": "; ".join(failed) or "no check failed"})
         return _Attempt(tables, analysis, checks, verdict)
+
+    def _choose(self, round_: int, base: dict[str, Any], tables: RoundTables, data: DataTables,
+                excluded: set[str], failed_checks: list[critic.Check] | None = None,
+                ) -> tuner.Change | None:
+        """The Tuner's one change (Claude's pick among the candidates when a key is set)."""
+        candidates = tuner.eligible(base, self.resolve, tables, excluded, failed_checks)
+        if not candidates:
+            return None
+        choice = tuner.choose(candidates, _payload(tables, data), self.resolve(base).agents,
+                              self.llm_max_retries)
+        if choice.decision:
+            self._record(round_, choice.decision)
+        return choice.change
 
     def _analyse(self, round_: int, tables: RoundTables, data: DataTables,
                  cfg: PrismConfig) -> analyst.Analysis:

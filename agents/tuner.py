@@ -27,6 +27,7 @@ one that would leave the resolved configuration unchanged or invalid.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -38,9 +39,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from agents.critic import MIN_HOLDOUT_WEEKS, OVERFIT_FEW_WEEKS, OVERFIT_R2, Check
+from agents.llm import ask, llm_enabled
+from agents.numbers import extract_numbers
 from agents.scoring import failed_models, score_split
 from agents.warehouse import RoundTables
-from prism_mmm.config import PrismConfig, deep_merge
+from prism_mmm.config import AgentsConfig, PrismConfig, deep_merge
 
 TARGET_ACCEPT_STEPS = (0.9, 0.95, 0.98, 0.99)
 MAX_TUNE = 4000
@@ -52,6 +55,16 @@ MIN_DECAY_MOVE = 0.05  # a posterior decay closer than this to the current one i
 CARRYOVER_CUT = 0.05  # an adstock window should keep all but 5% of a channel's carry-over
 MAX_LAG = 26
 MEDIA_SHARE_PRIOR_FLOOR = 0.2  # never push the media-share prior's upper end below this
+MAX_LLM_CANDIDATES = 8  # the candidates Claude chooses from (the first, most motivated ones)
+MAX_HYPOTHESIS = 600
+TUNER_SYSTEM_PROMPT = (
+    "You are the Tuner of a marketing-mix-modelling loop. Pick exactly one configuration "
+    "change from the numbered candidates, each motivated by a diagnostic: the one most likely "
+    "to improve out-of-sample forecasts (rolling-origin CV) and the agreement between models, "
+    "given the round's tables. Answer with a JSON object only: {\"choice\": <the candidate's "
+    "number>, \"hypothesis\": \"<one or two sentences: why this change should help>\"}. In "
+    "the hypothesis use only numbers written in the chosen candidate; never compute or invent one."
+)
 # overrides -> validated configuration (raises pydantic's ValidationError when invalid)
 Resolver = Callable[[dict[str, Any]], PrismConfig]
 
@@ -99,14 +112,14 @@ def identity_from_description(what: str) -> str | None:
     return f"{match.group('path')}={json.dumps(value, sort_keys=True)}"
 
 
-def propose(
+def eligible(
     base_overrides: dict[str, Any],
     resolve: Resolver,
     diagnostics: RoundTables,
     excluded: Iterable[str] = (),
     failed_checks: list[Check] | None = None,
-) -> Change | None:
-    """The first eligible candidate, or ``None`` when nothing untried is left.
+) -> list[Change]:
+    """Every candidate that may be tried, in order of preference.
 
     Parameters
     ----------
@@ -124,8 +137,10 @@ def propose(
     cfg = resolve(base_overrides)
     excluded = set(excluded)
     wanted = {c.check_name for c in failed_checks or [] if c.status == "fail"}
+    out: list[Change] = []
     for change in _candidates(cfg, diagnostics, failed_checks or []):
-        if change.identity in excluded or change.value == change.previous:
+        if change.identity in excluded or change.value == change.previous or any(
+                change.identity == seen.identity for seen in out):
             continue
         if failed_checks is not None and not (change.addresses & wanted):
             continue
@@ -133,8 +148,85 @@ def propose(
             resolve(deep_merge(base_overrides, change.as_overrides()))
         except ValidationError:
             continue
-        return change
-    return None
+        out.append(change)
+    return out
+
+
+def propose(
+    base_overrides: dict[str, Any],
+    resolve: Resolver,
+    diagnostics: RoundTables,
+    excluded: Iterable[str] = (),
+    failed_checks: list[Check] | None = None,
+) -> Change | None:
+    """The first eligible candidate (:func:`eligible`), or ``None`` when nothing is left."""
+    candidates = eligible(base_overrides, resolve, diagnostics, excluded, failed_checks)
+    return candidates[0] if candidates else None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The change to try, and the ``agent_decisions`` row about Claude's part (``None`` when
+    no LLM was asked)."""
+
+    change: Change
+    decision: dict | None
+
+
+def choose(candidates: list[Change], tables: dict[str, Any], cfg: AgentsConfig,
+           max_retries: int = 2) -> Choice:
+    """With ``ANTHROPIC_API_KEY`` set, Claude picks one of ``candidates`` (the first
+    ``MAX_LLM_CANDIDATES``) given the round's ``tables`` and writes its hypothesis; the answer
+    must be the JSON object of ``TUNER_ANSWER``, name a listed candidate and use only numbers
+    written in that candidate. Otherwise, or on any problem, the first candidate (the
+    deterministic Tuner), with the reason recorded."""
+    first = candidates[0]
+    if not llm_enabled():
+        return Choice(first, None)
+    listed = candidates[:MAX_LLM_CANDIDATES]
+    listing = [{"choice": i, "change": c.describe(), "diagnostic": c.hypothesis}
+               for i, c in enumerate(listed)]
+    prompt = (f"Candidates (JSON):\n{json.dumps(listing)}\n\n"
+              f"Round tables (JSON):\n{json.dumps(tables, default=str)}")
+    text, reason = ask(prompt, TUNER_SYSTEM_PROMPT, cfg, max_retries, max_tokens=400)
+    if text is None:
+        return Choice(first, _llm_fallback(first, reason))
+    change, problem = _parse_choice(text, listed)
+    if change is None:
+        return Choice(first, _llm_fallback(first, f"answer rejected: {problem}"))
+    return Choice(change, {
+        "agent": "tuner", "action": "llm_choice",
+        "what": f"Claude chose {change.path} from {len(listed)} candidates",
+        "why": "accepted: a listed change, every number of its hypothesis from the candidate"})
+
+
+def _llm_fallback(first: Change, reason: str | None) -> dict:
+    return {"agent": "tuner", "action": "llm_fallback",
+            "what": "the deterministic Tuner's first candidate used instead of Claude's choice",
+            "why": reason or "no answer"}
+
+
+def _parse_choice(text: str, listed: list[Change]) -> tuple[Change | None, str]:
+    body = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None, "not a JSON object"
+    if not isinstance(answer, dict) or set(answer) != {"choice", "hypothesis"}:
+        return None, 'not {"choice": <number>, "hypothesis": <text>}'
+    index, hypothesis = answer["choice"], answer["hypothesis"]
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(listed):
+        return None, f"choice {index!r} is not one of 0-{len(listed) - 1}"
+    if not isinstance(hypothesis, str) or not 0 < len(hypothesis.strip()) <= MAX_HYPOTHESIS:
+        return None, f"the hypothesis must be 1-{MAX_HYPOTHESIS} characters of text"
+    change = listed[index]
+    allowed = {(t.text if t.is_date else (t.value, t.suffix))
+               for t in extract_numbers(f"{change.describe()} {change.hypothesis}")}
+    invented = [t.text for t in extract_numbers(hypothesis)
+                if (t.text if t.is_date else (t.value, t.suffix)) not in allowed]
+    if invented:
+        return None, f"the hypothesis has numbers the candidate does not: {', '.join(invented)}"
+    return dataclasses.replace(change, hypothesis=hypothesis.strip()), ""
 
 
 def _candidates(cfg: PrismConfig, tables: RoundTables, checks: list[Check]) -> list[Change]:
