@@ -22,6 +22,8 @@ convergence_gates          any bayes gate fail -> fail, warn -> warn
 model_failures             a failed or missing model -> fail; status 'warning' -> warn
 roi_plausibility           (only with Business Context ranges) a confirmed channel's mean ROI
                            outside [roi_low, roi_high] -> fail; any model outside -> warn
+experiment_agreement       (only with lift tests) a model's implied lift more than 3 standard
+                           errors from the measured lift -> fail, more than 2 -> warn
 =========================  ==================================================================
 """
 
@@ -34,6 +36,7 @@ import pandas as pd
 from agents.analyst import Analysis
 from agents.scoring import failed_models
 from agents.warehouse import DataTables, RoundTables
+from prism_mmm.calibration import PASS_Z, WARN_Z
 from prism_mmm.formatting import fmt_int, fmt_num, fmt_pct, fmt_roi
 from prism_mmm.models import model_label
 
@@ -81,7 +84,7 @@ def review(tables: RoundTables, data: DataTables, analysis: Analysis) -> list[Ch
         _agreement(tables, analysis), _prior_sensitivity(tables), _overfitting(tables),
         _holdout_length(tables), _signs(tables), _contribution(tables), _collinearity(data),
         _sample_size(tables, data), _gates(tables), _model_failures(tables),
-        _roi_plausibility(tables, data),
+        _roi_plausibility(tables, data), _experiment_agreement(tables),
     ]
     return [c for c in checks if c is not None]
 
@@ -318,6 +321,28 @@ def _roi_plausibility(tables: RoundTables, data: DataTables) -> Check | None:
     reason = "; ".join(fails + warns) or "every ROI inside its expected range"
     return Check("roi_plausibility", status, reason, float(len(fails) + len(warns)), threshold,
                  channels=tuple(channels))
+
+
+def _experiment_agreement(tables: RoundTables) -> Check | None:
+    """Each model's implied lift against each lift test (``experiment_lifts``): |z| <= 2 pass,
+    <= 3 warn, beyond (or a test no model could evaluate) fail. No experiments: no check."""
+    lifts = tables.experiment_lifts
+    if lifts.empty:
+        return None
+    lifts = lifts[~lifts["model"].isin(failed_models(tables))]
+    threshold = f"|z| <= {fmt_num(PASS_Z, 0)} (warn <= {fmt_num(WARN_Z, 0)})"
+    notes = {status: [f"{r.model} {r.experiment_id} ({r.channel}): " + (
+        f"z {fmt_num(r.z_score, 2)}" if pd.notna(r.z_score) else str(r.message))
+        for r in lifts[lifts["status"] == status].itertuples()] for status in ("fail", "warn")}
+    status = "fail" if notes["fail"] else "warn" if notes["warn"] else "pass"
+    reason = "; ".join(notes["fail"] + notes["warn"]) or (
+        f"every model within {fmt_num(PASS_Z, 0)} standard errors of all "
+        f"{lifts['experiment_id'].nunique()} experiments")
+    worst = lifts["z_score"].abs().max()
+    channels = tuple(sorted(set(lifts.loc[lifts["status"] == "fail", "channel"])))
+    return Check("experiment_agreement", status, reason, _num(worst), threshold,
+                 channels=channels,
+                 models=tuple(sorted(set(lifts.loc[lifts["status"] != "pass", "model"]))))
 
 
 def _roi_wide(tables: RoundTables) -> pd.DataFrame:

@@ -113,6 +113,7 @@ def build_trace_set(
         "bayes_parameter_summary": tables.bayes_parameter_summary,
         "response_curves": _current_points(tables.response_curves),
         "budget_scenarios": tables.budget_scenarios,
+        "experiment_lifts": tables.experiment_lifts,
         "eda_channel_summary": data.eda_channel_summary, "eda_vif": data.eda_vif,
         "eda_anomalies": data.eda_anomalies, "data_readiness": data.data_readiness,
         "knowledge_business_context": data.knowledge_business_context,

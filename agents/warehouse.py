@@ -16,7 +16,7 @@ from prism_mmm.warehouse import read_table
 # Result tables scoped to one (run_id, round), as written by ``dbt build``.
 ROUND_TABLES = (
     "mmm_runs", "model_fit_metrics", "channel_roi", "model_agreement", "bayes_gates",
-    "bayes_parameter_summary", "response_curves", "budget_scenarios",
+    "bayes_parameter_summary", "response_curves", "budget_scenarios", "experiment_lifts",
 )
 # Data-layer tables (rebuilt by every build, not scoped to a run).
 DATA_TABLES = (
@@ -39,6 +39,7 @@ class RoundTables:
     bayes_parameter_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     response_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     budget_scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    experiment_lifts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prism_mmm.calibration import Experiment, experiments_from_table, lift_agreement
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
 from prism_mmm.gates import GateFailure
@@ -78,6 +79,11 @@ RESULT_SCHEMA: dict[str, str] = {
     "package_versions": "string",
     "random_seed": "Int64",
     "config_json": "string",
+    "experiment_id": "string",
+    "measured_lift": "float64",
+    "measured_lift_se": "float64",
+    "implied_lift": "float64",
+    "z_score": "float64",
 }
 
 VERSIONED_PACKAGES = [
@@ -152,8 +158,10 @@ def fit_results(
     round_: int,
     project_dir: Path,
     roi_priors: dict[str, tuple[float, float]] | None = None,
+    experiments: tuple[Experiment, ...] = (),
 ) -> pd.DataFrame:
-    """Fit one model and return every result row it produces (see ``RESULT_SCHEMA``)."""
+    """Fit one model and return every result row it produces (see ``RESULT_SCHEMA``);
+    ``experiments`` are lift tests the fit is checked against (``experiment_lifts``)."""
     from prism_mmm.metrics import fit_metrics
     from prism_mmm.optimizer import response_curves_frame
 
@@ -209,6 +217,8 @@ def fit_results(
             lambda part: build_estimator(model_name, refit_cfg, roi_priors=roi_priors).fit(part),
             data, cfg, status)))
     frames.append(_rows("channel_roi", estimator.roi()))
+    if experiments:
+        frames.append(_rows("experiment_lifts", lift_agreement(estimator, data, experiments)))
     frames.append(_rows("weekly_contributions", estimator.contributions()))
     frames.append(_rows("model_predictions", predictions_frame(estimator, data)))
 
@@ -266,8 +276,10 @@ def fit_model_table(
     round_: int,
     config_overrides: str | dict | None,
     business_context: pd.DataFrame | None = None,
+    experiments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Entry point of the ``fit_<model>`` dbt Python models."""
+    """Entry point of the ``fit_<model>`` dbt Python models (``experiments``: the
+    ``knowledge_experiments`` table)."""
     from prism_mmm.config import load_config
     from prism_mmm.project import project_dir
 
@@ -276,7 +288,8 @@ def fit_model_table(
     roi_priors = None
     if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
         roi_priors = roi_ranges_from_context(business_context) or None
-    return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors)
+    return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors,
+                       experiments_from_table(experiments))
 
 
 def scenarios_table(

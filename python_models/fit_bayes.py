@@ -9,4 +9,7 @@ def model(dbt, session):
     mmm_input = dbt.ref("mmm_input").df()
     # Expected ROI ranges from the knowledge layer become priors (switchable in prism.yml).
     business_context = dbt.ref("knowledge_business_context").df()
-    return fit_model_table("bayes", mmm_input, run_id, round_, overrides, business_context)
+    # Lift tests: each model's implied lift is compared with the measured one.
+    experiments = dbt.ref("knowledge_experiments").df()
+    return fit_model_table("bayes", mmm_input, run_id, round_, overrides, business_context,
+                           experiments)

@@ -7,4 +7,6 @@ def model(dbt, session):
     round_ = dbt.config.meta_get("round")
     overrides = dbt.config.meta_get("config_overrides")
     mmm_input = dbt.ref("mmm_input").df()
-    return fit_model_table("nls", mmm_input, run_id, round_, overrides)
+    # Lift tests: each model's implied lift is compared with the measured one.
+    experiments = dbt.ref("knowledge_experiments").df()
+    return fit_model_table("nls", mmm_input, run_id, round_, overrides, experiments=experiments)

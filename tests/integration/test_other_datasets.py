@@ -16,11 +16,14 @@ import subprocess
 import sys
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from bench.datasets import DATASETS, load, user_csv
 from prism_mmm.config import deep_merge
+from prism_mmm.identifiers import to_snake_case
 from prism_mmm.models import model_names
 from prism_mmm.project import QUICK_SETTINGS
 from tests.project import copy_project
@@ -39,7 +42,7 @@ def prism(project, *args: str) -> subprocess.CompletedProcess:
                           timeout=1800, check=False)
 
 
-def init_and_build(tmp_path, name: str, settings: dict) -> tuple:
+def init_and_build(tmp_path, name: str, settings: dict, lift_test: bool = False) -> tuple:
     project = copy_project(tmp_path / "project")
     csv = user_csv(name, tmp_path / "their data")
     init = prism(project, "init", "--data", str(csv), "--force")
@@ -47,8 +50,41 @@ def init_and_build(tmp_path, name: str, settings: dict) -> tuple:
     config_file = project.project_dir / "prism.yml"
     config = deep_merge(yaml.safe_load(config_file.read_text()), settings)
     config_file.write_text(yaml.safe_dump(config))
+    if lift_test:
+        write_lift_test(project, config, name)
     built = prism(project, "build", "--run-id", "e2e")
     return project, config, built
+
+
+def write_lift_test(project, config: dict, name: str) -> None:
+    """One lift test on the first channel, weeks 41-44: 10% more spend, the lift its true ROI
+    times that spend, with a wide standard error (a plumbing check, not a calibration)."""
+    truth = load(name)
+    channel = config["data"]["channels"][0]
+    frame = truth.frame.rename(columns=to_snake_case)  # the names prism init gives
+    weeks = pd.to_datetime(frame.iloc[:, 0])
+    start, window = weeks.iloc[40], frame[channel].iloc[40:44].astype(float)
+    change = 0.1 * float(window.sum())
+    lift = truth.true_roi[channel] * change
+    experiment = {"experiment_id": "lift_check", "channel": channel, "type": "geo_lift",
+                  "start_date": start.date().isoformat(),
+                  "end_date": (start + pd.Timedelta(days=27)).date().isoformat(),
+                  "spend": float(window.sum()), "spend_change": change, "lift": lift,
+                  "lift_se": 0.5 * lift, "figures": "total"}
+    folder = project.project_dir / "knowledge" / config["data"]["dataset"]
+    (folder / "experiments.yml").write_text(yaml.safe_dump({"experiments": [experiment]}))
+
+
+def check_lift_test(project) -> None:
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        lifts = con.execute("select model, measured_lift, measured_lift_se, implied_lift, "
+                            "z_score, status from experiment_lifts where run_id = 'e2e'"
+                            ).fetchdf().set_index("model")
+    assert set(lifts.index) == set(model_names())
+    assert (lifts["implied_lift"] > 0).all()
+    z = (lifts["implied_lift"] - lifts["measured_lift"]) / lifts["measured_lift_se"]
+    assert np.allclose(lifts["z_score"], z)
+    assert set(lifts["status"]) <= {"pass", "warn", "fail"}
 
 
 def check_results(project, config: dict, name: str, built) -> dict:
@@ -79,8 +115,9 @@ def check_results(project, config: dict, name: str, built) -> dict:
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_init_then_build_gives_three_working_models_and_the_truth(tmp_path, name):
-    project, config, built = init_and_build(tmp_path, name, QUICK_SETTINGS)
+    project, config, built = init_and_build(tmp_path, name, QUICK_SETTINGS, lift_test=True)
     check_results(project, config, name, built)
+    check_lift_test(project)
     # Knowledge of this dataset only: a scaffold, no other dataset's ROI ranges.
     context = yaml.safe_load(
         (project.project_dir / "knowledge" / config["data"]["dataset"] / "business_context.yml"

@@ -1,0 +1,106 @@
+"""Experiments (lift tests) against each model: the lift a fitted model implies for a test.
+
+A lift test raised (or cut, for a go-dark test) one channel's spend by ``spend_change_total``
+over its window and measured ``lift_total`` incremental KPI with standard error
+``lift_se_total`` (the ``knowledge_experiments`` table holds both as totals over the window,
+whatever unit they were entered in). A model's implied lift for the same test is what it
+predicts with the extra spend spread evenly over the window's weeks minus what it predicts
+without it, summed from the window's first week to the end of the data, so the carry-over
+after the test counts too. This works through any model's own adstock and saturation
+(``MMMEstimator.predict`` on the shifted design), so the three models are judged alike.
+
+Agreement: ``z = (implied - measured) / se``; |z| <= 2 pass, <= 3 warn, else fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from prism_mmm.data import MMMData
+
+PASS_Z, WARN_Z = 2.0, 3.0
+LIFT_COLUMNS = ["experiment_id", "channel", "measured_lift", "measured_lift_se",
+                "implied_lift", "z_score", "status", "message"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One lift test, figures as totals over its window (inclusive dates)."""
+
+    experiment_id: str
+    channel: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    spend_change_total: float
+    lift_total: float
+    lift_se_total: float
+    calibrate: bool = True
+
+
+def experiments_from_table(frame: pd.DataFrame | None) -> tuple[Experiment, ...]:
+    """The ``knowledge_experiments`` rows as :class:`Experiment` (empty for no table)."""
+    if frame is None or frame.empty:
+        return ()
+    return tuple(Experiment(
+        experiment_id=str(r.experiment_id), channel=str(r.channel),
+        start=pd.Timestamp(r.start_date), end=pd.Timestamp(r.end_date),
+        spend_change_total=float(r.spend_change_total), lift_total=float(r.lift_total),
+        lift_se_total=float(r.lift_se_total),
+        calibrate=bool(r.calibrate) if pd.notna(r.calibrate) else True,
+    ) for r in frame.itertuples())
+
+
+def window_weeks(data: MMMData, experiment: Experiment) -> np.ndarray:
+    """Rows of the weeks (Monday-start, 7 days) that overlap the test window."""
+    starts = pd.to_datetime(data.week_start_date)
+    ends = starts + pd.Timedelta(days=6)
+    return np.asarray((ends >= experiment.start) & (starts <= experiment.end))
+
+
+def shifted_design(data: MMMData, experiment: Experiment) -> MMMData:
+    """``data`` with the test's spend change spread evenly over its window's weeks."""
+    rows = window_weeks(data, experiment)
+    spend = data.spend.copy()
+    column = data.channels.index(experiment.channel)
+    spend[rows, column] = np.maximum(
+        spend[rows, column] + experiment.spend_change_total / rows.sum(), 0.0)
+    return dataclasses.replace(data, spend=spend)
+
+
+def implied_lift(estimator, data: MMMData, experiment: Experiment) -> float:
+    """Incremental KPI the fitted ``estimator`` implies for ``experiment``: from the window's
+    first week to the end of the data (the carry-over after the test included)."""
+    rows = window_weeks(data, experiment)
+    first = int(np.flatnonzero(rows)[0])
+    difference = estimator.predict(shifted_design(data, experiment)) - estimator.predict(data)
+    return float(difference[first:].sum())
+
+
+def lift_agreement(estimator, data: MMMData,
+                   experiments: tuple[Experiment, ...]) -> pd.DataFrame:
+    """One row per experiment (``LIFT_COLUMNS``): measured and implied lift, z and status. A
+    test outside the data's weeks or on a channel the model lacks is a 'fail' row that says
+    so, never dropped."""
+    rows = []
+    for exp in experiments:
+        row = {"experiment_id": exp.experiment_id, "channel": exp.channel,
+               "measured_lift": exp.lift_total, "measured_lift_se": exp.lift_se_total,
+               "implied_lift": np.nan, "z_score": np.nan}
+        if exp.channel not in data.channels:
+            rows.append({**row, "status": "fail", "message": "channel not in the model"})
+            continue
+        if not window_weeks(data, exp).any():
+            rows.append({**row, "status": "fail", "message": (
+                f"window {exp.start.date()} to {exp.end.date()} is outside the data's weeks")})
+            continue
+        implied = implied_lift(estimator, data, exp)
+        z = (implied - exp.lift_total) / exp.lift_se_total
+        status = "pass" if abs(z) <= PASS_Z else "warn" if abs(z) <= WARN_Z else "fail"
+        rows.append({**row, "implied_lift": implied, "z_score": z, "status": status,
+                     "message": f"implied {implied:.4g} vs measured {exp.lift_total:.4g} "
+                                f"(se {exp.lift_se_total:.4g}): z = {z:.2f}"})
+    return pd.DataFrame(rows, columns=LIFT_COLUMNS)

@@ -1,0 +1,77 @@
+"""Lift tests against a fitted model: the implied lift goes through the model's own adstock
+and saturation, counts the carry-over after the test, and is scored by its z."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.datasets import load
+from prism_mmm.calibration import Experiment, implied_lift, lift_agreement, window_weeks
+from prism_mmm.config import load_config
+from prism_mmm.data import from_frame
+from prism_mmm.models import build_estimator
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """NLS (the fastest model, no bootstrap) on the generated brand with known truth."""
+    truth = load("brand_4ch")
+    frame = truth.frame
+    date, kpi = frame.columns[0], "revenue"
+    channels = list(truth.true_roi)
+    controls = [c for c in frame.columns if c not in (date, kpi, *channels)]
+    data = from_frame(frame, date_column=date, kpi=kpi, channels=channels, controls=controls,
+                      holdout_weeks=13)
+    cfg = load_config("/nonexistent/prism.yml", {"nls": {"n_boot": 0}})
+    return build_estimator("nls", cfg).fit(data), data, channels
+
+
+def _test(data, channel, change=10_000.0, lift=0.0, se=1.0, start=40, weeks=4):
+    first = pd.Timestamp(data.week_start_date[start])
+    return Experiment("t", channel, first, first + pd.Timedelta(days=7 * weeks - 1), change,
+                      lift, se)
+
+
+def test_the_window_is_the_weeks_the_test_overlaps(fitted):
+    _, data, channels = fitted
+    rows = window_weeks(data, _test(data, channels[0]))
+    assert np.flatnonzero(rows).tolist() == [40, 41, 42, 43]
+    mid_week = _test(data, channels[0])
+    mid_week = Experiment("t", channels[0], mid_week.start + pd.Timedelta(days=3),
+                          mid_week.end + pd.Timedelta(days=3), 1.0, 0.0, 1.0)
+    assert np.flatnonzero(window_weeks(data, mid_week)).tolist() == [40, 41, 42, 43, 44]
+
+
+def test_implied_lift_is_the_models_response_with_its_carry_over(fitted):
+    model, data, channels = fitted
+    channel = channels[0]
+    lift = implied_lift(model, data, _test(data, channel))
+    assert lift > 0
+    assert implied_lift(model, data, _test(data, channel, change=0.0)) == pytest.approx(0.0, abs=1e-6)
+    assert implied_lift(model, data, _test(data, channel, change=-5_000.0)) < 0  # go dark
+    # The part inside the window alone is smaller: the adstock carries the rest forward.
+    from prism_mmm.calibration import shifted_design
+
+    shifted = model.predict(shifted_design(data, _test(data, channel))) - model.predict(data)
+    assert shifted[:40].sum() == pytest.approx(0.0, abs=1e-6)
+    assert 0 < shifted[40:44].sum() < lift == pytest.approx(shifted[40:].sum())
+
+
+def test_agreement_passes_within_two_se_warns_within_three_fails_beyond(fitted):
+    model, data, channels = fitted
+    implied = implied_lift(model, data, _test(data, channels[0]))
+    se = implied / 10
+    window = _test(data, channels[0])
+    tests = tuple(Experiment(name, channels[0], window.start, window.end, 10_000.0,
+                             implied + offset * se, se)
+                  for name, offset in (("near", 1.5), ("off", -2.5), ("far", 4.0)))
+    outside = Experiment("late", channels[1], pd.Timestamp("2031-01-06"),
+                         pd.Timestamp("2031-01-19"), 1_000.0, 10.0, 1.0)
+    table = lift_agreement(model, data, (*tests, outside)).set_index("experiment_id")
+    assert table["status"].to_dict() == {"near": "pass", "off": "warn", "far": "fail",
+                                         "late": "fail"}
+    assert table.loc["near", "z_score"] == pytest.approx(-1.5)
+    assert table.loc["far", "z_score"] == pytest.approx(-4.0)
+    assert "outside the data's weeks" in table.loc["late", "message"]
