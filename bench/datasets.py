@@ -2,13 +2,15 @@
 true ROI of every channel, for end-to-end tests and the recovery benchmark.
 
 Two come from pymc-marketing (Apache-2.0; see data/SOURCES.md), reduced to the columns a user
-would have (the upstream files also carry the generating components). Two are generated here,
+would have (the upstream files also carry the generating components). Three are generated here,
 deterministically (a fixed seed), by the processes documented on each generator:
 
 - ``brand_4ch``: a brand with 4 channels of different shapes (flighted TV, seasonal always-on
   search, social, sparse display) and a price control; geometric adstock + Hill, as PrismMMM
   models it; a low-variance KPI (the case where priors that ignore the data's scale fail the
   prior predictive check).
+- ``confounded_lift``: search spend follows a demand driver the data do not hold, and one
+  lift test per channel measures the truth: the calibration benchmark.
 - ``awkward_3ch``: the kind of export that arrives by e-mail: headers with spaces, currency
   signs, dots and dashes, constant brand and market id columns, a KPI in a different unit
   range; logistic saturation and long carry-over (a misspecified case for the Hill default).
@@ -43,14 +45,17 @@ class KnownTruth:
     frame: pd.DataFrame
     true_roi: dict[str, float]
     description: str
+    lift_tests: tuple[dict, ...] = ()  # rows as a user enters them in experiments.yml
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.name}.csv"
         self.frame.to_csv(path, index=False)
+        truth = {"true_roi": self.true_roi, "description": self.description}
+        if self.lift_tests:
+            truth["lift_tests"] = list(self.lift_tests)
         (directory / f"{self.name}.truth.json").write_text(
-            json.dumps({"true_roi": self.true_roi, "description": self.description},
-                       indent=1, sort_keys=True) + "\n")
+            json.dumps(truth, indent=1, sort_keys=True) + "\n")
         return path
 
 
@@ -159,6 +164,72 @@ def awkward_3ch(seed: int = 7) -> KnownTruth:
                       "generated: awkward headers, constant id columns, logistic saturation")
 
 
+def confounded_lift(seed: int = 11) -> KnownTruth:
+    """130 weeks (2022-01-03 on), KPI = revenue, with an unobserved demand driver and one lift
+    test per channel: the case calibration is for.
+
+    demand_t: a mean-reverting random walk (AR(1), 0.9) plus a yearly cycle, standardised;
+    revenue_t = 200k * (1 + 0.15 demand_t)
+                + sum_c coef_c * hill(adstock(spend_tc / max_c; decay_c); half_sat_c, shape_c)
+                + Normal(0, 6k)
+
+    search follows demand (20k * exp(0.35 demand_t), +-10%: budgets chase demand), so a model
+    without demand credits search with demand's revenue; tv (flights of 50-90k) and social
+    (10-25k) are independent of it. search: decay 0.2, half_sat 0.5, shape 1.0, coef 60k; tv:
+    0.6, 0.5, 2.0, 80k; social: 0.3, 0.4, 1.2, 40k. The CSV has date, revenue and spend only.
+
+    Lift tests (geo lift, figures as totals): 4 weeks per channel from weeks 70, 90 and 110,
+    +50% spend; the lift is the true incremental revenue of that extra spend through the
+    same adstock and saturation (scale: the observed maximum spend), carry-over included,
+    plus Normal noise with the reported standard error, 15% of the true lift.
+    """
+    rng = np.random.default_rng(seed)
+    n = 130
+    weeks = _weeks("2022-01-03", n)
+    walk = np.zeros(n)
+    for t in range(1, n):
+        walk[t] = 0.9 * walk[t - 1] + rng.normal(0, 1)
+    demand = walk + 1.5 * np.sin(2 * np.pi * weeks.day_of_year.to_numpy(dtype=float) / 365.25)
+    demand = (demand - demand.mean()) / demand.std()
+    search = 20e3 * np.exp(0.35 * demand) * rng.uniform(0.9, 1.1, n)
+    tv = np.zeros(n)
+    start = 3
+    while start < n:
+        length = rng.integers(3, 6)
+        tv[start:start + length] = rng.uniform(50e3, 90e3, size=min(length, n - start))
+        start += length + rng.integers(4, 8)
+    social = rng.uniform(10e3, 25e3, n)
+    names = ["search", "tv", "social"]
+    spend = np.column_stack([search, tv, social])
+    media = MediaTransform("geometric", "hill", max_lag=8)
+    params = {"decay": np.array([0.2, 0.6, 0.3]), "half_sat": np.array([0.5, 0.5, 0.4]),
+              "shape": np.array([1.0, 2.0, 1.2])}
+    coef, scale = np.array([60e3, 80e3, 40e3]), spend.max(axis=0)
+    contributions = coef * media.features(spend, scale, **params)
+    revenue = 200e3 * (1 + 0.15 * demand) + contributions.sum(axis=1) + rng.normal(0, 6e3, n)
+    tests = []
+    for c, (name, first) in enumerate(zip(names, (70, 90, 110), strict=True)):
+        extra = 0.5 * spend[first:first + 4, c].sum()
+        shifted = spend.copy()
+        shifted[first:first + 4, c] += extra / 4
+        true_lift = float((coef * (media.features(shifted, scale, **params)
+                                   - media.features(spend, scale, **params))).sum())
+        se = 0.15 * true_lift
+        tests.append({
+            "experiment_id": f"geo_{name}", "channel": name, "type": "geo_lift",
+            "start_date": weeks[first].date().isoformat(),
+            "end_date": (weeks[first] + pd.Timedelta(days=27)).date().isoformat(),
+            "spend": round(float(spend[first:first + 4, c].sum() + extra), 2),
+            "spend_change": round(float(extra), 2),
+            "lift": round(true_lift + float(rng.normal(0, se)), 2), "lift_se": round(se, 2),
+            "figures": "total", "true_lift": round(true_lift, 2)})
+    frame = pd.DataFrame({"date": weeks.strftime("%Y-%m-%d"), "revenue": revenue.round(2),
+                          **{c: spend[:, i].round(2) for i, c in enumerate(names)}})
+    return KnownTruth("confounded_lift", frame, _roi(contributions, spend, names),
+                      "generated: search spend follows an unobserved demand driver; one lift "
+                      "test per channel", tuple(tests))
+
+
 def pymc_example() -> KnownTruth:
     """pymc-marketing's ``mmm_example.csv`` as a user would have it: the week, the KPI, two
     channels and two event dummies (the upstream ``dayofyear`` and ``t`` are generator
@@ -179,8 +250,11 @@ def pymc_roas() -> KnownTruth:
                       "pymc-marketing mmm_roas_data (Apache-2.0): x1 confounded by z")
 
 
-GENERATED = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch}
-DATASETS = {**GENERATED, "pymc_example": pymc_example, "pymc_roas": pymc_roas}
+GENERATED = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch,
+             "confounded_lift": confounded_lift}
+# The end-to-end and recovery sets; confounded_lift is the calibration benchmark's.
+DATASETS = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch, "pymc_example": pymc_example,
+            "pymc_roas": pymc_roas}
 
 
 def load(name: str) -> KnownTruth:
@@ -188,7 +262,8 @@ def load(name: str) -> KnownTruth:
     if name in GENERATED:
         path = KNOWN_TRUTH_DIR / f"{name}.csv"
         truth = json.loads((KNOWN_TRUTH_DIR / f"{name}.truth.json").read_text())
-        return KnownTruth(name, pd.read_csv(path), truth["true_roi"], truth["description"])
+        return KnownTruth(name, pd.read_csv(path), truth["true_roi"], truth["description"],
+                          tuple(truth.get("lift_tests", ())))
     try:
         return DATASETS[name]()
     except KeyError:

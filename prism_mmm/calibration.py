@@ -15,6 +15,7 @@ Agreement: ``z = (implied - measured) / se``; |z| <= 2 pass, <= 3 warn, else fai
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,23 @@ def experiments_from_table(frame: pd.DataFrame | None) -> tuple[Experiment, ...]
         lift_se_total=float(r.lift_se_total),
         calibrate=bool(r.calibrate) if pd.notna(r.calibrate) else True,
     ) for r in frame.itertuples())
+
+
+def experiments_to_json(experiments: tuple[Experiment, ...]) -> str:
+    return json.dumps([{**dataclasses.asdict(e), "start": e.start.isoformat(),
+                        "end": e.end.isoformat()} for e in experiments])
+
+
+def experiments_from_json(text: str) -> tuple[Experiment, ...]:
+    return tuple(Experiment(**{**row, "start": pd.Timestamp(row["start"]),
+                               "end": pd.Timestamp(row["end"])}) for row in json.loads(text))
+
+
+def calibrating(data: MMMData) -> tuple[Experiment, ...]:
+    """The lift tests a model calibrates on: ``calibrate`` set, a channel of the data and a
+    window inside its weeks (the others are only checked against, in ``experiment_lifts``)."""
+    return tuple(e for e in data.experiments if e.calibrate and e.channel in data.channels
+                 and window_weeks(data, e).any())
 
 
 def window_weeks(data: MMMData, experiment: Experiment) -> np.ndarray:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from prism_mmm.config import PrismConfig
+
+if TYPE_CHECKING:
+    from prism_mmm.calibration import Experiment
 
 SPEND_PREFIX = "spend_"
 CONTROL_PREFIX = "ctrl_"
@@ -27,6 +31,8 @@ class MMMData:
     y          (T,)   KPI
     is_train   (T,)   True for training weeks (False = holdout)
     is_excluded(T,)   True for weeks a known issue says to exclude from fitting
+    experiments       lift tests (:class:`prism_mmm.calibration.Experiment`) a model may use
+                      to calibrate itself; every model is checked against them afterwards
     """
 
     week_start_date: np.ndarray
@@ -39,6 +45,7 @@ class MMMData:
     y: np.ndarray
     is_train: np.ndarray
     is_excluded: np.ndarray
+    experiments: tuple[Experiment, ...] = ()
 
     @property
     def fit_mask(self) -> np.ndarray:

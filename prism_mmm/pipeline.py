@@ -11,6 +11,7 @@ the reason; ``prism build`` reports failed models and exits non-zero either way.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -179,7 +180,7 @@ def fit_results(
         "random_seed": cfg.random_seed,
         "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
     }
-    data = from_mmm_input(mmm_input, cfg)
+    data = dataclasses.replace(from_mmm_input(mmm_input, cfg), experiments=experiments)
     tick = time.perf_counter()
     frames: list[pd.DataFrame] = []
     try:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
 
+from prism_mmm.calibration import experiments_from_json, experiments_to_json
 from prism_mmm.data import MMMData
 
 # Column contracts of the result methods.
@@ -182,8 +183,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_data(data: MMMData, path: Path) -> None:
-    """An :class:`MMMData` as one ``.npz`` (names as string arrays)."""
-    np.savez(path, **{k: np.asarray(v) for k, v in data.__dict__.items()})
+    """An :class:`MMMData` as one ``.npz`` (names as string arrays, lift tests as JSON)."""
+    arrays = {k: np.asarray(v) for k, v in data.__dict__.items() if k != "experiments"}
+    arrays["experiments"] = np.asarray(experiments_to_json(data.experiments))
+    np.savez(path, **arrays)
 
 
 def load_data(path: Path) -> MMMData:
@@ -191,6 +194,7 @@ def load_data(path: Path) -> MMMData:
         fields = {k: arrays[k] for k in arrays.files}
     for name in ("channels", "control_names", "baseline_names"):
         fields[name] = [str(v) for v in fields[name]]
+    fields["experiments"] = experiments_from_json(str(fields.get("experiments", "[]")))
     return MMMData(**fields)
 
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from prism_mmm.calibration import calibrating
 from prism_mmm.config import BayesModelConfig, BayesSamplingConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
@@ -125,6 +126,7 @@ class BayesMMM(MMMEstimator):
             families=tuple(sorted((k, fam) for k, (fam, _) in priors.items())),
             roi_mode=roi_mode if len(data.channels) else "none",
             engine=self._sampling().engine,
+            n_experiments=len(calibrating(data)),
         )
 
     def _data_values(self, data: MMMData, structure: graph.Structure, priors: dict,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prism_mmm.calibration import calibrating, shifted_design
 from prism_mmm.config import BayesModelConfig
 from prism_mmm.data import MMMData, is_binary
 from prism_mmm.transforms import MediaTransform, lag_stack
@@ -77,10 +78,19 @@ def baseline_design(data: MMMData, model_config: BayesModelConfig) -> tuple[list
 
 
 def design(data: MMMData, scales: Scales, model_config: BayesModelConfig) -> dict[str, np.ndarray]:
-    """Scaled arrays for every week of ``data`` (fit-time scales), and the fit weights."""
-    return {
+    """Scaled arrays for every week of ``data`` (fit-time scales), the fit weights, and for
+    each calibrating lift test its shifted spend and its measured lift and error (scaled)."""
+    values = {
         "spend_lags": lag_stack(data.spend / scales.spend, model_config.max_lag),
         "baseline_x": baseline_design(data, model_config)[1],
         "controls_x": data.controls / scales.controls,
         "obs_weight": data.fit_mask.astype(float),
     }
+    tests = calibrating(data)
+    if tests:
+        values["lift_test_spend_lags"] = np.stack([
+            lag_stack(shifted_design(data, t).spend / scales.spend, model_config.max_lag)
+            for t in tests])
+        values["lift_test_lift"] = np.array([t.lift_total for t in tests]) / scales.y
+        values["lift_test_se"] = np.array([t.lift_se_total for t in tests]) / scales.y
+    return values

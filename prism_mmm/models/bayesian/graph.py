@@ -7,7 +7,8 @@ On scaled data, every week of it::
                     + noise (Normal or Student-t with scale sigma)
 
 and the likelihood of week t weighted by ``obs_weight_t`` (1 for fit weeks, 0 for holdout or
-excluded weeks). Prior hyper-parameters and ROI terms live in one packed ``hyper`` data vector
+excluded weeks). Each calibrating lift test adds ``Normal(measured | implied, se)``, with the
+implied lift the model's response to the test's spend change (scaled like y). Prior hyper-parameters and ROI terms live in one packed ``hyper`` data vector
 and the design in ``spend_lags``/``baseline_x``/``controls_x``/``y``/``obs_weight`` data
 containers, so the graph depends only on the structure (channel/control/baseline counts,
 weeks, adstock lag, transforms, likelihood, prior families, which channels carry ROI priors,
@@ -53,6 +54,7 @@ class Structure:
     families: tuple[tuple[str, str], ...]
     roi_mode: str  # "all" | "none" | "mixed": which channels carry an ROI prior
     engine: str
+    n_experiments: int = 0  # lift tests calibrating the fit (a likelihood term each)
 
     def media(self) -> MediaTransform:
         return MediaTransform(self.adstock, self.saturation, self.max_lag)
@@ -130,12 +132,14 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
             return getattr(pm, cls_name)(var or name, **kwargs, dims=dim)
 
         params = {name: rv(name, "channel") for name in media.params}
-        if s.engine == "nutpie":
-            from prism_mmm.models.bayesian.media_op import media_response
+        def response(lags: Any) -> Any:
+            if s.engine == "nutpie":
+                from prism_mmm.models.bayesian.media_op import media_response
 
-            sat = media_response(media, params, spend)
-        else:
-            sat = media.tensor(spend, **params)
+                return media_response(media, params, lags)
+            return media.tensor(lags, **params)
+
+        sat = response(spend)
 
         if s.roi_mode != "none":
             roi_u = pm.Flat("roi_u", dims="channel")
@@ -171,6 +175,18 @@ def build_model(structure: Structure) -> tuple[Any, Any]:
             noise = pm.Normal.dist(mu=mu, sigma=sigma)
         # Weighted, so that the fit weeks are data, not structure.
         pm.Potential("likelihood", (weight * pm.logp(noise, y)).sum())
+        if s.n_experiments:
+            # Lift tests: the model's incremental KPI for each test's spend change (the
+            # shifted design's response minus today's, every week: adstock is causal, so the
+            # weeks before a test add nothing) against the measured lift and its error.
+            shape = (s.n_experiments, s.max_lag, s.n_weeks, s.n_channels)
+            test_lags = pm.Data("lift_test_spend_lags", np.zeros(shape))
+            measured = pm.Data("lift_test_lift", np.zeros(s.n_experiments))
+            error = pm.Data("lift_test_se", np.ones(s.n_experiments))
+            implied = pt.stack([pt.dot(response(test_lags[k]) - sat, beta).sum()
+                                for k in range(s.n_experiments)])
+            pm.Potential("lift_tests", pm.logp(
+                pm.Normal.dist(mu=implied, sigma=error), measured).sum())
     return model, mu
 
 
