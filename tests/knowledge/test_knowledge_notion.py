@@ -50,7 +50,7 @@ def test_sync_unchanged_knowledge_writes_nothing(fake: FakeNotion, snapshot: Pat
         FIELDS: 13,
         CONTEXT: 13,
         ISSUES: 1,
-        EVENTS: 3,
+        EVENTS: 2,
         EXPERIMENTS: 0,
     }
     assert files(snapshot) == before  # comments of the bundled files survive a no-op sync
@@ -307,7 +307,7 @@ def test_push_creates_databases_that_sync_back(
         "field_definitions_id": 13,
         "business_context_id": 13,
         "known_issues_id": 1,
-        "events_id": 3,
+        "events_id": 2,
         "experiments_id": 0,
     }
     for name, database_id in result.database_ids.items():
@@ -403,7 +403,7 @@ def test_sync_keeps_only_the_configured_datasets_rows(
     report = sync(fake.knowledge_config(ids), fake.token, target, dataset="acme")
     assert {t: c.other_datasets for t, c in report.collections.items()} == {
         FIELDS: {DATASET: 13}, CONTEXT: {DATASET: 13}, ISSUES: {DATASET: 1},
-        EVENTS: {DATASET: 3}, EXPERIMENTS: {}}
+        EVENTS: {DATASET: 2}, EXPERIMENTS: {}}
     assert validate_directory(target) == {t: sorted_rows(acme, t) for t in ALL}
     assert "dataset acme" in (target / "known_issues.yml").read_text().splitlines()[0]
 
