@@ -56,9 +56,10 @@ def test_data_readiness_score_with_reasons(warehouse):
     score, n_weeks, reasons = warehouse.execute(
         "select score, n_weeks, reasons from data_readiness").fetchall()[0]
     assert n_weeks == 132
-    assert score == 3
-    assert "google_shopping (76.5% zero weeks)" in reasons
-    assert "2023-05-29" in reasons  # an unexplained KPI anomaly is named
+    # The KPI spikes of late May and the Christmas weeks are explained by the events
+    # (knowledge and the retail calendar): only the sparse channel is left to say.
+    assert score == 4
+    assert reasons == "sparse channels: google_shopping (76.5% zero weeks)"
 
 
 def test_features_match_the_python_twin(warehouse):
@@ -107,13 +108,12 @@ def test_curves_cover_twice_the_max_spend(warehouse):
     assert (merged["n_current"] == 1).all()
 
 
-def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_shopping(warehouse):
+def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_channels(warehouse):
     """The known-issue flag on 2022-05-30 (knowledge layer -> mmm_input) becomes an event
-    dummy in every model. Without it, the week where revenue (z 4.1) and google_shopping
-    spend (z 10.2) spike together is read as a shopping response — the seed system's failure
-    (NNLS reported google_shopping ROI 22.3). Measured on the bundled data: ridge shopping ROI
-    32.8 without the flag, 11-13 with it. (NLS moves the other way, 18.7 -> 24.6, because it
-    re-learns the curve's shape; the Bayesian ROI stays near its prior range, 2.5 -> 2.8.)"""
+    control in every model. Without it, the week where revenue (z 4.1) and Google spend spike
+    together is read as a media response: the seed system reported google_shopping ROI 22.3.
+    Measured on the bundled data with the calendar events: Ridge gives every Google channel
+    ROI 0.0 with the flag; without it google_search gets 35.8."""
     from prism_mmm.config import load_config
     from prism_mmm.data import from_mmm_input
     from prism_mmm.models import build_estimator
@@ -121,15 +121,15 @@ def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_shopping(w
     mmm_input = warehouse.sql("select * from mmm_input").df()
     cfg = load_config(overrides={"ridge": {"n_boot": 20}})
     flagged = from_mmm_input(mmm_input, cfg)
-    unflagged = from_mmm_input(mmm_input.assign(known_issue_id=None, known_issue_action=None), cfg)
-    assert flagged.control_names == ["event_promo_2022_05_30"] and unflagged.control_names == []
+    unflagged = from_mmm_input(mmm_input.drop(columns=["event_promo_2022_05_30"]).assign(
+        known_issue_id=None, known_issue_action=None), cfg)
+    assert "event_promo_2022_05_30" in flagged.control_names
+    assert set(flagged.control_names) - set(unflagged.control_names) == {
+        "event_promo_2022_05_30"}
 
-    def shopping_roi(data):
-        roi = build_estimator("ridge", cfg).fit(data).roi().set_index("channel")
-        return roi.loc["google_shopping", "roi"]
+    def top_google_roi(data):
+        roi = build_estimator("ridge", cfg).fit(data).roi().set_index("channel")["roi"]
+        return roi[roi.index.str.startswith("google_")].max()
 
-    with_flag, without_flag = shopping_roi(flagged), shopping_roi(unflagged)
-    assert without_flag > 2 * with_flag
-    # 12.8 on the machine that landed this test, 11.4 on a later one (same pinned packages):
-    # the flagged fit moves with floating-point details, the halving does not.
-    assert 9.0 <= with_flag <= 16.0
+    with_flag, without_flag = top_google_roi(flagged), top_google_roi(unflagged)
+    assert with_flag < 5.0 and without_flag > 20.0
