@@ -327,11 +327,11 @@ class ValidationConfig(_Frozen):
     window_weeks: int = Field(26, ge=4, description="training weeks the blocks cover")
     refit: dict[str, Any] = Field(
         default_factory=lambda: {
-            "ridge": {"n_boot": 0}, "nls": {"n_boot": 0},
+            "ridge": {"n_boot": 0, "cv_splits": 3}, "nls": {"n_boot": 0},
             "bayes": {"sampling": {"chains": 2, "draws": 300, "tune": 300}}},
         description="settings merged into the configuration of the CV refits: a CV score "
-        "needs forecasts (posterior or point means), not intervals, so the bootstraps are off "
-        "and the sampler runs short")
+        "needs forecasts (posterior or point means), not intervals, so the bootstraps are off, "
+        "the sampler runs short and Ridge's inner search uses 3 folds")
 
 
 class AgentsConfig(_Frozen):
