@@ -41,6 +41,7 @@ LOAD_SETTINGS = {
     "bayes": {"sampling": {"chains": 2, "draws": 60, "tune": 60}},
     "ridge": {"n_boot": 5},
     "nls": {"n_boot": 3, "n_starts": 1},
+    "agents": {"cv_origins": 1},
 }
 READER_PAUSE_S = 0.05  # a dashboard or BI client reconnecting every 50 ms
 USABLE_STATUSES = ("ok", "warning")

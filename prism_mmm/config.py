@@ -428,8 +428,13 @@ class PrismConfig(_Frozen):
         return list(self.data.controls)
 
     def for_cv_refits(self) -> PrismConfig:
-        """This configuration with ``validation.refit`` merged in (the CV refits' settings)."""
-        return PrismConfig.model_validate(deep_merge(self.model_dump(), self.validation.refit))
+        """This configuration with ``validation.refit`` merged in (the CV refits' settings);
+        the refits never sample longer than the fit itself."""
+        merged = deep_merge(self.model_dump(), self.validation.refit)
+        sampling = merged["bayes"]["sampling"]
+        for key in ("chains", "draws", "tune"):
+            sampling[key] = min(sampling[key], getattr(self.bayes.sampling, key))
+        return PrismConfig.model_validate(merged)
 
     def config_hash(self) -> str:
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)

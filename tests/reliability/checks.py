@@ -17,6 +17,7 @@ TINY_SETTINGS = {
     "bayes": {"sampling": {"chains": 2, "draws": 60, "tune": 60}},
     "ridge": {"n_boot": 5},
     "nls": {"n_boot": 3, "n_starts": 1},
+    "agents": {"cv_origins": 1},
 }
 
 
