@@ -113,7 +113,10 @@ def _prism_build(project: Project, spec: Spec, tmp: Path) -> subprocess.Complete
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
     env = {**os.environ, **project.env(), "PRISM_CONFIG": str(config_path),
            "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "prism_mmm.cli", "build", "--run-id", "gen"],
+    # Random series may leave a model nothing to fit (that exits 1 and is tested elsewhere):
+    # here the input is under test, so partial results are accepted and checked below.
+    return subprocess.run([sys.executable, "-m", "prism_mmm.cli", "build", "--run-id", "gen",
+                           "--allow-failed-models"],
                           cwd=project.project_dir, env=env, capture_output=True, text=True,
                           timeout=900, check=False)
 
@@ -148,14 +151,16 @@ def check_build(spec: Spec, built: Project, tmp: Path) -> None:
     assert staging_files(project.duckdb_path) == []
     with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
         frame = con.execute("select * from mmm_input order by week_start_date").df()
-        statuses = con.execute("select model, status from mmm_runs where run_id = 'gen'"
-                               ).fetchall()
+        statuses = con.execute("select model, status, message from mmm_runs "
+                               "where run_id = 'gen'").fetchall()
     assert len(frame) == len(spec.expected["week"])
     np.testing.assert_allclose(frame["kpi"].to_numpy(), spec.expected["revenue"], rtol=1e-12)
     for name in spec.config["channels"]:
         np.testing.assert_allclose(frame[f"spend_{name}"].to_numpy(), spec.expected[name],
                                    rtol=1e-12)
     assert len(statuses) == 3, statuses
+    for model, status, message in statuses:  # a failure is named, never silent
+        assert status != "failed" or (message and f"{model}  FAILED" in done.stdout), statuses
 
 
 @settings(max_examples=2, deadline=None, derandomize=True,
