@@ -217,7 +217,7 @@ def test_a_full_build_killed_after_the_swap_has_the_new_run(project):
     assert assert_one_consistent_latest_run(project.duckdb_path).run_id == "killed-after-swap"
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 def test_whole_builds_killed_at_random_moments(project):
     """Five whole builds (three real fits each) killed at seeded random moments anywhere from
     the copy to the swap; after each, the checks and then a build that must succeed."""
@@ -342,7 +342,7 @@ def test_kill_a_loop_round_mid_write_then_resume(tmp_path):
     _loop_kills(tmp_path, [LOOP_POINTS[i] for i in (1, 2, 4, 5)])
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 def test_kill_a_loop_round_at_every_point_then_resume(tmp_path):
     _loop_kills(tmp_path, LOOP_POINTS)
 

@@ -75,7 +75,7 @@ def test_generated_csvs_validate_exactly_or_name_column_and_row(spec, tmp_path_f
     check_validation(spec, tmp_path_factory.mktemp("csv", numbered=True))
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 @THOROUGH
 @given(spec=specs())
 def test_many_generated_csvs(spec, tmp_path_factory):
@@ -177,7 +177,7 @@ def test_generated_bad_csvs_are_refused_by_the_build(spec, built_warehouse, tmp_
     check_build(spec, built_warehouse, tmp_path_factory.mktemp("refused", numbered=True))
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=specs(years=(1995, 2035)))
 def test_more_generated_csvs_through_a_build(spec, built_warehouse, tmp_path_factory):

@@ -42,7 +42,7 @@ def test_readers_see_old_or_new_complete_runs_during_a_build_and_a_loop_round(
     assert result.produced[-1] == "load-loop/1"
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 def test_readers_during_three_builds_and_a_loop_round(copy_built_warehouse):
     project = copy_built_warehouse
     use_settings(project.project_dir, LOAD_SETTINGS)

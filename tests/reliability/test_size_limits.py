@@ -101,7 +101,7 @@ def test_validation_memory_at_every_limit_and_on_the_portfolio_shape(tmp_path):
     assert report["peak_rss_mb"] < VALIDATION_BOUND_MB
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 def test_data_layer_memory_on_the_largest_allowed_input(copy_built_warehouse, tmp_path):
     results = run_size_measurements(copy_built_warehouse.project_dir, tmp_path)
     for r in results:
