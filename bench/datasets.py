@@ -69,6 +69,19 @@ def _contributions(spend: np.ndarray, coef: np.ndarray, media: MediaTransform,
     return coef * media.features(spend, spend.max(axis=0), **params)
 
 
+def _flights(rng: np.random.Generator, n: int, first: int, lengths: tuple[int, int],
+             gaps: tuple[int, int], spend: tuple[float, float]) -> np.ndarray:
+    """Weekly spend in flights: ``rng.integers(*lengths)`` weeks at uniform ``spend``, then
+    ``rng.integers(*gaps)`` weeks off, from week ``first``."""
+    out = np.zeros(n)
+    start = first
+    while start < n:
+        length = rng.integers(*lengths)
+        out[start:start + length] = rng.uniform(*spend, size=min(length, n - start))
+        start += length + rng.integers(*gaps)
+    return out
+
+
 def _roi(contributions: np.ndarray, spend: np.ndarray, names: list[str]) -> dict[str, float]:
     return {name: float(contributions[:, c].sum() / spend[:, c].sum())
             for c, name in enumerate(names)}
@@ -93,12 +106,7 @@ def brand_4ch(seed: int = 4) -> KnownTruth:
     weeks = _weeks("2021-01-04", n)
     doy = weeks.day_of_year.to_numpy(dtype=float)
     season = 0.06 * np.sin(2 * np.pi * doy / 365.25) + 0.04 * np.cos(4 * np.pi * doy / 365.25)
-    tv = np.zeros(n)
-    start = 2
-    while start < n:
-        length = rng.integers(4, 8)
-        tv[start:start + length] = rng.uniform(60e3, 110e3, size=min(length, n - start))
-        start += length + rng.integers(5, 9)
+    tv = _flights(rng, n, first=2, lengths=(4, 8), gaps=(5, 9), spend=(60e3, 110e3))
     search = rng.uniform(12e3, 20e3, n) * (1 + 2 * season)
     social = rng.uniform(8e3, 30e3, n) * (rng.uniform(size=n) > 0.15)
     display = rng.uniform(4e3, 9e3, n) * (rng.uniform(size=n) < 0.4)
@@ -192,12 +200,7 @@ def confounded_lift(seed: int = 11) -> KnownTruth:
     demand = walk + 1.5 * np.sin(2 * np.pi * weeks.day_of_year.to_numpy(dtype=float) / 365.25)
     demand = (demand - demand.mean()) / demand.std()
     search = 20e3 * np.exp(0.35 * demand) * rng.uniform(0.9, 1.1, n)
-    tv = np.zeros(n)
-    start = 3
-    while start < n:
-        length = rng.integers(3, 6)
-        tv[start:start + length] = rng.uniform(50e3, 90e3, size=min(length, n - start))
-        start += length + rng.integers(4, 8)
+    tv = _flights(rng, n, first=3, lengths=(3, 6), gaps=(4, 8), spend=(50e3, 90e3))
     social = rng.uniform(10e3, 25e3, n)
     names = ["search", "tv", "social"]
     spend = np.column_stack([search, tv, social])
