@@ -139,8 +139,7 @@ def eligible(
     wanted = {c.check_name for c in failed_checks or [] if c.status == "fail"}
     out: list[Change] = []
     for change in _candidates(cfg, diagnostics, failed_checks or []):
-        if change.identity in excluded or change.value == change.previous or any(
-                change.identity == seen.identity for seen in out):
+        if change.identity in excluded or change.value == change.previous:
             continue
         if failed_checks is not None and not (change.addresses & wanted):
             continue
@@ -149,6 +148,7 @@ def eligible(
         except ValidationError:
             continue
         out.append(change)
+        excluded.add(change.identity)  # the same change motivated twice is listed once
     return out
 
 
