@@ -133,7 +133,8 @@ class BayesMMM(MMMEstimator):
                      terms: dict) -> dict[str, np.ndarray]:
         """Values of the model's data containers for ``data`` (every week; the fit weeks
         are the likelihood weights)."""
-        values = {**self._scaled(data), "y": data.y / self.scales_.y}
+        values = {**self._scaled(data), "y": data.y / self.scales_.y,
+                  **design.lift_test_design(data, self.scales_, self._model())}
         hyper = []
         for name, size in structure.hyper_layout():
             if name.startswith("prior_"):

@@ -78,19 +78,26 @@ def baseline_design(data: MMMData, model_config: BayesModelConfig) -> tuple[list
 
 
 def design(data: MMMData, scales: Scales, model_config: BayesModelConfig) -> dict[str, np.ndarray]:
-    """Scaled arrays for every week of ``data`` (fit-time scales), the fit weights, and for
-    each calibrating lift test its shifted spend and its measured lift and error (scaled)."""
-    values = {
+    """Scaled arrays for every week of ``data`` (fit-time scales), and the fit weights."""
+    return {
         "spend_lags": lag_stack(data.spend / scales.spend, model_config.max_lag),
         "baseline_x": baseline_design(data, model_config)[1],
         "controls_x": data.controls / scales.controls,
         "obs_weight": data.fit_mask.astype(float),
     }
+
+
+def lift_test_design(data: MMMData, scales: Scales,
+                     model_config: BayesModelConfig) -> dict[str, np.ndarray]:
+    """For each calibrating lift test (fit time only): its shifted spend, and its measured
+    lift and error, scaled like y; empty without one."""
     tests = calibrating(data)
-    if tests:
-        values["lift_test_spend_lags"] = np.stack([
+    if not tests:
+        return {}
+    return {
+        "lift_test_spend_lags": np.stack([
             lag_stack(shifted_design(data, t).spend / scales.spend, model_config.max_lag)
-            for t in tests])
-        values["lift_test_lift"] = np.array([t.lift_total for t in tests]) / scales.y
-        values["lift_test_se"] = np.array([t.lift_se_total for t in tests]) / scales.y
-    return values
+            for t in tests]),
+        "lift_test_lift": np.array([t.lift_total for t in tests]) / scales.y,
+        "lift_test_se": np.array([t.lift_se_total for t in tests]) / scales.y,
+    }
