@@ -10,6 +10,12 @@ after the test counts too. This works through any model's own adstock and satura
 (``MMMEstimator.predict`` on the shifted design), so the three models are judged alike.
 
 Agreement: ``z = (implied - measured) / se``; |z| <= 2 pass, <= 3 warn, else fail.
+
+Calibration: a test with ``calibrate`` set adds the same Gaussian term to every model's
+objective, ``((measured - implied) / se)^2``: a likelihood term in the Bayesian model, and a
+weighted pseudo-observation in Ridge and NLS, whose least-squares data term is divided by the
+residual variance of their uncalibrated fit so that one test weighs as it does in the Bayesian
+posterior (``sum(r^2) / sigma^2 + sum(((measured - implied) / se)^2)``).
 """
 
 from __future__ import annotations
@@ -89,13 +95,34 @@ def shifted_design(data: MMMData, experiment: Experiment) -> MMMData:
     return dataclasses.replace(data, spend=spend)
 
 
+def response_start(data: MMMData, experiment: Experiment) -> int:
+    """The first row whose response the test changes: its window's first week (adstock is
+    causal, so the weeks before add nothing)."""
+    return int(np.flatnonzero(window_weeks(data, experiment))[0])
+
+
 def implied_lift(estimator, data: MMMData, experiment: Experiment) -> float:
     """Incremental KPI the fitted ``estimator`` implies for ``experiment``: from the window's
     first week to the end of the data (the carry-over after the test included)."""
-    rows = window_weeks(data, experiment)
-    first = int(np.flatnonzero(rows)[0])
     difference = estimator.predict(shifted_design(data, experiment)) - estimator.predict(data)
-    return float(difference[first:].sum())
+    return float(difference[response_start(data, experiment):].sum())
+
+
+def perturbed_lifts(tests: tuple[Experiment, ...], n_draws: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """(n_draws, R) measured lifts redrawn within their standard errors: bootstrap refits of
+    a calibrated model resample the experiments as well as the weeks, so its intervals carry
+    the tests' own uncertainty."""
+    lift = np.array([t.lift_total for t in tests])
+    se = np.array([t.lift_se_total for t in tests])
+    return lift[None, :] + rng.normal(size=(n_draws, len(tests))) * se[None, :]
+
+
+def calibration_note(experiment_ids: list[str]) -> str:
+    """The diagnostics message's note on the lift tests a fit was calibrated on ('' for none)."""
+    if not experiment_ids:
+        return ""
+    return f"; calibrated on {len(experiment_ids)} lift test(s): {', '.join(experiment_ids)}"
 
 
 def lift_agreement(estimator, data: MMMData,

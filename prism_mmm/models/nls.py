@@ -33,6 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, nnls
 
+from prism_mmm.calibration import (
+    calibrating,
+    calibration_note,
+    perturbed_lifts,
+    response_start,
+    shifted_design,
+)
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
@@ -56,6 +63,49 @@ AT_BOUND_TOL = 1e-3
 # A parameter whose posterior spread is at least half its prior spread is reported as weakly
 # identified: the data narrowed it by less than a factor of two.
 WEAK_IDENTIFICATION = 0.5
+
+
+class _LiftTerms:
+    """The calibrating lift tests as NLS residuals ``(implied - measured) / se`` in units of
+    the KPI's spread, with their Jacobian. A test moves one channel's spend, so its implied
+    lift is ``beta_c * sum_t (F_c(shifted) - F_c(today))`` from the window's first week on,
+    and only that channel's transform parameters and coefficient enter it."""
+
+    def __init__(self, data: MMMData, tests, scale: np.ndarray, media: MediaTransform,
+                 names: list[str], y_unit: float) -> None:
+        self.media, self.names = media, names
+        self.channel = [data.channels.index(t.channel) for t in tests]
+        self.start = [response_start(data, t) for t in tests]
+        # Per test: its channel's scaled spend today and with the test's change.
+        self.spend = [np.column_stack([data.spend[:, c], shifted_design(data, t).spend[:, c]])
+                      / scale[c] for t, c in zip(tests, self.channel)]
+        self.measured = np.array([t.lift_total for t in tests]) / y_unit
+        self.se = np.array([t.lift_se_total for t in tests]) / y_unit
+
+    def _differences(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(R,) summed feature change and (R, P) its gradient in the test channel's
+        parameters."""
+        change, gradient = [], []
+        for k, c in enumerate(self.channel):
+            params = {name: np.repeat(theta[c, j], 2) for j, name in enumerate(self.names)}
+            features, grads = self.media.with_gradients(self.spend[k], **params)
+            after = slice(self.start[k], None)
+            change.append((features[after, 1] - features[after, 0]).sum())
+            gradient.append((grads[after, 1] - grads[after, 0]).sum(axis=0))
+        return np.array(change), np.array(gradient)
+
+    def residuals(self, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        change, _ = self._differences(theta)
+        return (beta[self.channel] * change - self.measured) / self.se
+
+    def jacobian(self, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        n_channels, n_params = theta.shape
+        change, gradient = self._differences(theta)
+        rows = np.zeros((len(self.channel), theta.size + n_channels))
+        for k, c in enumerate(self.channel):
+            rows[k, c * n_params : (c + 1) * n_params] = beta[c] * gradient[k] / self.se[k]
+            rows[k, theta.size + c] = change[k] / self.se[k]
+        return rows
 
 
 class LinearPart:
@@ -260,27 +310,42 @@ class NlsMMM(MMMEstimator):
         # Penalised least squares towards the transforms' priors (a MAP estimate): without it
         # a parameter the data barely inform runs to its bound. Each parameter adds a residual
         # z = (theta - prior centre) / prior spread (log scale for a LogNormal prior) and the
-        # data residuals are divided by the noise scale of the unpenalised fit.
+        # data residuals are divided by the noise scale of the unpenalised fit. Each
+        # calibrating lift test adds (implied - measured) / se on the same footing.
         centre, spread, log_scale = self._prior_terms(media, scaled[fit_rows])
-        prior = {"on": False, "noise": 1.0}  # switched on after the unpenalised starts
+        tests = calibrating(data)
+        self.calibrated_on_ = [t.experiment_id for t in tests]
+        lift = _LiftTerms(data, tests, self.scale_, media, names, y_unit)
+        penalty = {"on": False, "noise": 1.0}  # switched on after the unpenalised starts
 
         def penalised(x: np.ndarray, target: np.ndarray) -> np.ndarray:
             data_part = residuals(x, target)
-            if not prior["on"]:
+            if not penalty["on"]:
                 return data_part
-            theta = unpack(x)[0]
-            value = np.where(log_scale, np.log(np.maximum(theta, 1e-12)), theta)
-            return np.concatenate([data_part / prior["noise"], ((value - centre) / spread).ravel()])
+            theta, beta = unpack(x)
+            parts = [data_part / penalty["noise"]]
+            if self.regularize:
+                value = np.where(log_scale, np.log(np.maximum(theta, 1e-12)), theta)
+                parts.append(((value - centre) / spread).ravel())
+            if tests:
+                parts.append(lift.residuals(theta, beta))
+            return np.concatenate(parts)
 
         def penalised_jacobian(x: np.ndarray, target: np.ndarray) -> np.ndarray:
             jac = jacobian(x, target)
-            if not prior["on"]:
+            if not penalty["on"]:
                 return jac
-            theta = unpack(x)[0]
-            slope = np.where(log_scale, 1.0 / (np.maximum(theta, 1e-12) * spread), 1.0 / spread)
-            prior_rows = np.zeros((theta.size, x.size))
-            prior_rows[np.arange(theta.size), np.arange(theta.size)] = slope.ravel()
-            return np.vstack([jac / prior["noise"], prior_rows])
+            theta, beta = unpack(x)
+            rows = [jac / penalty["noise"]]
+            if self.regularize:
+                slope = np.where(log_scale, 1.0 / (np.maximum(theta, 1e-12) * spread),
+                                 1.0 / spread)
+                prior_rows = np.zeros((theta.size, x.size))
+                prior_rows[np.arange(theta.size), np.arange(theta.size)] = slope.ravel()
+                rows.append(prior_rows)
+            if tests:
+                rows.append(lift.jacobian(theta, beta))
+            return np.vstack(rows)
 
         def solve(x0: np.ndarray, target: np.ndarray, max_nfev: int):
             return least_squares(
@@ -306,10 +371,11 @@ class NlsMMM(MMMEstimator):
             results.append(solve(x0, target, self.max_nfev))
         self.start_costs_ = np.array([r.cost for r in results])
         best = results[int(np.argmin(self.start_costs_))]
-        if self.regularize:
-            prior["noise"] = max(float(np.sqrt(np.mean(best.fun**2))), 1e-6)
-            prior["on"] = True
+        if self.regularize or tests:
+            penalty["noise"] = max(float(np.sqrt(np.mean(best.fun**2))), 1e-6)
+            penalty["on"] = True
             best = solve(best.x, target, self.max_nfev)
+        if self.regularize:
             self.prior_shrinkage_ = self._prior_shrinkage(
                 penalised_jacobian(best.x, target), best.x[: n_params * n_channels],
                 spread, log_scale)
@@ -326,8 +392,11 @@ class NlsMMM(MMMEstimator):
         residual = y_fit - fitted
         rows = moving_block_indices(len(fit_rows), self.block_weeks, self.n_boot, rng)
         boot_theta, boot_coef, boot_linear = [], [], []
-        for draw in rows:
+        boot_lifts = perturbed_lifts(tests, len(rows), rng) if tests else None
+        for d, draw in enumerate(rows):
             y_boot = fitted + residual[draw]
+            if tests:
+                lift.measured = boot_lifts[d] / y_unit
             refit = solve(best.x, y_boot / y_unit, max(self.max_nfev // 5, 10))
             theta_b, beta_b = unpack(refit.x)
             coef_b = beta_b * y_unit
@@ -566,6 +635,7 @@ class NlsMMM(MMMEstimator):
         )
         if note:
             message += f"; {note}"
+        message += calibration_note(self.calibrated_on_)
         draws = {**self.boot_params_, "coef": self.boot_coef_}
         return {
             "status": status,

@@ -42,6 +42,13 @@ import pandas as pd
 from scipy.linalg import cho_solve, solve_triangular
 from sklearn.model_selection import TimeSeriesSplit
 
+from prism_mmm.calibration import (
+    calibrating,
+    calibration_note,
+    perturbed_lifts,
+    response_start,
+    shifted_design,
+)
 from prism_mmm.config import PrismConfig, RidgeConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.base import (
@@ -377,8 +384,23 @@ class RidgeMMM(MMMEstimator):
             else floor_matrix(floor_baseline, mean, sd, x_fit.shape[1] - data.baseline.shape[1])
         )
         n_fit = len(fit_rows)
-        solver = RidgeSolver(xs.T @ xs, n_fit, n_channels, floor, penalized)
-        c0, coef_std = solver.solve(self.alpha_, xs.T @ (y_fit - y_fit.mean()), y_fit.sum())
+        gram = xs.T @ xs
+        xty = xs.T @ (y_fit - y_fit.mean())
+        solver = RidgeSolver(gram, n_fit, n_channels, floor, penalized)
+        c0, coef_std = solver.solve(self.alpha_, xty, y_fit.sum())
+        tests = calibrating(data)
+        self.calibrated_on_ = [t.experiment_id for t in tests]
+        if tests:
+            # Each lift test is a pseudo-observation ``measured = row @ b`` weighted by
+            # noise sd / se (see prism_mmm.calibration), the noise sd from the plain fit.
+            noise = float(np.std(y_fit - c0 - xs @ coef_std)) or 1.0
+            weight = noise / np.array([t.lift_se_total for t in tests])
+            lift_rows = self._lift_rows(data, media, tests, sd, x_fit.shape[1]) * weight[:, None]
+            solver = RidgeSolver(gram + lift_rows.T @ lift_rows, n_fit, n_channels, floor,
+                                 penalized)
+            lift = np.array([t.lift_total for t in tests])
+            c0, coef_std = solver.solve(self.alpha_, xty + lift_rows.T @ (lift * weight),
+                                        y_fit.sum())
         self.coef_, self.intercept_ = self._unstandardise(coef_std, c0, mean, sd)
 
         fitted = self.intercept_ + x_fit @ self.coef_
@@ -386,11 +408,10 @@ class RidgeMMM(MMMEstimator):
         rng = np.random.default_rng(self.random_state)
         rows = moving_block_indices(n_fit, self.block_weeks, self.n_boot, rng)
         y_boot = fitted[None, :] + residuals[rows]  # (D, n_fit)
-        boot_c0, boot_std = solver.solve(
-            self.alpha_,
-            xs.T @ (y_boot - y_boot.mean(axis=1, keepdims=True)).T,
-            y_boot.sum(axis=1),
-        )  # (D,), (p, D)
+        xty_boot = xs.T @ (y_boot - y_boot.mean(axis=1, keepdims=True)).T
+        if tests:
+            xty_boot += lift_rows.T @ (perturbed_lifts(tests, len(rows), rng) * weight).T
+        boot_c0, boot_std = solver.solve(self.alpha_, xty_boot, y_boot.sum(axis=1))  # (D,), (p, D)
         self.boot_coef_ = (boot_std / sd[:, None]).T
         self.boot_intercept_ = boot_c0 - self.boot_coef_ @ mean
         self.data_ = data
@@ -398,6 +419,20 @@ class RidgeMMM(MMMEstimator):
 
     def _media(self) -> MediaTransform:
         return MediaTransform(self.adstock, self.saturation, self.max_lag)
+
+    def _lift_rows(self, data: MMMData, media: MediaTransform, tests, sd: np.ndarray,
+                   n_columns: int) -> np.ndarray:
+        """(R, p) standardised design rows of the lift tests: the test's change in its
+        channel's feature, summed from the window's first week to the end of the data, so
+        that ``row @ b`` is the lift the model implies (linear in the coefficients)."""
+        base = media.features(data.spend, self.scale_, **self.params_)
+        rows = np.zeros((len(tests), n_columns))
+        for k, test in enumerate(tests):
+            c = data.channels.index(test.channel)
+            shifted = media.features(shifted_design(data, test).spend, self.scale_,
+                                     **self.params_)
+            rows[k, c] = (shifted[:, c] - base[:, c])[response_start(data, test):].sum() / sd[c]
+        return rows
 
     def _configured(self, channel: str) -> dict[str, float]:
         return {**(self.params or {}), **(self.channel_params or {}).get(channel, {})}
@@ -556,6 +591,7 @@ class RidgeMMM(MMMEstimator):
         floor_weeks, note = floor_note(self._baseline(), self.data_.y)
         if note:
             message += f"; {note}"
+        message += calibration_note(self.calibrated_on_)
         parameters = parameter_summary(
             self.data_.channels,
             {**self.params_, "coef": media},
