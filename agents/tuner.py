@@ -8,15 +8,17 @@ diagnostics are the ones a change should address):
 2. Bayesian convergence gates warn/fail, or the Bayesian model failed -> raise
    ``bayes.sampling.target_accept`` (divergences, BFMI) / double ``bayes.sampling.tune``
    (R-hat, ESS);
-3. the model's form, each move with the diagnostic that motivates it: a Student-t likelihood
+3. a lift test the fits were only checked against and a model misses by more than 2
+   standard errors -> calibrate with it (``calibration.experiments``);
+4. the model's form, each move with the diagnostic that motivates it: a Student-t likelihood
    (g6 flags weeks with a high Pareto k), a longer adstock window (a posterior decay leaves
    more than 5% of a channel's effect beyond it), a tighter media-share prior (the Bayesian
    media share is above 80%), a piecewise-linear trend, logistic saturation;
-4. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
+5. Ridge attributes (almost) nothing to media -> shift its alpha grid down a decade; more
    than 80% of the KPI -> up a decade;
-5. a model overfits (train R² > 0.99 on few weeks, out-of-sample sMAPE > 2x train) -> shift
+6. a model overfits (train R² > 0.99 on few weeks, out-of-sample sMAPE > 2x train) -> shift
    Ridge's alpha grid up a decade;
-6. per channel, most disputed first (unconfirmed channels by ROI CV, then spend share):
+7. per channel, most disputed first (unconfirmed channels by ROI CV, then spend share):
    adstock decay (toward the Bayesian posterior decay when one is recorded, else -0.2 / +0.2),
    then Hill half-saturation (x0.5 / x2).
 
@@ -43,6 +45,7 @@ from agents.llm import ask, llm_enabled
 from agents.numbers import extract_numbers
 from agents.scoring import failed_models, score_split
 from agents.warehouse import RoundTables
+from prism_mmm.calibration import PASS_Z
 from prism_mmm.config import AgentsConfig, PrismConfig, deep_merge
 
 TARGET_ACCEPT_STEPS = (0.9, 0.95, 0.98, 0.99)
@@ -238,6 +241,7 @@ def _candidates(cfg: PrismConfig, tables: RoundTables, checks: list[Check]) -> l
             "weeks (a quarter) gives a stable out-of-sample error", frozenset({"holdout_length",
                                                                               "overfitting"})))
     out += _sampler_candidates(cfg, tables)
+    out += _calibration_candidates(cfg, tables)
     out += _structural_candidates(cfg, tables)
     out += _ridge_candidates(cfg, tables)
     for channel in _disputed_channels(tables, checks):
@@ -273,6 +277,31 @@ def _sampler_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
             why = (f"gates {', '.join(sorted(flagged & SAMPLER_GATES))} persist at the top "
                    "target_accept; a longer warm-up adapts step size and mass matrix better")
         out.append(Change("bayes.sampling.tune", tune, sampling.tune, why, addresses))
+    return out
+
+
+def _calibration_candidates(cfg: PrismConfig, tables: RoundTables) -> list[Change]:
+    """"Calibrate with experiment X" for each lift test the fits only checked against and at
+    least one model disagrees with (beyond 2 standard errors): the test then enters every
+    model's fit. Tests no model could evaluate (outside the data's weeks) are left out."""
+    lifts = tables.experiment_lifts
+    if not len(lifts) or "calibrated" not in lifts:
+        return []
+    current = list(cfg.calibration.experiments)
+    checked_only = lifts[~lifts["calibrated"].astype(bool) & lifts["z_score"].notna()
+                         & ~lifts["experiment_id"].isin(current)]
+    out = []
+    for experiment_id, rows in checked_only.groupby("experiment_id", sort=False):
+        worst = rows.loc[rows["z_score"].abs().idxmax()]
+        if abs(worst["z_score"]) <= PASS_Z:
+            continue
+        out.append(Change(
+            "calibration.experiments", [*current, str(experiment_id)], current,
+            f"{worst['model']} implies a lift of {worst['implied_lift']:.4g} for lift test "
+            f"{experiment_id} ({worst['channel']}) against the measured "
+            f"{worst['measured_lift']:.4g}, z = {worst['z_score']:.1f}; calibrating every model "
+            "with the test should bring their implied lifts within 2 standard errors",
+            frozenset({"experiment_agreement"})))
     return out
 
 

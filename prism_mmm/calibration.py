@@ -30,7 +30,7 @@ import pandas as pd
 from prism_mmm.data import MMMData
 
 PASS_Z, WARN_Z = 2.0, 3.0
-LIFT_COLUMNS = ["experiment_id", "channel", "measured_lift", "measured_lift_se",
+LIFT_COLUMNS = ["experiment_id", "channel", "calibrated", "measured_lift", "measured_lift_se",
                 "implied_lift", "z_score", "status", "message"]
 
 
@@ -59,6 +59,18 @@ def experiments_from_table(frame: pd.DataFrame | None) -> tuple[Experiment, ...]
         lift_se_total=float(r.lift_se_total),
         calibrate=bool(r.calibrate) if pd.notna(r.calibrate) else True,
     ) for r in frame.itertuples())
+
+
+def with_calibration(experiments: tuple[Experiment, ...],
+                     also: list[str]) -> tuple[Experiment, ...]:
+    """``experiments`` with ``calibrate`` also set for the ids in ``also`` (the
+    ``calibration.experiments`` setting); an id that is not among them is an error."""
+    unknown = sorted(set(also) - {e.experiment_id for e in experiments})
+    if unknown:
+        raise ValueError(f"calibration.experiments names lift tests the knowledge layer does not "
+                         f"hold: {', '.join(unknown)}")
+    return tuple(dataclasses.replace(e, calibrate=True) if e.experiment_id in also else e
+                 for e in experiments)
 
 
 def experiments_to_json(experiments: tuple[Experiment, ...]) -> str:
@@ -127,12 +139,15 @@ def calibration_note(experiment_ids: list[str]) -> str:
 
 def lift_agreement(estimator, data: MMMData,
                    experiments: tuple[Experiment, ...]) -> pd.DataFrame:
-    """One row per experiment (``LIFT_COLUMNS``): measured and implied lift, z and status. A
+    """One row per experiment (``LIFT_COLUMNS``): whether the fit calibrated on it (those of
+    ``data.experiments`` that :func:`calibrating` keeps), measured and implied lift, z and status. A
     test outside the data's weeks or on a channel the model lacks is a 'fail' row that says
     so, never dropped."""
     rows = []
+    used = {e.experiment_id for e in calibrating(data)}
     for exp in experiments:
         row = {"experiment_id": exp.experiment_id, "channel": exp.channel,
+               "calibrated": exp.experiment_id in used,
                "measured_lift": exp.lift_total, "measured_lift_se": exp.lift_se_total,
                "implied_lift": np.nan, "z_score": np.nan}
         if exp.channel not in data.channels:

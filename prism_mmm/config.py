@@ -334,6 +334,16 @@ class ValidationConfig(_Frozen):
         "the sampler runs short and Ridge's inner search uses 3 folds")
 
 
+class CalibrationConfig(_Frozen):
+    """Which lift tests (``knowledge_experiments``) the models calibrate on."""
+
+    experiments: list[str] = Field(
+        default_factory=list,
+        description="ids of lift tests to calibrate with besides those whose calibrate flag "
+        "is set in the knowledge layer: the Tuner's 'calibrate with experiment X' change. An id "
+        "the knowledge layer lacks fails the fit")
+
+
 class AgentsConfig(_Frozen):
     rounds: int = Field(3, ge=1)
     cv_origins: int = Field(
@@ -414,6 +424,7 @@ class PrismConfig(_Frozen):
     nls: NlsConfig = Field(default_factory=NlsConfig)
     bayes: BayesConfig = Field(default_factory=BayesConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)

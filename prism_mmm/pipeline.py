@@ -24,7 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prism_mmm.calibration import Experiment, experiments_from_table, lift_agreement
+from prism_mmm.calibration import (
+    Experiment,
+    experiments_from_table,
+    lift_agreement,
+    with_calibration,
+)
 from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
 from prism_mmm.gates import GateFailure
@@ -81,6 +86,7 @@ RESULT_SCHEMA: dict[str, str] = {
     "random_seed": "Int64",
     "config_json": "string",
     "experiment_id": "string",
+    "calibrated": "boolean",
     "measured_lift": "float64",
     "measured_lift_se": "float64",
     "implied_lift": "float64",
@@ -290,7 +296,8 @@ def fit_model_table(
     if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
         roi_priors = roi_ranges_from_context(business_context) or None
     return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors,
-                       experiments_from_table(experiments))
+                       with_calibration(experiments_from_table(experiments),
+                                        cfg.calibration.experiments))
 
 
 def scenarios_table(

@@ -222,6 +222,40 @@ def test_tuner_revision_only_addresses_failed_checks():
     assert tuner.propose({}, _resolve, _tables(), failed_checks=healthy) is None
 
 
+def _lift_rows(rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"run_id": "r", "round": 1, "model": model, "experiment_id": exp,
+                          "channel": channel, "calibrated": calibrated, "measured_lift": 100.0,
+                          "measured_lift_se": 10.0, "implied_lift": 100.0 + 10 * z,
+                          "z_score": z, "status": status, "message": ""}
+                         for model, exp, channel, calibrated, z, status in rows])
+
+
+def test_tuner_calibrates_with_a_lift_test_the_models_miss():
+    frames = round_frames()
+    frames["experiment_lifts"] = _lift_rows([
+        ("bayes", "geo_search", "search", False, 5.0, "fail"),
+        ("ridge", "geo_search", "search", False, 1.0, "pass"),
+        ("bayes", "geo_social", "social", False, 1.5, "pass"),   # agrees: nothing to do
+        ("bayes", "geo_display", "display", True, 4.0, "fail"),  # already calibrating
+    ])
+    tables = as_round_tables(frames)
+    checks = critic.review(tables, as_data_tables(), analyst.analyse(tables))
+    assert {c.check_name: c.status for c in checks}["experiment_agreement"] == "fail"
+    change = tuner.propose({}, _resolve, tables, failed_checks=checks)
+    assert (change.path, change.value, change.previous) == (
+        "calibration.experiments", ["geo_search"], [])
+    assert "bayes implies a lift of 150 for lift test geo_search (search)" in change.hypothesis
+    assert "z = 5.0" in change.hypothesis
+    # Once listed it is not proposed again; the other tests give no reason to calibrate.
+    listed = {"calibration": {"experiments": ["geo_search"]}}
+    frames["experiment_lifts"].loc[lambda f: f["experiment_id"] == "geo_search",
+                                   "calibrated"] = True
+    again = tuner.propose(listed, _resolve, as_round_tables(frames), failed_checks=checks)
+    assert again is None or again.path != "calibration.experiments"
+
+
 # --- proofreader ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

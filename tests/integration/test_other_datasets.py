@@ -77,10 +77,11 @@ def write_lift_test(project, config: dict, name: str) -> None:
 
 def check_lift_test(project) -> None:
     with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
-        lifts = con.execute("select model, measured_lift, measured_lift_se, implied_lift, "
-                            "z_score, status from experiment_lifts where run_id = 'e2e'"
-                            ).fetchdf().set_index("model")
+        lifts = con.execute("select model, calibrated, measured_lift, measured_lift_se, "
+                            "implied_lift, z_score, status from experiment_lifts "
+                            "where run_id = 'e2e'").fetchdf().set_index("model")
     assert set(lifts.index) == set(model_names())
+    assert lifts["calibrated"].all()  # ticked (the YAML default): every model used it
     assert (lifts["implied_lift"] > 0).all()
     z = (lifts["implied_lift"] - lifts["measured_lift"]) / lifts["measured_lift_se"]
     assert np.allclose(lifts["z_score"], z)

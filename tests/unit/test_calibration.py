@@ -3,6 +3,8 @@ and saturation, counts the carry-over after the test, and is scored by its z."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,8 +130,6 @@ def test_lift_tests_pull_ridge_and_nls_toward_the_truth(name):
     likelihood term (noise sd / se), so the confounded search ROI falls (Ridge +476% ->
     +121%, NLS +524% -> +259%) and its test moves toward the measurement. Ridge cannot bend
     its fixed transforms to meet the test, so its z stays large: the check still says so."""
-    import dataclasses
-
     truth, data, tests = _confounded()
     cfg = load_config("/nonexistent/prism.yml", {"ridge": {"n_boot": 50}, "nls": {"n_boot": 0}})
     results = {}
@@ -149,8 +149,6 @@ def test_lift_tests_pull_ridge_and_nls_toward_the_truth(name):
 
 @pytest.mark.parametrize("name", ["ridge", "nls"])
 def test_tests_not_ticked_to_calibrate_leave_the_fit_as_it_was(name):
-    import dataclasses
-
     _, data, tests = _confounded()
     cfg = load_config("/nonexistent/prism.yml", {"ridge": {"n_boot": 20}, "nls": {"n_boot": 5}})
     plain = build_estimator(name, cfg).fit(data)
@@ -159,3 +157,15 @@ def test_tests_not_ticked_to_calibrate_leave_the_fit_as_it_was(name):
     np.testing.assert_array_equal(plain.predict(data), checked.predict(data))
     pd.testing.assert_frame_equal(plain.roi(), checked.roi())
     assert "calibrated" not in checked.diagnostics()["message"]
+
+
+def test_the_calibration_setting_adds_tests_by_id_and_names_an_unknown_one():
+    from prism_mmm.calibration import with_calibration
+
+    tests = _confounded()[2]
+    unticked = tuple(dataclasses.replace(t, calibrate=False) for t in tests)
+    chosen = with_calibration(unticked, ["geo_tv"])
+    assert [t.calibrate for t in chosen] == [t.experiment_id == "geo_tv" for t in tests]
+    assert with_calibration(unticked, []) == unticked
+    with pytest.raises(ValueError, match="does not hold: geo_radio"):
+        with_calibration(unticked, ["geo_tv", "geo_radio"])
