@@ -65,6 +65,95 @@ AT_BOUND_TOL = 1e-3
 WEAK_IDENTIFICATION = 0.5
 
 
+class PriorPenalty:
+    """The transform parameters' priors as least-squares residuals: ``r(theta)`` with
+    ``r^2 / 2`` the prior's negative log density up to a constant, so that the penalised fit is
+    the MAP estimate under the Bayesian model's own priors.
+
+    - LogNormal: ``r = (log theta - mu) / sigma``; Normal (and HalfNormal, via its moments):
+      ``r = (theta - mean) / sd``.
+    - Beta and Gamma with a mode inside their support (both shape parameters above 1):
+      the exact density, ``r = sign(theta - mode) * sqrt(2 (nlp(theta) - nlp(mode)))``. A
+      Gaussian with the same moments would let a decay reach 0 at the cost of about two
+      standard errors, where the Beta(2, 2) prior has no mass at all (measured on the bundled
+      brand: two adstock decays sat on 0); the exact penalty grows without bound there.
+    - Other Beta / Gamma shapes: the Gaussian with their moments.
+
+    ``spread`` is each prior's sd on the scale its residual uses (log scale for LogNormal), the
+    yardstick of :meth:`shrinkage`.
+    """
+
+    def __init__(self, priors: list[tuple[str, dict[str, float]]], n_channels: int) -> None:
+        rows = [self._terms(family, values) for family, values in priors]
+
+        def column(i: int, dtype: type = float) -> np.ndarray:
+            return np.column_stack([np.broadcast_to(np.asarray(r[i], dtype), n_channels)
+                                    for r in rows])
+
+        self.kind = column(0, object)
+        self.a, self.b, self.centre, self.spread = (column(i) for i in range(1, 5))
+        self.log_scale = self.kind == "log"
+
+    @staticmethod
+    def _terms(family: str, values: dict[str, float]) -> tuple:
+        """(kind, a, b, centre, spread): kind 'log', 'gauss', 'beta' or 'gamma' (centre: the
+        mode for the exact families). Only LogNormal priors are per channel (anchored)."""
+        if family == "lognormal":
+            return "log", 0.0, 0.0, values["mu"], values["sigma"]
+        mean, sd = moments(family, values)
+        a, b = values.get("alpha", 0.0), values.get("beta", 0.0)
+        if family == "beta" and a > 1 and b > 1:
+            return "beta", a, b, (a - 1) / (a + b - 2), sd
+        if family == "gamma" and a > 1:
+            return "gamma", a, b, (a - 1) / b, sd
+        return "gauss", 0.0, 0.0, mean, sd
+
+    def _exact(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Negative log density above the mode, its first and second derivatives (Beta and
+        Gamma cells; zeros elsewhere)."""
+        x = np.clip(theta, 1e-12, None)
+        beta, gamma = self.kind == "beta", self.kind == "gamma"
+        one_minus = np.clip(1 - x, 1e-12, None)
+        mode_minus = np.clip(1 - self.centre, 1e-12, None)
+        mode = np.clip(self.centre, 1e-12, None)
+        am1, bm1 = self.a - 1, self.b - 1
+        nlp = slope = curve = np.zeros_like(x)
+        nlp = np.where(beta, -am1 * np.log(x / mode) - bm1 * np.log(one_minus / mode_minus), nlp)
+        slope = np.where(beta, -am1 / x + bm1 / one_minus, slope)
+        curve = np.where(beta, am1 / x**2 + bm1 / one_minus**2, curve)
+        nlp = np.where(gamma, -am1 * np.log(x / mode) + self.b * (x - mode), nlp)
+        slope = np.where(gamma, -am1 / x + self.b, slope)
+        curve = np.where(gamma, am1 / x**2, curve)
+        return np.clip(nlp, 0.0, None), slope, curve
+
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        """(C, P) residuals."""
+        value = np.where(self.log_scale, np.log(np.maximum(theta, 1e-12)), theta)
+        gaussian = (value - self.centre) / self.spread
+        nlp, _, _ = self._exact(theta)
+        exact = np.sign(theta - self.centre) * np.sqrt(2 * nlp)
+        return np.where(np.isin(self.kind, ("beta", "gamma")), exact, gaussian)
+
+    def slopes(self, theta: np.ndarray) -> np.ndarray:
+        """(C, P) derivative of each residual in its own parameter."""
+        gaussian = np.where(self.log_scale, 1.0 / (np.maximum(theta, 1e-12) * self.spread),
+                            1.0 / self.spread)
+        nlp, slope, curve = self._exact(theta)
+        r = np.sqrt(2 * nlp)
+        # dr/dtheta = nlp' / r; at the mode (r -> 0) its limit sqrt(nlp'').
+        exact = np.where(r > 1e-6, np.abs(slope) / np.maximum(r, 1e-300), np.sqrt(curve))
+        return np.where(np.isin(self.kind, ("beta", "gamma")), exact, gaussian)
+
+    def shrinkage(self, jac: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """(C, P) approximate posterior sd of each transform parameter relative to its prior
+        spread, from the penalised problem's Gauss-Newton curvature: near 1 the data add
+        little to the prior (weakly identified), near 0 they pin the parameter down."""
+        covariance = np.linalg.pinv(jac.T @ jac)
+        sd = np.sqrt(np.clip(np.diag(covariance)[: theta.size], 0.0, None))
+        per_unit = np.where(self.log_scale.ravel(), 1.0 / np.maximum(theta, 1e-12), 1.0)
+        return (sd * per_unit / self.spread.ravel()).reshape(self.spread.shape)
+
+
 class _LiftTerms:
     """The calibrating lift tests as NLS residuals ``(implied - measured) / se`` in units of
     the KPI's spread, with their Jacobian. A test moves one channel's spend, so its implied
@@ -307,12 +396,11 @@ class NlsMMM(MMMEstimator):
         lower = np.concatenate([np.tile(bounds[:, 0], n_channels), np.zeros(n_channels)])
         upper = np.concatenate([np.tile(bounds[:, 1], n_channels), np.full(n_channels, np.inf)])
 
-        # Penalised least squares towards the transforms' priors (a MAP estimate): without it
-        # a parameter the data barely inform runs to its bound. Each parameter adds a residual
-        # z = (theta - prior centre) / prior spread (log scale for a LogNormal prior) and the
+        # Penalised least squares towards the transforms' priors (a MAP estimate, see
+        # PriorPenalty): without it a parameter the data barely inform runs to its bound. The
         # data residuals are divided by the noise scale of the unpenalised fit. Each
         # calibrating lift test adds (implied - measured) / se on the same footing.
-        centre, spread, log_scale = self._prior_terms(media, scaled[fit_rows])
+        prior = self._prior_terms(media, scaled[fit_rows])
         tests = calibrating(data)
         self.calibrated_on_ = [t.experiment_id for t in tests]
         lift = _LiftTerms(data, tests, self.scale_, media, names, y_unit)
@@ -325,8 +413,7 @@ class NlsMMM(MMMEstimator):
             theta, beta = unpack(x)
             parts = [data_part / penalty["noise"]]
             if self.regularize:
-                value = np.where(log_scale, np.log(np.maximum(theta, 1e-12)), theta)
-                parts.append(((value - centre) / spread).ravel())
+                parts.append(prior.residuals(theta).ravel())
             if tests:
                 parts.append(lift.residuals(theta, beta))
             return np.concatenate(parts)
@@ -338,10 +425,9 @@ class NlsMMM(MMMEstimator):
             theta, beta = unpack(x)
             rows = [jac / penalty["noise"]]
             if self.regularize:
-                slope = np.where(log_scale, 1.0 / (np.maximum(theta, 1e-12) * spread),
-                                 1.0 / spread)
                 prior_rows = np.zeros((theta.size, x.size))
-                prior_rows[np.arange(theta.size), np.arange(theta.size)] = slope.ravel()
+                prior_rows[np.arange(theta.size), np.arange(theta.size)] = prior.slopes(
+                    theta).ravel()
                 rows.append(prior_rows)
             if tests:
                 rows.append(lift.jacobian(theta, beta))
@@ -376,9 +462,8 @@ class NlsMMM(MMMEstimator):
             penalty["on"] = True
             best = solve(best.x, target, self.max_nfev)
         if self.regularize:
-            self.prior_shrinkage_ = self._prior_shrinkage(
-                penalised_jacobian(best.x, target), best.x[: n_params * n_channels],
-                spread, log_scale)
+            self.prior_shrinkage_ = prior.shrinkage(penalised_jacobian(best.x, target),
+                                                    best.x[: n_params * n_channels])
         self.optimizer_status_ = int(best.status)
         self.optimizer_message_ = str(best.message)
 
@@ -434,38 +519,14 @@ class NlsMMM(MMMEstimator):
         starts[0] = np.clip(first, bounds[:, 0], bounds[:, 1])  # a configured value is kept
         return starts
 
-    @staticmethod
-    def _prior_shrinkage(
-        jac: np.ndarray, theta: np.ndarray, spread: np.ndarray, log_scale: np.ndarray
-    ) -> np.ndarray:
-        """(C, P) approximate posterior sd of each transform parameter relative to its prior
-        spread, from the penalised problem's Gauss-Newton curvature: near 1 the data add
-        little to the prior (weakly identified), near 0 they pin the parameter down."""
-        covariance = np.linalg.pinv(jac.T @ jac)
-        sd = np.sqrt(np.clip(np.diag(covariance)[: theta.size], 0.0, None))
-        per_unit = np.where(log_scale.ravel(), 1.0 / np.maximum(theta, 1e-12), 1.0)
-        return (sd * per_unit / spread.ravel()).reshape(spread.shape)
-
-    def _prior_terms(
-        self, media: MediaTransform, scaled_fit: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(C, P) centre, spread and log-scale flag of each transform parameter's prior: the
-        transform's own prior, or the one anchored on the channel's typical spend (the same
-        priors the Bayesian model uses)."""
+    def _prior_terms(self, media: MediaTransform, scaled_fit: np.ndarray) -> PriorPenalty:
+        """The penalty of each transform parameter's prior: the transform's own prior, or the
+        one anchored on the channel's typical spend (the same priors the Bayesian model
+        uses)."""
         n_channels = scaled_fit.shape[1]
         anchored = media.saturation.anchored_priors(typical_spend(scaled_fit))
-        columns = []
-        for name, param in media.params.items():
-            family, values = anchored.get(name, param.prior.canonical())
-            if family == "lognormal":
-                centre, spread, log = values["mu"], values["sigma"], True
-            else:
-                centre, spread = moments(family, values)
-                log = False
-            columns.append([np.broadcast_to(np.asarray(v, float), n_channels)
-                            for v in (centre, spread, log)])
-        centre, spread, log = (np.column_stack([c[i] for c in columns]) for i in range(3))
-        return centre, spread, log.astype(bool)
+        return PriorPenalty([anchored.get(name, param.prior.canonical())
+                             for name, param in media.params.items()], n_channels)
 
     def _floor_rows(self, data: MMMData) -> np.ndarray:
         """(T, q) rows of the linear design whose product with the linear coefficients is the

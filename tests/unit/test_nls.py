@@ -253,3 +253,30 @@ def test_unconstrained_baseline_lets_media_exceed_the_kpi(apparel_data):
     floored = NlsMMM(**quick).fit(apparel_data)
     assert floored.roi()["share"].sum() <= 1.0
     assert baseline_component(floored)["value"].min() >= -1e-9 * apparel_data.y.mean()
+
+
+def test_prior_penalty_is_the_priors_own_negative_log_density():
+    """r^2 / 2 is the prior's negative log density above its mode (Beta and Gamma exactly,
+    LogNormal on the log scale), and the slope is r's derivative: the penalised fit is a MAP
+    estimate under the Bayesian model's priors. A Beta(2, 2) decay has no mass at 0, so the
+    penalty grows without bound there; the moments' Gaussian would charge about 2 sd."""
+    from scipy import stats
+
+    from prism_mmm.models.nls import PriorPenalty
+
+    penalty = PriorPenalty([("beta", {"alpha": 2.0, "beta": 2.0}),
+                            ("gamma", {"alpha": 3.0625, "beta": 4.375}),
+                            ("lognormal", {"mu": np.log(0.4), "sigma": 0.5})], n_channels=1)
+    theta = np.array([[0.2, 1.3, 0.9]])
+    r = penalty.residuals(theta)[0]
+    densities = (stats.beta(2, 2), stats.gamma(3.0625, scale=1 / 4.375))
+    for j, (dist, mode) in enumerate(zip(densities, (0.5, 2.0625 / 4.375))):
+        assert r[j] ** 2 / 2 == pytest.approx(dist.logpdf(mode) - dist.logpdf(theta[0, j]))
+    assert r[0] < 0 < r[1]  # below / above the mode
+    assert r[2] == pytest.approx((np.log(0.9) - np.log(0.4)) / 0.5)
+    step = 1e-6
+    numeric = (penalty.residuals(theta + step) - penalty.residuals(theta - step)) / (2 * step)
+    np.testing.assert_allclose(penalty.slopes(theta), numeric, rtol=1e-5)
+    at_mode = np.array([[0.5, 2.0625 / 4.375, 0.4]])
+    assert np.all(np.isfinite(penalty.slopes(at_mode)))
+    assert abs(penalty.residuals(np.array([[1e-9, 1.0, 1.0]]))[0, 0]) > 5
