@@ -22,7 +22,9 @@ is ``P t`` with ``P`` the projector onto the orthogonal complement of ``Z``. Wit
 still continuous, with ``r`` the exact gradient of ``||r||^2 / 2`` w.r.t. ``t``, and within
 one set of active constraints again a linear projection, which gives the Jacobian. That removes
 the baseline from the search (fewer parameters, better conditioning), and an analytic Jacobian
-can be used. Multiple starts guard against local minima; intervals come from a moving-block
+can be used. The transform parameters are penalised towards their priors
+(:class:`PriorPenalty`, a MAP estimate) and each calibrating lift test adds one residual
+(``prism_mmm.calibration``). Multiple starts guard against local minima; intervals come from a moving-block
 bootstrap of the residuals, each refit warm-started from the full fit and under the same
 constraint.
 """

@@ -27,6 +27,10 @@ The model::
   logistic lam), the grid is searched per channel by the same time-series CV (coordinate-wise,
   like a one-pass version of Robyn's hyperparameter search). The Hill ``shape`` has no grid:
   with ~100 weeks it is barely identified.
+- Lift tests that calibrate (``prism_mmm.calibration``): the implied lift of a test is
+  linear in the coefficients (the transforms are fixed), so each test is one more weighted
+  row of the least-squares problem; alpha and the transforms are still chosen on the data
+  alone, so a test can scale a channel but not reshape its curve.
 - Intervals: ``n_boot`` moving-block bootstrap refits of the residuals with alpha and the
   transforms held at their chosen values, so they show sampling noise of the coefficients and
   not the uncertainty of the transform choice (the NLS model learns those; the Bayesian model
