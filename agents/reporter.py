@@ -646,7 +646,7 @@ def _lift_test_message(inputs: ReportInputs) -> Section | None:
     elif (tests["agree"] == AGREEMENT_WORDS["warn"]).any():
         title = f"The models roughly agree with the lift test{'' if single else 's'}"
     elif (tests["agree"] == NOT_CHECKED).all():
-        title = f"The lift test{' could' if single else 's could'} not be checked"
+        title = f"The lift test{'' if single else 's'} could not be checked"
     else:
         title = ("Every model agrees with " + (
             f"the lift test on {fmt_name(tests['channel'].iloc[0])}" if single else
@@ -662,9 +662,8 @@ def _lift_test_message(inputs: ReportInputs) -> Section | None:
     if len(disagree):
         channels = list(dict.fromkeys(disagree["channel"]))
         body.append(f"Read the return of {_names(pd.Series(channels), len(channels))} with "
-                    "care: the models do "
-                    f"not reproduce {'its' if len(channels) == 1 else 'their'} lift "
-                    f"test{'' if len(disagree) == 1 else 's'}.")
+                    f"care: the models do not reproduce {'its' if len(channels) == 1 else 'their'} "
+                    f"lift test{'' if len(disagree) == 1 else 's'}.")
     table = Table(["Lift test", "Channel", "Measured lift", "Models agree?",
                    "Used to calibrate?"], [
         [fmt_name(t.experiment_id), fmt_name(t.channel), _money(inputs, t.measured_lift),
@@ -802,9 +801,12 @@ def _lift_tests_section(inputs: ReportInputs) -> Section | None:
         body.append(f"{MISSING} before calibration: no earlier round of this run kept a fit "
                     "without the test: it calibrated the fits from the first round it appears "
                     "in (a Critic revision within a round replaces that round's first fit).")
-    if (~calibrated).any():
+    if has_calibrated and (~calibrated).any():
         body.append(f"A test not used for calibration in {now} (calibrated no) was only "
                     f"checked against: it has no before ({MISSING}).")
+    if not has_calibrated:
+        body.append(f"calibrated {MISSING}: this run's experiment_lifts predate the column, so "
+                    "which tests calibrated the fits is not recorded.")
     body += [f"{r.model} {r.experiment_id}: {r.message}"
              for r in rows[rows["z_score"].isna()].itertuples()]
     table = Table(["lift test", "model", "measured ± se", "before: round", "before: implied",

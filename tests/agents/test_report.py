@@ -402,24 +402,36 @@ def test_lift_test_calibrated_from_the_first_round_has_no_before(tmp_path, monke
         in appendix
 
 
-def test_lift_test_report_before_and_after_traces(tmp_path):
-    """Round 1 misses the test (z 5, fail) without it; round 2 calibrates on it (z 0.8)."""
+def _lift_report(tmp_path: Path, rounds: list[dict[str, tuple[bool, float]]]):
+    """The report of the last of ``rounds`` (each: lift test id -> (calibrated, z)), written
+    by the Reporter from fixture tables with the Critic's checks; also the trace set and the
+    identifiers the runner would give the Proofreader."""
     history = []
-    for round_, calibrated, z in ((1, False, 5.0), (2, True, 0.8)):
-        frames = fixture_warehouse.round_frames("r1", round_, lifts={LIFT_TEST: (calibrated, z)})
+    for round_, lifts in enumerate(rounds, start=1):
+        frames = fixture_warehouse.round_frames("r1", round_, lifts=lifts)
         history.append(frames["experiment_lifts"])
     tables, data = fixture_warehouse.as_round_tables(frames), fixture_warehouse.as_data_tables()
     analysis = analyse(tables)
     checks = pd.DataFrame([c.row() for c in critic.review(tables, data, analysis)])
-    rounds = pd.DataFrame({"round": [1, 2], "score": [0.7, 0.8], "verdict": ["REVISE",
-                                                                              "APPROVED"]})
+    agent_rounds = pd.DataFrame({"round": range(1, len(rounds) + 1), "score": 0.6,
+                                 "verdict": "REVISE"})
     history = pd.concat(history, ignore_index=True)
     inputs = reporter.ReportInputs(
         run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables, data=data,
-        analysis=analysis, rounds=rounds, decisions=pd.DataFrame(), checks=checks,
-        verdict="APPROVED", lift_history=history)
+        analysis=analysis, rounds=agent_rounds, decisions=pd.DataFrame(), checks=checks,
+        verdict="REVISE", lift_history=history)
     report = reporter.write_report(inputs, tmp_path, reporter.executive_summary(inputs))
+    trace = build_trace_set(tables, data, {"agent_rounds": agent_rounds, "critic_checks": checks,
+                                           "experiment_lifts_history": history})
+    identifiers = ["r1", *fixture_warehouse.CHANNELS, "ridge", "bayes", "nls",
+                   *fixture_warehouse.LIFT_TESTS]
+    return report, trace, identifiers
 
+
+def test_lift_test_report_before_and_after_traces(tmp_path):
+    """Round 1 misses the test (z 5, fail) without it; round 2 calibrates on it (z 0.8)."""
+    report, trace, identifiers = _lift_report(
+        tmp_path, [{LIFT_TEST: (False, 5.0)}, {LIFT_TEST: (True, 0.8)}])
     message = _section(report.markdown, "## Every model agrees with the lift test on Search\n")
     assert "they missed it by up to 5.0 standard errors; now by up to 0.8" in message
     assert "| Geo Search 2024 | Search | LCU 120.0K | yes | yes |" in message
@@ -429,14 +441,34 @@ def test_lift_test_report_before_and_after_traces(tmp_path):
     assert rows == [f"| {LIFT_TEST} | {m} | LCU 120.0K ± LCU 15.0K | 1 | LCU 195.0K | 5.0 | "
                     "LCU 132.0K | 0.8 | pass | yes |" for m in ("ridge", "bayes", "nls")]
     assert "| round 2: implied | round 2: z |" in appendix
-    trace = build_trace_set(tables, data, {"agent_rounds": rounds, "critic_checks": checks,
-                                           "experiment_lifts_history": history})
-    identifiers = ["r1", *fixture_warehouse.CHANNELS, "ridge", "bayes", "nls", LIFT_TEST]
     proof = proofread(report.markdown + report.slide_text, trace, identifiers)
     assert proof.ok, proof.summary()
-    # Without the earlier round the before figures are not in the tables: they must not pass.
-    bare = build_trace_set(tables, data, {"agent_rounds": rounds, "critic_checks": checks})
-    assert "195.0K" in proofread(report.markdown, bare, identifiers).untraced
+    # The before figures come from the earlier round only: without it they do not trace.
+    frames = fixture_warehouse.round_frames("r1", 2, lifts={LIFT_TEST: (True, 0.8)})
+    round_only = build_trace_set(fixture_warehouse.as_round_tables(frames),
+                                 fixture_warehouse.as_data_tables())
+    assert "195.0K" in proofread(report.markdown, round_only, identifiers).untraced
+
+
+def test_lift_tests_the_models_miss_are_said_plainly(tmp_path):
+    report, trace, identifiers = _lift_report(
+        tmp_path, [{LIFT_TEST: (False, 5.0), "geo_social_2024": (False, 2.5)}])
+    message = _section(report.markdown, "## The models disagree with lift test Geo Search 2024\n")
+    assert ("Read the return of Search with care: the models do not reproduce its lift "
+            "test.") in message
+    assert "Before the models were calibrated" not in message
+    assert "| Geo Search 2024 | Search | LCU 120.0K | no | no |" in message
+    assert "| Geo Social 2024 | Social | LCU 40.0K | roughly | no |" in message
+    appendix = _section(report.markdown, "### Lift tests against each model, before and after "
+                                         "calibration\n")
+    assert "A test not used for calibration in round 1 (calibrated no) was only checked" \
+        in appendix
+    assert (f"| {LIFT_TEST} | nls | LCU 120.0K ± LCU 15.0K | — | — | — | LCU 195.0K | 5.0 | "
+            "fail | no |") in appendix
+    before = report.markdown.split(f"\n## {reporter.APPENDIX}\n")[0]
+    assert reporter.appendix_terms_in(before) == [] and _appendix_terms(before) == []
+    proof = proofread(report.markdown + report.slide_text, trace, identifiers)
+    assert proof.ok, proof.summary()
 
 
 def test_no_lift_tests_no_lift_test_sections(tmp_path, monkeypatch, no_llm):
