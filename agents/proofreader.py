@@ -11,10 +11,12 @@ reader sees them (``prism_mmm.formatting.fmt_name``: ``tv_2019`` and ``TV 2019``
 What counts as a table value (nothing else does):
 
 - every numeric cell of the round's result tables, the EDA marts, Business Context and the
-  loop's own tables (``agent_rounds``, ``agent_decisions`` scores, ``critic_checks`` values);
+  loop's own tables (``agent_rounds``, ``agent_decisions`` scores, ``critic_checks`` values,
+  the run's ``experiment_lifts`` of every round: a lift test before calibration);
   ``response_curves`` only at the current-spend point, the one point prose cites;
 - numbers written inside text cells produced upstream of the prose: model error messages
-  (``mmm_runs.message``, ``model_fit_metrics.message``), ``data_readiness.reasons``,
+  (``mmm_runs.message``, ``model_fit_metrics.message``), why a lift test could not be
+  evaluated (``experiment_lifts.message``), ``data_readiness.reasons``,
   ``critic_checks.threshold``, Business Context values; the numeric leaves of configuration
   JSON (``mmm_runs.config_json``, ``agent_rounds.config_json``);
 - simple aggregates prose states as facts: row counts (per table, and per value of each
@@ -55,6 +57,7 @@ TEXT_COLUMNS = {
     "data_readiness": ("reasons",),
     "critic_checks": ("threshold",),
     "knowledge_business_context": ("value",),
+    "experiment_lifts": ("message",),  # why a lift test could not be evaluated (its dates)
 }
 # Configuration stored as JSON text: its numeric leaves are table values (a Tuner change cites them).
 JSON_COLUMNS = {"mmm_runs": ("config_json",), "agent_rounds": ("config_json",)}

@@ -7,8 +7,10 @@ Both files have the same structure:
    moving the same budget adds (with the 90% interval of the gain), and the rounds run with
    the automated review's verdict;
 2. an executive summary of at most :data:`SUMMARY_WORDS` words;
-3. one message per section and slide: a title that states it, one chart or table;
-4. the appendix: per-model tables, gates, the Critic's checks, the loop's score path.
+3. one message per section and slide: a title that states it, one chart or table (with lift
+   tests in the knowledge layer, one of them says whether the models agree with the tests);
+4. the appendix: per-model tables, each lift test against each model before and after
+   calibration, gates, the Critic's checks, the loop's score path.
 
 Before the appendix the text is plain English: no model, table or scenario ids and no
 statistical jargon (:data:`APPENDIX_TERMS`); the runner holds an LLM summary to the same rule
@@ -21,7 +23,7 @@ never a made-up number, never a silently dropped section.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -38,6 +40,7 @@ from agents.analyst import Analysis, word_count
 from agents.report_layout import APPENDIX, Document, Headline, Section, Table
 from agents.scoring import MODELS, failed_models, holdout_smape_by_model
 from agents.warehouse import DATA_TABLES, ROUND_TABLES, DataTables, RoundTables
+from prism_mmm.calibration import PASS_Z, WARN_Z
 from prism_mmm.config import PrismConfig
 from prism_mmm.formatting import (
     MISSING,
@@ -51,6 +54,7 @@ from prism_mmm.formatting import (
     fmt_signed_money,
     fmt_signed_pct,
 )
+from prism_mmm.lift_tests import with_before
 from prism_mmm.models import REGISTRY, in_model_order, model_colour, model_label
 from prism_mmm.warehouse import AGENT_TABLES
 
@@ -90,8 +94,12 @@ CHECK_QUESTIONS = {
     "convergence_gates": "Did the statistical engine settle on a stable answer?",
     "model_failures": "Did every model run?",
     "roi_plausibility": "Are returns within the ranges the business expects?",
+    "experiment_agreement": "Do the models agree with the lift tests?",
 }
 STATUS_WORDS = {"pass": "passed", "warn": "warning", "fail": "failed"}
+# Whether the models reproduce a lift test, from the worst status among them.
+AGREEMENT_WORDS = {"pass": "yes", "warn": "roughly", "fail": "no"}
+NOT_CHECKED = "not checked"
 CONFIRMED_COLOUR, UNCERTAIN_COLOUR = "#2E7D32", "#9E9E9E"
 WIDE_ROI = 20.0  # above this, the return chart's axis turns logarithmic
 
@@ -109,6 +117,8 @@ class ReportInputs:
     decisions: pd.DataFrame  # agent_decisions of the run
     checks: pd.DataFrame  # critic_checks of the best round, final attempt
     verdict: str
+    # experiment_lifts of every round of the run: a lift test's fits before it calibrated them
+    lift_history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -454,9 +464,10 @@ def _review_headline(inputs: ReportInputs) -> Headline:
 # --- messages (one per section and slide) ----------------------------------------------------
 
 def _messages(inputs: ReportInputs, figures: dict[str, Path]) -> list[Section]:
-    return [_returns_message(inputs, figures), _budget_message(inputs, figures),
-            _contribution_message(inputs, figures), _curves_message(inputs, figures),
-            _trust_message(inputs)]
+    messages = [_returns_message(inputs, figures), _budget_message(inputs, figures),
+                _contribution_message(inputs, figures), _curves_message(inputs, figures),
+                _lift_test_message(inputs), _trust_message(inputs)]
+    return [m for m in messages if m is not None]
 
 
 def _returns_message(inputs: ReportInputs, figures: dict[str, Path]) -> Section:
@@ -584,6 +595,83 @@ def _curves_message(inputs: ReportInputs, figures: dict[str, Path]) -> Section:
     return Section(title, body, figures.get("curves"), alt="Weekly response to weekly spend")
 
 
+def _lift_rows(inputs: ReportInputs) -> pd.DataFrame:
+    """The reported round's ``experiment_lifts`` rows, each with the model's fit before the
+    test calibrated it (:func:`prism_mmm.lift_tests.with_before`); empty without lift tests."""
+    lifts, round_ = inputs.tables.experiment_lifts, inputs.tables.round
+    if lifts.empty:
+        return lifts
+    earlier = inputs.lift_history
+    if len(earlier):  # the reported round's own rows are the round's tables
+        earlier = earlier[earlier["round"] < round_]
+    history = pd.concat([earlier, lifts], ignore_index=True) if len(earlier) else lifts
+    return _in_model_order(with_before(history, round_), ["experiment_id", "model"])
+
+
+def _lift_tests(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per lift test: channel, measured lift, whether the models agree (the worst status
+    among them, in words; "not checked" when no model could evaluate it), whether it
+    calibrated the fits, and the largest miss in standard errors now and before calibration."""
+    order = {"pass": 0, "warn": 1, "fail": 2}
+    out = []
+    for experiment_id, test in rows.groupby("experiment_id", sort=True):
+        evaluated = test["z_score"].notna().any()
+        worst = max(test["status"], key=lambda s: order.get(s, 2))
+        out.append({
+            "experiment_id": experiment_id, "channel": test["channel"].iloc[0],
+            "measured_lift": test["measured_lift"].iloc[0],
+            "agree": AGREEMENT_WORDS.get(worst, "no") if evaluated else NOT_CHECKED,
+            "calibrated": bool(test["calibrated"].astype(bool).any())
+            if "calibrated" in test else None,
+            "miss": test["z_score"].abs().max(),
+            "miss_before": test["before_z_score"].abs().max()})
+    return pd.DataFrame(out)
+
+
+def _lift_test_message(inputs: ReportInputs) -> Section | None:
+    """Whether the models reproduce the lift tests; no section without lift tests."""
+    rows = _lift_rows(inputs)
+    rows = rows[~rows["model"].isin(failed_models(inputs.tables))] if len(rows) else rows
+    if rows.empty:
+        return None
+    tests = _lift_tests(rows)
+    disagree = tests[tests["agree"] == AGREEMENT_WORDS["fail"]]
+    single = len(tests) == 1
+    if len(disagree):
+        names = [fmt_name(t) for t in disagree["experiment_id"]]
+        title = ("The models disagree with " + (
+            f"lift test {names[0]}" if len(names) == 1 else
+            f"lift tests {names[0]} and {names[1]}" if len(names) == 2 else
+            "several lift tests"))
+    elif (tests["agree"] == AGREEMENT_WORDS["warn"]).any():
+        title = f"The models roughly agree with the lift test{'' if single else 's'}"
+    elif (tests["agree"] == NOT_CHECKED).all():
+        title = f"The lift test{'' if single else 's'} could not be checked"
+    else:
+        title = ("Every model agrees with " + (
+            f"the lift test on {fmt_name(tests['channel'].iloc[0])}" if single else
+            f"all {fmt_int(len(tests))} lift tests"))
+    body = [("A lift test measures what a change in a channel's spend really added; the models "
+             "predict the lift of the same change. 'Yes' means every model is within "
+             f"{fmt_num(PASS_Z, 0)} standard errors of the measured lift, 'roughly' within "
+             f"{fmt_num(WARN_Z, 0)}, 'no' further off.")]
+    for t in tests[tests["miss_before"].notna()].itertuples():
+        body.append(f"Before the models were calibrated on {fmt_name(t.experiment_id)}, they "
+                    f"missed it by up to {fmt_num(t.miss_before, 1)} standard errors; now by "
+                    f"up to {fmt_num(t.miss, 1)}.")
+    if len(disagree):
+        channels = list(dict.fromkeys(disagree["channel"]))
+        body.append(f"Read the return of {_names(pd.Series(channels), len(channels))} with "
+                    f"care: the models do not reproduce {'its' if len(channels) == 1 else 'their'} "
+                    f"lift test{'' if len(disagree) == 1 else 's'}.")
+    table = Table(["Lift test", "Channel", "Measured lift", "Models agree?",
+                   "Used to calibrate?"], [
+        [fmt_name(t.experiment_id), fmt_name(t.channel), _money(inputs, t.measured_lift),
+         t.agree, MISSING if t.calibrated is None else "yes" if t.calibrated else "no"]
+        for t in tests.itertuples()])
+    return Section(title, body, table=table)
+
+
 def _trust_message(inputs: ReportInputs) -> Section:
     failed_checks = _failed_checks(inputs)
     if inputs.verdict == "APPROVED":
@@ -629,6 +717,8 @@ def _appendix(inputs: ReportInputs, figures: dict[str, Path]) -> list[Section]:
                 [r.channel, r.model, _money(inputs, r.spend), fmt_roi(r.roi),
                  fmt_interval(r.roi_low, r.roi_high)] for r in roi.itertuples()])))
     sections.append(_agreement_section(inputs))
+    if (lift_tests := _lift_tests_section(inputs)) is not None:
+        sections.append(lift_tests)
     sections.append(_curves_appendix(inputs))
     sections.append(_scenarios_section(inputs))
     sections.append(_gates_section(inputs))
@@ -691,6 +781,44 @@ def _agreement_section(inputs: ReportInputs) -> Section:
          "yes" if r.sign_agreement else "no"]
         for r in agreement.sort_values("roi_mean", ascending=False).itertuples()])
     return Section("Cross-model agreement", table=table)
+
+
+def _lift_tests_section(inputs: ReportInputs) -> Section | None:
+    """Each lift test against each model: measured lift, the implied lift and z before the
+    test calibrated the fit and in the reported round; no section without lift tests."""
+    rows = _lift_rows(inputs)
+    if rows.empty:
+        return None
+    now = f"round {fmt_int(inputs.tables.round)}"
+    body = [(f"experiment_lifts of {now} and, for a test that calibrated a fit in {now}, the "
+             "first earlier round of this run that fitted the model without it. z = (implied - "
+             f"measured) / se; status pass within {fmt_num(PASS_Z, 0)} se, warn within "
+             f"{fmt_num(WARN_Z, 0)}, else fail (the Critic's experiment_agreement check).")]
+    has_calibrated = "calibrated" in rows
+    calibrated = rows["calibrated"].astype(bool) if has_calibrated else pd.Series(
+        False, index=rows.index)
+    if (calibrated & rows["before_round"].isna()).any():
+        body.append(f"{MISSING} before calibration: no earlier round of this run kept a fit "
+                    "without the test: it calibrated the fits from the first round it appears "
+                    "in (a Critic revision within a round replaces that round's first fit).")
+    if has_calibrated and (~calibrated).any():
+        body.append(f"A test not used for calibration in {now} (calibrated no) was only "
+                    f"checked against: it has no before ({MISSING}).")
+    if not has_calibrated:
+        body.append(f"calibrated {MISSING}: this run's experiment_lifts predate the column, so "
+                    "which tests calibrated the fits is not recorded.")
+    body += [f"{r.model} {r.experiment_id}: {r.message}"
+             for r in rows[rows["z_score"].isna()].itertuples()]
+    table = Table(["lift test", "model", "measured ± se", "before: round", "before: implied",
+                   "before: z", f"{now}: implied", f"{now}: z", "status", "calibrated"], [
+        [r.experiment_id, r.model,
+         f"{_money(inputs, r.measured_lift)} ± {_money(inputs, r.measured_lift_se)}",
+         fmt_int(r.before_round), _money(inputs, r.before_implied_lift),
+         fmt_num(r.before_z_score, 1), _money(inputs, r.implied_lift), fmt_num(r.z_score, 1),
+         r.status, ("yes" if r.calibrated else "no") if has_calibrated else MISSING]
+        for r in rows.itertuples()])
+    return Section("Lift tests against each model, before and after calibration", body,
+                   table=table)
 
 
 def _curves_appendix(inputs: ReportInputs) -> Section:

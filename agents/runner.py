@@ -396,6 +396,8 @@ class LoopRunner:
         with self._con() as con:
             checks = self._agent_table(con, "critic_checks", best_round)
             decisions = self._agent_table(con, "agent_decisions")
+            # Every round's: a lift test's fits before the Tuner had it calibrate them.
+            lift_history = warehouse.read_table(con, "experiment_lifts", self.run_id)
         # This report's rows replace the previous report's (written at the end, in one swap).
         decisions = decisions[~decisions["agent"].isin(warehouse.REPORT_AGENTS)].reset_index(
             drop=True)
@@ -404,11 +406,12 @@ class LoopRunner:
         inputs = reporter.ReportInputs(
             run_id=self.run_id, cfg=cfg, tables=tables, data=data,
             analysis=analyst.analyse(tables), rounds=rounds, decisions=decisions,
-            checks=checks, verdict=str(best["verdict"]))
+            checks=checks, verdict=str(best["verdict"]), lift_history=lift_history)
         trace = build_trace_set(tables, data, {
             "agent_rounds": rounds, "critic_checks": checks,
-            "agent_decisions": decisions[["round", "score_before", "score_after"]]})
-        identifiers = [*self._identifiers(tables, cfg), str(out_dir)]
+            "agent_decisions": decisions[["round", "score_before", "score_after"]],
+            "experiment_lifts_history": lift_history})
+        identifiers = [*self._identifiers(tables, cfg, lift_history), str(out_dir)]
 
         def check(text: str) -> str | None:
             if problem := reporter.summary_problem(text):
@@ -460,9 +463,15 @@ class LoopRunner:
         with self._con() as con:
             return load_data(con)
 
-    def _identifiers(self, tables: RoundTables, cfg: PrismConfig) -> list[str]:
+    def _identifiers(self, tables: RoundTables, cfg: PrismConfig,
+                     lift_history: pd.DataFrame | None = None) -> list[str]:
+        """Names whose digits are not figures: run id, brand, channels, models and lift test
+        ids (``geo_search_2024``)."""
         channels = list(tables.channel_roi["channel"].unique()) if len(tables.channel_roi) else []
-        return [self.run_id, cfg.data.brand, *cfg.channels, *channels, *scoring.MODELS]
+        experiments = [str(e) for frame in (tables.experiment_lifts, lift_history)
+                       if frame is not None and len(frame) for e in frame["experiment_id"].unique()]
+        return [self.run_id, cfg.data.brand, *cfg.channels, *channels, *scoring.MODELS,
+                *dict.fromkeys(experiments)]
 
     def _record(self, round_: int, row: dict) -> None:
         self._record_many(round_, [row])

@@ -32,6 +32,7 @@ navigation = st.navigation(
         "Model health": [
             st.Page(PAGES / "data_quality.py", title="Data", icon=":material/table_chart:"),
             st.Page(PAGES / "models.py", title="Models", icon=":material/monitoring:"),
+            st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
             st.Page(PAGES / "loop_history.py", title="Loop history", icon=":material/history:"),
         ],
     }

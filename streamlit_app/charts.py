@@ -13,8 +13,10 @@ import re
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from prism_mmm.formatting import fmt_name
+from prism_mmm.calibration import PASS_Z
+from prism_mmm.formatting import fmt_money, fmt_name
 from prism_mmm.models import REGISTRY, in_model_order, model_colour
 
 STATUS_COLOURS = {
@@ -401,6 +403,118 @@ def allocation_bars(allocation: pd.DataFrame, currency: str) -> go.Figure:
     fig.update_layout(barmode="group", yaxis_title="Weekly spend")
     _money_axis(fig, currency)
     return _finish(fig, "Weekly spend per channel: current vs recommended", height=420)
+
+
+# -- Experiments page --------------------------------------------------------------------------
+def lift_tests(rows: pd.DataFrame, currency: str) -> go.Figure:
+    """One panel per lift test: the measured lift (dashed line) with its ±2 standard error
+    band, and each model's implied lift as a point (filled: the fit calibrated on the test;
+    open: only checked against it). A fit calibrated on the test whose earlier round fitted
+    without it shows that fit too (grey cross), joined to the calibrated point.
+
+    Parameters
+    ----------
+    rows : ``experiment_lifts`` rows of one round with ``prism_mmm.lift_tests.with_before``'s
+        ``before_*`` columns.
+    currency : currency label for the axes.
+    """
+    tests = rows.drop_duplicates("experiment_id").sort_values("experiment_id")
+    titles = [
+        f"{t.experiment_id} · {label(t.channel)}: measured "
+        f"{fmt_money(t.measured_lift, currency)} ± {fmt_money(t.measured_lift_se, currency)}"
+        for t in tests.itertuples()
+    ]
+    models = in_model_order(rows["model"])
+    height = 120 + len(tests) * (90 + 45 * len(models))
+    fig = make_subplots(
+        rows=len(tests), cols=1, subplot_titles=titles, vertical_spacing=80 / height
+    )
+    shown: set[str] = set()
+    for i, test in enumerate(tests.itertuples(), start=1):
+        band = PASS_Z * test.measured_lift_se
+        # Shapes go on a subplot only once it has a trace: the band's edges as invisible
+        # points also keep it inside the axis range.
+        fig.add_trace(
+            go.Scatter(
+                x=[test.measured_lift - band, test.measured_lift + band],
+                y=[model_label(models[0])] * 2,
+                mode="markers",
+                marker={"opacity": 0},
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            row=i,
+            col=1,
+        )
+        fig.add_vrect(
+            x0=test.measured_lift - band,
+            x1=test.measured_lift + band,
+            fillcolor="green",
+            opacity=0.12,
+            line_width=0,
+            row=i,
+            col=1,
+        )
+        fig.add_vline(x=test.measured_lift, line_dash="dash", line_color="black", row=i, col=1)
+        of_test = rows[rows["experiment_id"] == test.experiment_id].set_index("model")
+        for model in [m for m in models if m in of_test.index]:
+            r = of_test.loc[model]
+            name = model_label(model)
+            if pd.notna(r["before_implied_lift"]):
+                fig.add_trace(
+                    go.Scatter(
+                        x=[r["before_implied_lift"], r["implied_lift"]],
+                        y=[name, name],
+                        mode="lines+markers",
+                        line={"color": "grey", "width": 1, "dash": "dot"},
+                        marker={"symbol": ["x", "circle"], "size": [10, 0], "color": "grey"},
+                        name="Before calibration",
+                        legendgroup="before",
+                        showlegend="before" not in shown,
+                        hovertemplate=f"before calibration (round {int(r['before_round'])}): "
+                        f"%{{x:,.0f}}, z {r['before_z_score']:.1f}<extra>{name}</extra>",
+                    ),
+                    row=i,
+                    col=1,
+                )
+                shown.add("before")
+            calibrated = bool(r["calibrated"])
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["implied_lift"]],
+                    y=[name],
+                    mode="markers",
+                    marker={
+                        "color": model_colour(model),
+                        "size": 13,
+                        "symbol": "circle" if calibrated else "circle-open",
+                        "line": {"width": 2, "color": model_colour(model)},
+                    },
+                    name=name,
+                    legendgroup=model,
+                    showlegend=model not in shown,
+                    hovertemplate=f"implied %{{x:,.0f}}, z {r['z_score']:.1f} ({r['status']}; "
+                    + ("calibrated on the test" if calibrated else "only checked against it")
+                    + f")<extra>{name}</extra>",
+                ),
+                row=i,
+                col=1,
+            )
+            shown.add(model)
+    # A legend entry for the shaded bands (vrects have none).
+    fig.add_trace(
+        go.Bar(
+            x=[None],
+            y=[None],
+            name=f"Measured lift ± {PASS_Z:.0f} standard errors",
+            marker={"color": "rgba(0,128,0,0.25)"},
+        )
+    )
+    fig.update_xaxes(tickprefix=f"{currency} ", tickformat=".3~s", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")
+    fig = _finish(fig, "Implied against measured lift", height=height)
+    fig.update_layout(hovermode="closest")
+    return fig
 
 
 # -- Loop page ---------------------------------------------------------------------------------

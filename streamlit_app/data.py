@@ -373,6 +373,18 @@ def budget_scenarios(run: RunKey) -> pd.DataFrame:
     )
 
 
+def experiment_lifts(run: RunKey) -> pd.DataFrame:
+    """``experiment_lifts`` of the selected round and the earlier rounds of its run (a lift
+    test's fits before it calibrated them), oldest round first."""
+    return query(
+        "select round, model, experiment_id, channel, calibrated, measured_lift, "
+        "measured_lift_se, implied_lift, z_score, status, message from experiment_lifts "
+        "where run_id = ? and round <= ? order by round, experiment_id, model",
+        run.params,
+        tables=("experiment_lifts",),
+    )
+
+
 # -- agent loop ----------------------------------------------------------------------------------
 def agent_rounds(run_id: str) -> pd.DataFrame:
     """Every round of one run (the loop history), oldest first."""

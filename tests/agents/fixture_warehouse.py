@@ -41,6 +41,13 @@ GATES = {"g1": ("plausibility_ratio", 0.8, 0.5), "g2": ("r_hat_max", 1.004, 1.01
          "g3": ("ess_bulk_min", 850.0, 400.0), "g4": ("divergences", 0.0, 0.0),
          "g5": ("coverage_90", 0.9, 0.8), "g6": ("pareto_k_max", 0.42, 0.7),
          "g7": ("bfmi_min", 0.85, 0.3)}
+# Lift tests (knowledge_experiments), totals over the test window: id -> (channel, measured
+# lift, its standard error). round_frames(lifts=...) says how each round's fits meet them.
+LIFT_TESTS = {"geo_search_2024": ("search", 120_000.0, 15_000.0),
+              "geo_social_2024": ("social", 40_000.0, 10_000.0)}
+LIFT_COLUMNS = ["run_id", "round", "model", "experiment_id", "channel", "calibrated",
+                "measured_lift", "measured_lift_se", "implied_lift", "z_score", "status",
+                "message"]
 
 
 def round_frames(
@@ -55,8 +62,10 @@ def round_frames(
     gate_status: dict[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
     cv_smape: float | None = None,
+    lifts: dict[str, tuple[bool, float]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One round's result tables (docs/TABLES.md columns)."""
+    """One round's result tables (docs/TABLES.md columns). ``lifts``: lift test id (of
+    ``LIFT_TESTS``) -> (whether the fits calibrated on it, z of every model that ran)."""
     roi = roi or BASE_ROI
     ok_models = [m for m in roi if m not in failed]
     started = dt.datetime(2024, 6, 3, 9, 0)
@@ -140,7 +149,25 @@ def round_frames(
     return {"mmm_runs": runs, "model_fit_metrics": metrics, "channel_roi": channel_roi,
             "model_agreement": pd.DataFrame(agreement), "bayes_gates": gates,
             "bayes_parameter_summary": params, "response_curves": pd.DataFrame(curves),
-            "budget_scenarios": budget}
+            "budget_scenarios": budget,
+            "experiment_lifts": lift_rows(run_id, round_, lifts or {}, ok_models)}
+
+
+def lift_rows(run_id: str, round_: int, lifts: dict[str, tuple[bool, float]],
+              models: list[str]) -> pd.DataFrame:
+    """``experiment_lifts`` as a build writes it: implied = measured + z * se; |z| <= 2 pass,
+    <= 3 warn, else fail (prism_mmm.calibration)."""
+    rows = []
+    for experiment_id, (calibrated, z) in lifts.items():
+        channel, measured, se = LIFT_TESTS[experiment_id]
+        implied = measured + z * se
+        rows += [{"run_id": run_id, "round": round_, "model": m, "experiment_id": experiment_id,
+                  "channel": channel, "calibrated": calibrated, "measured_lift": measured,
+                  "measured_lift_se": se, "implied_lift": implied, "z_score": z,
+                  "status": "pass" if abs(z) <= 2 else "warn" if abs(z) <= 3 else "fail",
+                  "message": f"implied {implied:.4g} vs measured {measured:.4g} (se {se:.4g}): "
+                             f"z = {z:.2f}"} for m in models]
+    return pd.DataFrame(rows, columns=LIFT_COLUMNS)
 
 
 def as_round_tables(frames: dict[str, pd.DataFrame]) -> RoundTables:

@@ -7,6 +7,7 @@ change them, so the report, the Proofreader and the runner are exercised togethe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
-from agents import reporter
+from agents import critic, reporter
 from agents.analyst import analyse
 from agents.proofreader import build_trace_set, proofread
 from agents.runner import LoopResult, LoopRunner
@@ -323,3 +324,155 @@ def _inputs(result: LoopResult) -> reporter.ReportInputs:
         run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables, data=data,
         analysis=analyse(tables), rounds=rounds, decisions=pd.DataFrame(), checks=checks,
         verdict=str(rounds.set_index("round").loc[result.best_round, "verdict"]))
+
+
+# --- lift tests: a message and an appendix section, only when there are lift tests ----------
+
+LIFT_TEST = "geo_search_2024"
+
+
+def _lifts(frames: dict[str, pd.DataFrame], calibrated: bool, z: float) -> None:
+    """``frames``' experiment_lifts: every model that ran meets LIFT_TEST at ``z``."""
+    runs = frames["mmm_runs"]
+    frames["experiment_lifts"] = fixture_warehouse.lift_rows(
+        runs["run_id"].iloc[0], int(runs["round"].iloc[0]), {LIFT_TEST: (calibrated, z)},
+        list(frames["model_fit_metrics"]["model"].unique()))
+
+
+def _calibrate_when_listed(miss: float) -> Edit:
+    """A build that honours calibration.experiments: a listed test calibrates every fit
+    (z 0.8, and the fits forecast better, so the round is kept); otherwise it is only checked
+    against and the models miss it by ``miss`` standard errors."""
+    def edit(frames):
+        overrides = json.loads(frames["mmm_runs"]["config_json"].iloc[0])
+        calibrated = LIFT_TEST in overrides.get("calibration", {}).get("experiments", [])
+        _lifts(frames, calibrated, 0.8 if calibrated else miss)
+        if calibrated:
+            metrics = frames["model_fit_metrics"]
+            metrics.loc[metrics["split"] == "holdout", "smape"] = 0.10
+
+    return edit
+
+
+def _section(markdown: str, heading: str) -> str:
+    return markdown.split(heading, 1)[1].split("\n#", 1)[0]
+
+
+def test_lift_test_calibrated_by_the_tuner_shows_before_and_after(tmp_path, monkeypatch,
+                                                                   no_llm):
+    # Round 1 only checks the test and misses it by 2.5 standard errors (a warning); the Tuner
+    # calibrates with it in round 2, which is kept and reported.
+    result = _run(tmp_path, monkeypatch, _calibrate_when_listed(2.5), rounds=2)
+    assert result.best_round == 2
+    assert result.proof_ok, result.proof_summary
+    markdown = result.report_path.read_text()
+    # The message, in plain words, before the appendix.
+    message = _section(markdown, "## Every model agrees with the lift test on Search\n")
+    assert ("Before the models were calibrated on Geo Search 2024, they missed it by up to 2.5 "
+            "standard errors; now by up to 0.8.") in message
+    assert "| Geo Search 2024 | Search | LCU 120.0K | yes | yes |" in message
+    # The appendix: each model, round 1 (only checked) against round 2 (calibrated).
+    appendix = _section(markdown, "### Lift tests against each model, before and after "
+                                  "calibration\n")
+    for model in ("ridge", "bayes", "nls"):
+        assert (f"| {LIFT_TEST} | {model} | LCU 120.0K ± LCU 15.0K | 1 | LCU 157.5K | 2.5 | "
+                "LCU 132.0K | 0.8 | pass | yes |") in appendix, appendix
+    before, deck = _before_appendix(result)
+    assert _appendix_terms(before) == [] and reporter.appendix_terms_in(before) == []
+    assert _appendix_terms(deck) == [] and reporter.appendix_terms_in(deck) == []
+    slides = _slides(result)
+    lift_slides = [s for s in slides if "Lift test" in s["title"] or "lift test" in s["title"]]
+    assert [s["tables"] + s["pictures"] for s in lift_slides] == [1, 1], lift_slides
+    assert "Geo Search 2024" in lift_slides[0]["text"] and "LCU 157.5K" in lift_slides[1]["text"]
+
+
+def test_lift_test_calibrated_from_the_first_round_has_no_before(tmp_path, monkeypatch, no_llm):
+    # Missed by 5 standard errors, the Critic asks for a revision in round 1 and the Tuner
+    # calibrates with the test then: the revision replaces round 1's uncalibrated fit.
+    result = _run(tmp_path, monkeypatch, _calibrate_when_listed(5.0))
+    assert result.proof_ok, result.proof_summary
+    markdown = result.report_path.read_text()
+    message = _section(markdown, "## Every model agrees with the lift test on Search\n")
+    assert "Before the models were calibrated" not in message
+    appendix = _section(markdown, "### Lift tests against each model, before and after "
+                                  "calibration\n")
+    assert (f"| {LIFT_TEST} | ridge | LCU 120.0K ± LCU 15.0K | — | — | — | LCU 132.0K | 0.8 | "
+            "pass | yes |") in appendix
+    assert "— before calibration: no earlier round of this run kept a fit without the test" \
+        in appendix
+
+
+def _lift_report(tmp_path: Path, rounds: list[dict[str, tuple[bool, float]]]):
+    """The report of the last of ``rounds`` (each: lift test id -> (calibrated, z)), written
+    by the Reporter from fixture tables with the Critic's checks; also the trace set and the
+    identifiers the runner would give the Proofreader."""
+    history = []
+    for round_, lifts in enumerate(rounds, start=1):
+        frames = fixture_warehouse.round_frames("r1", round_, lifts=lifts)
+        history.append(frames["experiment_lifts"])
+    tables, data = fixture_warehouse.as_round_tables(frames), fixture_warehouse.as_data_tables()
+    analysis = analyse(tables)
+    checks = pd.DataFrame([c.row() for c in critic.review(tables, data, analysis)])
+    agent_rounds = pd.DataFrame({"round": range(1, len(rounds) + 1), "score": 0.6,
+                                 "verdict": "REVISE"})
+    history = pd.concat(history, ignore_index=True)
+    inputs = reporter.ReportInputs(
+        run_id="r1", cfg=load_config("/nonexistent/prism.yml"), tables=tables, data=data,
+        analysis=analysis, rounds=agent_rounds, decisions=pd.DataFrame(), checks=checks,
+        verdict="REVISE", lift_history=history)
+    report = reporter.write_report(inputs, tmp_path, reporter.executive_summary(inputs))
+    trace = build_trace_set(tables, data, {"agent_rounds": agent_rounds, "critic_checks": checks,
+                                           "experiment_lifts_history": history})
+    identifiers = ["r1", *fixture_warehouse.CHANNELS, "ridge", "bayes", "nls",
+                   *fixture_warehouse.LIFT_TESTS]
+    return report, trace, identifiers
+
+
+def test_lift_test_report_before_and_after_traces(tmp_path):
+    """Round 1 misses the test (z 5, fail) without it; round 2 calibrates on it (z 0.8)."""
+    report, trace, identifiers = _lift_report(
+        tmp_path, [{LIFT_TEST: (False, 5.0)}, {LIFT_TEST: (True, 0.8)}])
+    message = _section(report.markdown, "## Every model agrees with the lift test on Search\n")
+    assert "they missed it by up to 5.0 standard errors; now by up to 0.8" in message
+    assert "| Geo Search 2024 | Search | LCU 120.0K | yes | yes |" in message
+    appendix = _section(report.markdown, "### Lift tests against each model, before and after "
+                                         "calibration\n")
+    rows = [line for line in appendix.splitlines() if line.startswith(f"| {LIFT_TEST} |")]
+    assert rows == [f"| {LIFT_TEST} | {m} | LCU 120.0K ± LCU 15.0K | 1 | LCU 195.0K | 5.0 | "
+                    "LCU 132.0K | 0.8 | pass | yes |" for m in ("ridge", "bayes", "nls")]
+    assert "| round 2: implied | round 2: z |" in appendix
+    proof = proofread(report.markdown + report.slide_text, trace, identifiers)
+    assert proof.ok, proof.summary()
+    # The before figures come from the earlier round only: without it they do not trace.
+    frames = fixture_warehouse.round_frames("r1", 2, lifts={LIFT_TEST: (True, 0.8)})
+    round_only = build_trace_set(fixture_warehouse.as_round_tables(frames),
+                                 fixture_warehouse.as_data_tables())
+    assert "195.0K" in proofread(report.markdown, round_only, identifiers).untraced
+
+
+def test_lift_tests_the_models_miss_are_said_plainly(tmp_path):
+    report, trace, identifiers = _lift_report(
+        tmp_path, [{LIFT_TEST: (False, 5.0), "geo_social_2024": (False, 2.5)}])
+    message = _section(report.markdown, "## The models disagree with lift test Geo Search 2024\n")
+    assert ("Read the return of Search with care: the models do not reproduce its lift "
+            "test.") in message
+    assert "Before the models were calibrated" not in message
+    assert "| Geo Search 2024 | Search | LCU 120.0K | no | no |" in message
+    assert "| Geo Social 2024 | Social | LCU 40.0K | roughly | no |" in message
+    appendix = _section(report.markdown, "### Lift tests against each model, before and after "
+                                         "calibration\n")
+    assert "A test not used for calibration in round 1 (calibrated no) was only checked" \
+        in appendix
+    assert (f"| {LIFT_TEST} | nls | LCU 120.0K ± LCU 15.0K | — | — | — | LCU 195.0K | 5.0 | "
+            "fail | no |") in appendix
+    before = report.markdown.split(f"\n## {reporter.APPENDIX}\n")[0]
+    assert reporter.appendix_terms_in(before) == [] and _appendix_terms(before) == []
+    proof = proofread(report.markdown + report.slide_text, trace, identifiers)
+    assert proof.ok, proof.summary()
+
+
+def test_no_lift_tests_no_lift_test_sections(tmp_path, monkeypatch, no_llm):
+    result = _run(tmp_path, monkeypatch)
+    markdown = result.report_path.read_text()
+    assert "lift test" not in markdown.lower()
+    assert not any("lift test" in s["text"].lower() for s in _slides(result))

@@ -27,6 +27,7 @@ PAGES = {
     "response_curves": "pages/response_curves.py",
     "data_quality": "pages/data_quality.py",
     "models": "pages/models.py",
+    "experiments": "pages/experiments.py",
     "loop_history": "pages/loop_history.py",
 }
 

@@ -32,6 +32,7 @@ PAGES = {
     "response_curves": "Response curves & budget",
     "data_quality": "Data",
     "models": "Models",
+    "experiments": "Experiments",
     "loop_history": "Loop history",
 }
 
