@@ -40,7 +40,7 @@ from agents.analyst import Analysis, word_count
 from agents.report_layout import APPENDIX, Document, Headline, Section, Table
 from agents.scoring import MODELS, failed_models, holdout_smape_by_model
 from agents.warehouse import DATA_TABLES, ROUND_TABLES, DataTables, RoundTables
-from prism_mmm.calibration import PASS_Z, WARN_Z
+from prism_mmm.calibration import PASS_Z, WARN_Z, with_before
 from prism_mmm.config import PrismConfig
 from prism_mmm.formatting import (
     MISSING,
@@ -54,7 +54,6 @@ from prism_mmm.formatting import (
     fmt_signed_money,
     fmt_signed_pct,
 )
-from prism_mmm.lift_tests import with_before
 from prism_mmm.models import REGISTRY, in_model_order, model_colour, model_label
 from prism_mmm.warehouse import AGENT_TABLES
 
@@ -597,7 +596,7 @@ def _curves_message(inputs: ReportInputs, figures: dict[str, Path]) -> Section:
 
 def _lift_rows(inputs: ReportInputs) -> pd.DataFrame:
     """The reported round's ``experiment_lifts`` rows, each with the model's fit before the
-    test calibrated it (:func:`prism_mmm.lift_tests.with_before`); empty without lift tests."""
+    test calibrated it (:func:`prism_mmm.calibration.with_before`); empty without lift tests."""
     lifts, round_ = inputs.tables.experiment_lifts, inputs.tables.round
     if lifts.empty:
         return lifts

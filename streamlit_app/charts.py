@@ -414,7 +414,7 @@ def lift_tests(rows: pd.DataFrame, currency: str) -> go.Figure:
 
     Parameters
     ----------
-    rows : ``experiment_lifts`` rows of one round with ``prism_mmm.lift_tests.with_before``'s
+    rows : ``experiment_lifts`` rows of one round with ``prism_mmm.calibration.with_before``'s
         ``before_*`` columns.
     currency : currency label for the axes.
     """

@@ -7,9 +7,8 @@ import streamlit as st
 
 import charts
 import data
-from prism_mmm.calibration import PASS_Z, WARN_Z
+from prism_mmm.calibration import PASS_Z, WARN_Z, with_before
 from prism_mmm.formatting import fmt_int, fmt_num
-from prism_mmm.lift_tests import with_before
 from prism_mmm.models import in_model_order
 
 run = data.selected_run()

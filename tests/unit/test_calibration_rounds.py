@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prism_mmm.lift_tests import BEFORE_COLUMNS, with_before
+from prism_mmm.calibration import BEFORE_COLUMNS, with_before
 
 
 def _row(round_, model, experiment_id, calibrated, z):
