@@ -375,8 +375,9 @@ def build_report(table: pd.DataFrame, settings: dict[str, int], seed: int,
          f"{settings['tune']} tune / {settings['draws']} draws; seed {seed}; command: "
          f"`python -m bench calibration`; code at {_revision()}.{note} Every model fits "
          "every week (the truth is defined on all weeks). ROI interval: central 90% "
-         "(ridge, nls: bootstrap refits; bayes, peer: posterior draws). abs_error = |ROI - true ROI|; lift_z = (implied - "
-         "measured lift) / se of the channel's test, implied through the fitted model."),
+         "(ridge, nls: bootstrap refits; bayes, peer: posterior draws). abs_error = "
+         "|ROI - true ROI|; lift_z = (implied - measured lift) / se of the channel's test, "
+         "implied through the fitted model."),
         "",
         ("Peer calibration: `MMM.add_lift_test_measurements` (0.19.2) with per-week rows: x = "
          "mean weekly spend over the test's weeks, delta_x = spend change / weeks, delta_y = "
