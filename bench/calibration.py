@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -83,8 +84,8 @@ STATES = ("plain", "calibrated")
 INTERVAL = (0.05, 0.95)
 PEER_L_MAX = 8
 COLUMNS = ["model", "state", "channel", "true_roi", "roi", "roi_low", "roi_high", "covered",
-           "abs_error", "rel_error", "experiment_id", "measured_lift", "implied_lift", "lift_z",
-           "wall_s", "r_hat_max", "divergences", "status"]
+           "abs_error", "rel_error", "experiment_id", "lift_calibrated", "measured_lift",
+           "implied_lift", "lift_z", "wall_s", "r_hat_max", "divergences", "status"]
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -144,6 +145,8 @@ def _rows(model: str, state: str, roi: dict[str, tuple[float, float, float]],
             "covered": bool(low <= true_roi <= high), "abs_error": abs(point - true_roi),
             "rel_error": abs(point - true_roi) / true_roi,
             "experiment_id": None if lift is None else lift["experiment_id"],
+            # whether the fit used the test (lift_agreement says so; the peer's: its state)
+            "lift_calibrated": None if lift is None else bool(lift.get("calibrated", False)),
             "measured_lift": np.nan if lift is None else float(lift["measured_lift"]),
             "implied_lift": np.nan if lift is None else float(lift["implied_lift"]),
             "lift_z": np.nan if lift is None else float(lift["z_score"]),
@@ -231,6 +234,7 @@ def fit_peer(state: str, settings: dict[str, int], seed: int) -> list[dict]:
         first = int(np.flatnonzero(window_weeks(data, test))[0])
         implied = float((contributions(shifted_design(data, test).spend) - base)[first:].sum())
         lifts.append({"experiment_id": test.experiment_id, "channel": test.channel,
+                      "calibrated": state == "calibrated",
                       "measured_lift": test.lift_total, "implied_lift": implied,
                       "z_score": (implied - test.lift_total) / test.lift_se_total})
     diag = sampler_diagnostics(mmm.idata, [rv.name for rv in mmm.model.free_RVs])
@@ -255,6 +259,7 @@ def run_calibration(settings: dict[str, int], results_dir: Path, seed: int = 1,
     """Fit every engine in both states, one process each, one after another; write the
     results and return the per-channel table (``COLUMNS``)."""
     rows: list[dict[str, Any]] = []
+    load_avg = f"{os.getloadavg()[0]:.1f}"  # a shared machine: wall times depend on it
     with tempfile.TemporaryDirectory() as tmp:
         for engine in engines:
             for state in STATES:
@@ -274,7 +279,7 @@ def run_calibration(settings: dict[str, int], results_dir: Path, seed: int = 1,
                     continue
                 rows += json.loads(out.read_text())
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    report = build_report(table, settings, seed, overrides)
+    report = build_report(table, settings, seed, overrides, load_avg)
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     table.assign(settings=json.dumps(settings)).to_csv(
@@ -354,7 +359,7 @@ def _revision() -> str:
 
 
 def build_report(table: pd.DataFrame, settings: dict[str, int], seed: int,
-                 overrides: dict | None = None) -> str:
+                 overrides: dict | None = None, load_avg: str = "n/a") -> str:
     ok = table[table["status"] == "ok"].copy()
     ok["interval"] = [f"{lo:.3f} – {hi:.3f}" for lo, hi in zip(ok.roi_low, ok.roi_high,
                                                                strict=True)]
@@ -373,7 +378,8 @@ def build_report(table: pd.DataFrame, settings: dict[str, int], seed: int,
          "follows a demand driver the data lack; one 4-week lift test per channel); "
          f"Bayesian samplers (ours and the peer's numpyro): {settings['chains']} chains x "
          f"{settings['tune']} tune / {settings['draws']} draws; seed {seed}; command: "
-         f"`python -m bench calibration`; code at {_revision()}.{note} Every model fits "
+         f"`python -m bench calibration`; code at {_revision()}; load average at start "
+         f"{load_avg}.{note} Every model fits "
          "every week (the truth is defined on all weeks). ROI interval: central 90% "
          "(ridge, nls: bootstrap refits; bayes, peer: posterior draws). abs_error = "
          "|ROI - true ROI|; lift_z = (implied - measured lift) / se of the channel's test, "
