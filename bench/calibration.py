@@ -367,6 +367,8 @@ def build_report(table: pd.DataFrame, settings: dict[str, int], seed: int,
     per_model = ok.groupby(["model", "state"], sort=False).agg(
         wall_s=("wall_s", "max"), r_hat_max=("r_hat_max", "max"),
         divergences=("divergences", "max")).reset_index()
+    per_model["divergences"] = pd.Series(  # a count; none for the models without a sampler
+        [None if pd.isna(v) else int(v) for v in per_model["divergences"]], dtype=object)
     summ = summary(table)
     note = ""
     if overrides:
