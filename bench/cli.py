@@ -11,9 +11,15 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?",
-                        choices=["fit", "pipeline", "recovery", "load", "size"], default="fit",
+                        choices=["fit", "pipeline", "recovery", "calibration", "holdout", "load",
+                                 "size"],
+                        default="fit",
                         help="fit: ours vs pymc-marketing speed (default); pipeline: time dbt "
-                        "build; recovery: ROI error and coverage on known-truth data; load: "
+                        "build; recovery: ROI error and coverage on known-truth data; "
+                        "calibration: ROI error before and after lift tests, our three models "
+                        "and pymc-marketing's add_lift_test_measurements; holdout: last-13-week "
+                        "sMAPE/R² of a real prism build and of pymc-marketing on its mmm_input; "
+                        "load: "
                         "readers while builds and a loop round write; size: peak memory of the "
                         "data layer on the largest allowed input")
     parser.add_argument("--quick", action="store_true",
@@ -22,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tune", type=int, default=None, help="tuning steps (default 1000)")
     parser.add_argument("--chains", type=int, default=None, help="chains (default 4)")
     parser.add_argument("--only", choices=["ours", "peer"], default=None,
-                        help="measure only our model or only pymc-marketing")
+                        help="measure only our model(s) or only pymc-marketing")
     parser.add_argument("--datasets", default="apparel,truth",
                         help="comma list of apparel (bundled data), truth (known-truth data)")
     parser.add_argument("--peer-samplers", default="pymc,nutpie,numpyro",
@@ -80,6 +86,20 @@ def run(args: argparse.Namespace) -> int:
 
         table = run_recovery(settings_from(args), args.results_dir)
         return 1 if table.get("status", []).eq("failed").any() else 0
+    if args.target == "calibration":
+        from bench.calibration import OURS, PEER, run_calibration
+
+        engines = {None: (*OURS, PEER), "ours": OURS, "peer": (PEER,)}[args.only]
+        table = run_calibration(
+            settings_from(args), args.results_dir, engines=engines, timeout=args.timeout,
+            overrides=json.loads(args.ours_config) if args.ours_config else None)
+        return 1 if table["status"].eq("failed").any() else 0
+    if args.target == "holdout":
+        from bench.holdout import run_holdout
+
+        table = run_holdout(settings_from(args), args.results_dir, peer=args.only != "ours",
+                            timeout=args.timeout)
+        return 1 if table["status"].eq("failed").any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench
 
