@@ -74,10 +74,11 @@ import numpy as np
 import pandas as pd
 
 from bench.report import markdown_table
+from prism_mmm.models import model_names
 
 DATASET = "confounded_lift"
 BIASED = "search"  # the channel the dataset's generator confounds with demand
-OURS = ("ridge", "nls", "bayes")
+OURS = model_names()  # the registry's order
 PEER = "peer"
 ENGINES = (*OURS, PEER)
 STATES = ("plain", "calibrated")

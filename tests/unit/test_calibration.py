@@ -52,7 +52,11 @@ def test_implied_lift_is_the_models_response_with_its_carry_over(fitted):
     lift = implied_lift(model, data, _test(data, channel))
     assert lift > 0
     assert implied_lift(model, data, _test(data, channel, change=0.0)) == pytest.approx(0.0, abs=1e-6)
-    assert implied_lift(model, data, _test(data, channel, change=-5_000.0)) < 0  # go dark
+    # Go dark: a cut where the channel spends lowers the KPI; display spends nothing in
+    # weeks 40-43, so a cut there changes nothing (spend cannot fall below 0).
+    assert implied_lift(model, data, _test(data, "search", change=-5_000.0)) < 0
+    assert implied_lift(model, data, _test(data, channel, change=-5_000.0)) == pytest.approx(
+        0.0, abs=1e-6)
     # The part inside the window alone is smaller: the adstock carries the rest forward.
     from prism_mmm.calibration import shifted_design
 
