@@ -82,8 +82,6 @@ OURS = model_names()  # the registry's order
 PEER = "peer"
 ENGINES = (*OURS, PEER)
 STATES = ("plain", "calibrated")
-INTERVAL = (0.05, 0.95)
-PEER_L_MAX = 8
 COLUMNS = ["model", "state", "channel", "true_roi", "roi", "roi_low", "roi_high", "covered",
            "abs_error", "rel_error", "experiment_id", "lift_calibrated", "measured_lift",
            "implied_lift", "lift_z", "wall_s", "r_hat_max", "divergences", "status"]
@@ -186,42 +184,25 @@ def fit_ours(model_name: str, state: str, settings: dict[str, int], seed: int,
 
 
 def fit_peer(state: str, settings: dict[str, int], seed: int) -> list[dict]:
-    import warnings
-
     from prism_mmm.models.bayesian.numpyro_sampler import ensure_host_devices
 
     ensure_host_devices(settings["chains"])  # before JAX loads, as for our model
-    from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
-
     from bench.core import sampler_diagnostics
-    from prism_mmm.calibration import shifted_design, window_weeks
+    from bench.recovery import peer_model, peer_roi
+    from prism_mmm.calibration import response_start, shifted_design
 
     frame, found, truth, data, tests = inputs()
-    frame["trend"] = np.arange(len(frame)) / max(len(frame) - 1, 1)
-    controls = [*found.controls, "trend"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        mmm = MMM(date_column=found.date_column, channel_columns=found.channels,
-                  control_columns=controls, adstock=GeometricAdstock(l_max=PEER_L_MAX),
-                  saturation=LogisticSaturation(), yearly_seasonality=2)
-    X = frame[[found.date_column, *found.channels, *controls]]
+    mmm, x = peer_model(found, frame)
     y = frame[found.kpi]
     start = time.perf_counter()
-    mmm.build_model(X, y)
+    mmm.build_model(x, y)
     if state == "calibrated":
         mmm.add_lift_test_measurements(peer_lift_rows(data, tests))
         assert "lift_measurements" in mmm.model.named_vars, "the lift term is not in the model"
-    mmm.fit(X, y, chains=settings["chains"], draws=settings["draws"], tune=settings["tune"],
+    mmm.fit(x, y, chains=settings["chains"], draws=settings["draws"], tune=settings["tune"],
             random_seed=seed, progressbar=False, nuts_sampler="numpyro")
     wall = time.perf_counter() - start
-    contrib = mmm.compute_channel_contribution_original_scale()
-    date_dim = found.date_column if found.date_column in contrib.dims else "date"
-    totals = contrib.sum(dim=date_dim).stack(sample=("chain", "draw")).transpose("sample", ...)
-    roi = {}
-    for channel in found.channels:
-        draws = totals.sel(channel=channel).to_numpy() / frame[channel].sum()
-        low, high = np.quantile(draws, INTERVAL)
-        roi[channel] = (float(draws.mean()), float(low), float(high))
+    roi = peer_roi(mmm, found, frame)
 
     # Implied lift as for ours: channel contributions (raw spend in, KPI units out) with the
     # test's extra spend spread over its window minus without, from its first week on.
@@ -232,7 +213,7 @@ def fit_peer(state: str, settings: dict[str, int], seed: int) -> list[dict]:
     base = contributions(data.spend)
     lifts = []
     for test in tests:
-        first = int(np.flatnonzero(window_weeks(data, test))[0])
+        first = response_start(data, test)
         implied = float((contributions(shifted_design(data, test).spend) - base)[first:].sum())
         lifts.append({"experiment_id": test.experiment_id, "channel": test.channel,
                       "calibrated": state == "calibrated",

@@ -32,6 +32,7 @@ from bench.report import markdown_table
 
 ENGINES = ("ours", "peer")
 INTERVAL = (0.05, 0.95)
+PEER_L_MAX = 8
 
 
 def _frame(name: str):
@@ -82,26 +83,26 @@ def fit_ours(name: str, settings: dict[str, int], seed: int) -> list[dict]:
     return _summary("ours", name, roi, truth, wall, diag)
 
 
-def fit_peer(name: str, settings: dict[str, int], seed: int) -> list[dict]:
+def peer_model(found, frame: pd.DataFrame):
+    """pymc-marketing's MMM as every bench fits it (module docstring), with a linear trend
+    added to ``frame`` as a control; returns the model and its ``X``."""
     import warnings
 
     from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
 
-    from bench.core import sampler_diagnostics
-
-    frame, found, truth = _frame(name)
     frame["trend"] = np.arange(len(frame)) / max(len(frame) - 1, 1)
     controls = [*found.controls, "trend"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         mmm = MMM(date_column=found.date_column, channel_columns=found.channels,
-                  control_columns=controls, adstock=GeometricAdstock(l_max=8),
+                  control_columns=controls, adstock=GeometricAdstock(l_max=PEER_L_MAX),
                   saturation=LogisticSaturation(), yearly_seasonality=2)
-    start = time.perf_counter()
-    mmm.fit(frame[[found.date_column, *found.channels, *controls]], frame[found.kpi],
-            chains=settings["chains"], draws=settings["draws"], tune=settings["tune"],
-            random_seed=seed, progressbar=False, nuts_sampler="numpyro")
-    wall = time.perf_counter() - start
+    return mmm, frame[[found.date_column, *found.channels, *controls]]
+
+
+def peer_roi(mmm, found, frame: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
+    """Per channel: the fitted peer's ROI (posterior mean of contribution / spend) and its
+    central 90% interval."""
     contrib = mmm.compute_channel_contribution_original_scale()
     date_dim = found.date_column if found.date_column in contrib.dims else "date"
     totals = contrib.sum(dim=date_dim).stack(sample=("chain", "draw")).transpose("sample", ...)
@@ -110,8 +111,20 @@ def fit_peer(name: str, settings: dict[str, int], seed: int) -> list[dict]:
         draws = totals.sel(channel=channel).to_numpy() / frame[channel].sum()
         low, high = np.quantile(draws, INTERVAL)
         roi[channel] = (float(draws.mean()), float(low), float(high))
+    return roi
+
+
+def fit_peer(name: str, settings: dict[str, int], seed: int) -> list[dict]:
+    from bench.core import sampler_diagnostics
+
+    frame, found, truth = _frame(name)
+    mmm, x = peer_model(found, frame)
+    start = time.perf_counter()
+    mmm.fit(x, frame[found.kpi], chains=settings["chains"], draws=settings["draws"],
+            tune=settings["tune"], random_seed=seed, progressbar=False, nuts_sampler="numpyro")
+    wall = time.perf_counter() - start
     diag = sampler_diagnostics(mmm.idata, [rv.name for rv in mmm.model.free_RVs])
-    return _summary("peer", name, roi, truth, wall, diag)
+    return _summary("peer", name, peer_roi(mmm, found, frame), truth, wall, diag)
 
 
 def worker(argv: list[str]) -> int:
