@@ -83,6 +83,17 @@ def test_agreement_passes_within_two_se_warns_within_three_fails_beyond(fitted):
     assert "outside the data's weeks" in table.loc["late", "message"]
 
 
+def _confounded():
+    """The calibration benchmark's data (bench/datasets.py confounded_lift), 13 weeks held
+    out, and its lift tests."""
+    from bench.calibration import experiments
+
+    truth = load("confounded_lift")
+    data = from_frame(truth.frame, date_column="date", kpi="revenue",
+                      channels=["search", "tv", "social"], holdout_weeks=13)
+    return truth, data, experiments(truth.lift_tests)
+
+
 def test_lift_tests_pull_the_bayesian_model_toward_the_truth():
     """Search spend follows a demand driver the data lack (bench/datasets.py
     confounded_lift): uncalibrated, the Bayesian model credits search with demand (ROI
@@ -95,12 +106,7 @@ def test_lift_tests_pull_the_bayesian_model_toward_the_truth():
 
     from prism_mmm.models.bayes import BayesMMM
 
-    truth = load("confounded_lift")
-    data = from_frame(truth.frame, date_column="date", kpi="revenue",
-                      channels=["search", "tv", "social"], holdout_weeks=13)
-    tests = tuple(Experiment(t["experiment_id"], t["channel"], pd.Timestamp(t["start_date"]),
-                             pd.Timestamp(t["end_date"]), t["spend_change"], t["lift"],
-                             t["lift_se"]) for t in truth.lift_tests)
+    truth, data, tests = _confounded()
     results = {}
     for label, experiments in (("plain", ()), ("calibrated", tests)):
         calibrated = dataclasses.replace(data, experiments=experiments)
@@ -118,14 +124,6 @@ def test_lift_tests_pull_the_bayesian_model_toward_the_truth():
     assert abs(error["tv"]) < 0.1  # the unconfounded channel stays right
 
 
-def _confounded():
-    truth = load("confounded_lift")
-    data = from_frame(truth.frame, date_column="date", kpi="revenue",
-                      channels=["search", "tv", "social"], holdout_weeks=13)
-    tests = tuple(Experiment(t["experiment_id"], t["channel"], pd.Timestamp(t["start_date"]),
-                             pd.Timestamp(t["end_date"]), t["spend_change"], t["lift"],
-                             t["lift_se"]) for t in truth.lift_tests)
-    return truth, data, tests
 
 
 @pytest.mark.parametrize("name", ["ridge", "nls"])
