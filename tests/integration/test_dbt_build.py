@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from prism_mmm.models import model_names
+from tests.project import build
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +134,15 @@ def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_channels(w
 
     with_flag, without_flag = top_google_roi(flagged), top_google_roi(unflagged)
     assert with_flag < 5.0 and without_flag > 20.0
+
+
+def test_a_warehouse_from_before_a_result_column_gains_it(copy_built_warehouse):
+    """experiment_lifts gained `calibrated` after warehouses existed: the next build adds the
+    column (older rows null) instead of failing on the schema change."""
+    project = copy_built_warehouse
+    with duckdb.connect(str(project.duckdb_path)) as con:
+        con.execute("alter table experiment_lifts drop column calibrated")
+    build(project, run_id="after-upgrade", select="experiment_lifts")
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        columns = [r[0] for r in con.execute("describe experiment_lifts").fetchall()]
+    assert "calibrated" in columns
