@@ -429,7 +429,7 @@ class RidgeMMM(MMMEstimator):
         """(R, p) standardised design rows of the lift tests: the test's change in its
         channel's feature, summed from the window's first week to the end of the data, so
         that ``row @ b`` is the lift the model implies (linear in the coefficients)."""
-        base = media.features(data.spend, self.scale_, **self.params_)
+        base = self.features_
         rows = np.zeros((len(tests), n_columns))
         for k, test in enumerate(tests):
             c = data.channels.index(test.channel)
