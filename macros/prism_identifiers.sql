@@ -10,14 +10,40 @@
   {{ return(name) }}
 {% endmacro %}
 
+{#- The settings from prism.yml (model prism_settings, written by prism_mmm.config): every SQL
+    model reads its configuration here, never from a var, so `dbt build` run directly builds
+    what `prism build` builds. Read when the model runs; while dbt parses (before any table
+    exists) it returns stand-ins of the right types, and SQL rendered from them is never run. -#}
+{% macro prism_settings() %}
+  {#- ref before the execute check, so dbt records the dependency while parsing -#}
+  {%- set settings_table = ref('prism_settings') -%}
+  {%- if not execute -%}
+    {{ return({'date_column': 'date', 'kpi_column': 'kpi', 'channels': [], 'controls': [],
+               'holdout_weeks': 0, 'fourier_order': 0, 'anomaly_z': 0,
+               'diagnostics_gating': 'warn'}) }}
+  {%- endif -%}
+  {%- set rows = run_query("select setting, value_json from " ~ settings_table) -%}
+  {%- set settings = {} -%}
+  {%- for row in rows -%}{%- do settings.update({row[0]: fromjson(row[1])}) -%}{%- endfor -%}
+  {{ return(settings) }}
+{% endmacro %}
+
+{% macro prism_setting(name) %}
+  {%- set settings = prism_settings() -%}
+  {%- if name not in settings -%}
+    {{ exceptions.raise_compiler_error("unknown PrismMMM setting " ~ (name | tojson) ~ "; known: " ~ (settings.keys() | list | sort | join(', '))) }}
+  {%- endif -%}
+  {{ return(settings[name]) }}
+{% endmacro %}
+
 {% macro prism_channels() %}
-  {%- set names = var('channels') -%}
+  {%- set names = prism_setting('channels') -%}
   {%- for name in names %}{% do prism_safe_identifier(name, 'channel') %}{% endfor -%}
   {{ return(names) }}
 {% endmacro %}
 
 {% macro prism_controls() %}
-  {%- set names = var('controls') -%}
+  {%- set names = prism_setting('controls') -%}
   {%- for name in names %}{% do prism_safe_identifier(name, 'control') %}{% endfor -%}
   {{ return(names) }}
 {% endmacro %}
@@ -42,28 +68,7 @@
   {{ return(ids) }}
 {% endmacro %}
 
-{#- The raw (source) column for a safe name: the inverse of the rename map, quoted. -#}
-{% macro prism_raw_column(safe_name) %}
-  {%- set ns = namespace(raw=safe_name) -%}
-  {%- for raw, renamed in var('rename').items() -%}
-    {%- if renamed == safe_name %}{% set ns.raw = raw %}{% endif -%}
-  {%- endfor -%}
-  {{ return(adapter.quote(ns.raw | replace('"', '""'))) }}
-{% endmacro %}
-
 {#- A SQL string literal with embedded quotes escaped. -#}
 {% macro prism_sql_string(value) %}
   {{- return("'" ~ (value | string | replace("'", "''")) ~ "'") -}}
-{% endmacro %}
-
-{#- The input relation: the bundled seed, or a user CSV that `prism build` validated first. -#}
-{% macro prism_input_relation() %}
-  {%- if var('input_source') == 'csv' -%}
-    {%- if not var('input_csv') -%}
-      {{ exceptions.raise_compiler_error("input_source is 'csv' but var input_csv is empty") }}
-    {%- endif -%}
-    {{ return("read_csv(" ~ prism_sql_string(var('input_csv')) ~ ", header = true, all_varchar = true)") }}
-  {%- else -%}
-    {{ return(ref('conjura_apparel_weekly')) }}
-  {%- endif -%}
 {% endmacro %}

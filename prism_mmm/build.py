@@ -20,7 +20,6 @@ import pandas as pd
 from prism_mmm.config import PrismConfig
 from prism_mmm.dbt import build_vars, run_dbt
 from prism_mmm.warehouse import (
-    WarehouseWriteError,
     connect_read,
     read_table,
     staged_copy,
@@ -32,15 +31,14 @@ def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:4]
 
 
-def validate_input(cfg: PrismConfig) -> pd.DataFrame | None:
-    """Check the configured names, for a CSV the file, and the knowledge against the data
-    (before anything is copied). Returns the validated CSV as a typed frame, or None for the
-    bundled seed."""
-    from prism_mmm.ingest import check_config_names, validate_file
+def validate_input(cfg: PrismConfig) -> pd.DataFrame:
+    """Check the configured names, the input, and the knowledge against the data (before
+    anything is copied). Returns the validated input weeks."""
+    from prism_mmm.ingest import check_config_names, input_weeks
     from prism_mmm.knowledge.check import check_knowledge
 
     check_config_names(cfg)
-    typed = validate_file(cfg.data.path, cfg) if cfg.data.source == "csv" else None
+    typed = input_weeks(cfg)
     check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
     return typed
 
@@ -56,9 +54,9 @@ def build_warehouse(
 ) -> Path:
     """Validate, then ``dbt build`` (seeds included) into a copy and swap it in on success.
 
-    dbt reads a user CSV only as the validated copy written next to the staging file (UTF-8,
-    commas, ISO dates, plain numbers, the configured names as headers), so what dbt loads is
-    exactly what was validated, whatever the original encoding, delimiter or date format.
+    dbt validates the input again itself (model ``stg_input__weeks``, the same
+    :func:`prism_mmm.ingest.input_weeks`), so a direct ``dbt build`` loads exactly what this
+    one does; validating here first refuses bad input before the warehouse is even copied.
 
     ``in_process`` runs dbt through its programmatic runner in this process, so Python-level
     caches (the Bayesian model's compiled sampler) survive from one loop round to the next.
@@ -67,25 +65,13 @@ def build_warehouse(
     configuration says: a failed model is a 'failed' row in ``mmm_runs`` (see
     :func:`model_status`) and the other models' results land, instead of failing the build.
     """
-    from prism_mmm.ingest import write_validated_csv
-
-    typed = validate_input(cfg)
+    validate_input(cfg)
     target = warehouse_path()
     overrides = dict(config_overrides or {})
     if allow_failed_models:
         overrides["diagnostics_gating"] = "warn"
-        cfg = cfg.model_copy(update={"diagnostics_gating": "warn"})
-    dbt_vars = build_vars(cfg, run_id=run_id, round=round_, config_overrides=overrides)
+    dbt_vars = build_vars(run_id=run_id, round=round_, config_overrides=overrides)
     with staged_copy(target) as staging:
-        if typed is not None:
-            validated = staging.with_name(staging.name + ".input.csv")
-            try:
-                write_validated_csv(typed, validated)
-            except OSError as exc:
-                raise WarehouseWriteError(
-                    f"could not write the validated input next to {target} ({exc}); the "
-                    "warehouse was left unchanged") from None
-            dbt_vars = {**dbt_vars, "input_csv": str(validated), "rename": {}}
         run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
                 in_process=in_process)
     return target

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
-from prism_mmm.models import model_names, model_spec
+from prism_mmm.models import model_spec
 
 # The bundled demo: its seed and the dataset key its knowledge is filed under.
 DEMO_SEED = "conjura_apparel_weekly"
@@ -451,22 +451,30 @@ class PrismConfig(_Frozen):
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def dbt_vars(self) -> dict[str, Any]:
-        """The subset of configuration the SQL models need, as dbt vars."""
+    def sql_settings(self) -> dict[str, Any]:
+        """The settings the SQL models render with. The ``prism_settings`` dbt model writes
+        them to the warehouse from this same configuration, and the SQL reads them there (macro
+        ``prism_settings``), so ``dbt build`` and ``prism build`` cannot build different data."""
         return {
-            "input_source": self.data.source,
-            "input_csv": str(Path(self.data.path).resolve()) if self.data.path else None,
             "date_column": self.data.date_column,
             "kpi_column": self.data.kpi,
             "channels": self.channels,
             "controls": self.controls,
-            "rename": dict(self.data.rename),
             "holdout_weeks": self.holdout_weeks,
             "fourier_order": self.fourier_order,
             "anomaly_z": self.anomaly_z,
             "diagnostics_gating": self.diagnostics_gating,
-            "models": list(model_names()),
         }
+
+
+def settings_frame(cfg: PrismConfig):
+    """:meth:`PrismConfig.sql_settings` as the ``prism_settings`` table: one row per setting,
+    its value as JSON."""
+    import pandas as pd
+
+    settings = cfg.sql_settings()
+    return pd.DataFrame({"setting": list(settings),
+                         "value_json": [json.dumps(v) for v in settings.values()]})
 
 
 DEFAULT_CHANNELS = [

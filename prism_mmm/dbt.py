@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prism_mmm.config import PrismConfig
+from prism_mmm.models import model_names
 from prism_mmm.project import project_dir
 from prism_mmm.warehouse import warehouse_path
 
@@ -28,9 +28,11 @@ class DbtError(RuntimeError):
 
 
 
-def build_vars(cfg: PrismConfig, **extra: Any) -> dict[str, Any]:
-    """dbt vars for a build: the SQL-facing config plus run identity and Tuner overrides."""
-    return {**cfg.dbt_vars(), **{k: v for k, v in extra.items() if v is not None}}
+def build_vars(**run: Any) -> dict[str, Any]:
+    """dbt vars for a build: the registry's models plus the run's identity and the Tuner's
+    overrides. Nothing from prism.yml: the dbt models read it themselves (``prism_settings``),
+    so a direct ``dbt build`` builds what ``prism build`` builds."""
+    return {"models": list(model_names()), **{k: v for k, v in run.items() if v is not None}}
 
 
 def _failed_nodes(since: float) -> str:

@@ -19,9 +19,9 @@ What is accepted, and why the rest is refused rather than guessed:
   which one is decided by the values, and refused when they cannot tell), ``3 Jan 2022``,
   ``Jan 3, 2022``.
 
-:func:`write_validated_csv` writes the validated values back out in one canonical form
-(UTF-8, commas, ISO dates, plain numbers), and that file is what dbt reads, so the warehouse
-holds exactly what was validated.
+:func:`input_weeks` is what dbt loads (model ``stg_input__weeks``) and what ``prism build``
+checks before it copies the warehouse: one function, so the warehouse holds exactly what was
+validated, whichever command built it.
 """
 
 from __future__ import annotations
@@ -661,17 +661,16 @@ def validate_file(path: str | Path, cfg) -> pd.DataFrame:
                           raw.delimiter, cfg.holdout_weeks, headers=renamed_from)
 
 
-def write_validated_csv(typed: pd.DataFrame, path: str | Path) -> None:
-    """Write a validated frame in the one form dbt reads: UTF-8, commas, ISO dates, numbers
-    as Python writes them (exact round trip), headers = the configured names."""
-    columns = list(typed.columns)
-    with open(path, "x", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for record in typed.itertuples(index=False, name=None):  # the date comes first
-            writer.writerow([_iso(record[0]), *(repr(float(v)) for v in record[1:])])
+def input_weeks(cfg) -> pd.DataFrame:
+    """The configured input (a user CSV, or the bundled seed's file), validated and typed:
+    what the warehouse loads, whichever command builds it."""
+    from prism_mmm.project import project_dir
+
+    data = cfg.data
+    path = data.path if data.source == "csv" else project_dir() / "seeds" / f"{data.seed}.csv"
+    return validate_file(path, cfg)
 
 
 __all__ = ["InputError", "Limits", "Profile", "check_config_names", "check_headers",
            "parse_dates", "parse_numbers", "profile", "read_raw", "validate_file",
-           "validate_frame", "write_validated_csv"]
+           "validate_frame", "input_weeks"]

@@ -54,7 +54,7 @@ final as (
     select
         week_start_date,
         {%- for m in measures %}
-        {%- set column_label = var('kpi_column') if m == 'kpi' else m[6:] %}
+        {%- set column_label = prism_setting('kpi_column') if m == 'kpi' else m[6:] %}
         case
             when known_issue_action = 'cap' and known_issue_column in ('*', '{{ column_label }}')
                 then least({{ m }}, p99_{{ m }})
@@ -68,7 +68,7 @@ final as (
         z_{{ m }},
         {%- endfor %}
         greatest({% for m in measures %}coalesce(abs(z_{{ m }}), 0){{ ', ' if not loop.last }}{% endfor %})
-            > {{ var('anomaly_z') }} as is_anomaly,
+            > {{ prism_setting('anomaly_z') }} as is_anomaly,
         known_issue_id,
         known_issue_ids,
         known_issue_action,

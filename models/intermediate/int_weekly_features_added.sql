@@ -49,11 +49,11 @@ final as (
     select
         * exclude (week_index, n_weeks, day_of_year),
         week_index / greatest(n_weeks - 1, 1) as trend,
-        {%- for k in range(1, var('fourier_order') + 1) %}
+        {%- for k in range(1, prism_setting('fourier_order') + 1) %}
         sin(2 * pi() * {{ k }} * day_of_year / 365.25) as season_sin_{{ k }},
         cos(2 * pi() * {{ k }} * day_of_year / 365.25) as season_cos_{{ k }},
         {%- endfor %}
-        case when week_index >= n_weeks - {{ var('holdout_weeks') }} then 'holdout' else 'train' end
+        case when week_index >= n_weeks - {{ prism_setting('holdout_weeks') }} then 'holdout' else 'train' end
             as split
     from indexed
 

@@ -25,7 +25,7 @@ final as (
         event_{{ event_id }},
         {%- endfor %}
         trend,
-        {%- for k in range(1, var('fourier_order') + 1) %}
+        {%- for k in range(1, prism_setting('fourier_order') + 1) %}
         season_sin_{{ k }},
         season_cos_{{ k }},
         {%- endfor %}

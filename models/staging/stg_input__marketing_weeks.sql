@@ -1,24 +1,24 @@
--- One row per week of the input (bundled seed or a validated user CSV): typed and renamed.
--- Column names come from configuration and pass prism_safe_identifier before rendering.
+-- One row per week of the validated input (stg_input__weeks): named for the pipeline.
+-- Column names come from prism.yml and pass prism_safe_identifier before rendering.
 {%- set channels = prism_channels() %}
 {%- set controls = prism_controls() %}
 
 with source as (
 
-    select * from {{ prism_input_relation() }}
+    select * from {{ ref('stg_input__weeks') }}
 
 ),
 
 renamed as (
 
     select
-        cast({{ prism_raw_column(var('date_column')) }} as date) as week_start_date,
-        cast({{ prism_raw_column(var('kpi_column')) }} as double) as kpi,
+        cast({{ adapter.quote(prism_setting('date_column')) }} as date) as week_start_date,
+        cast({{ adapter.quote(prism_setting('kpi_column')) }} as double) as kpi,
         {%- for channel in channels %}
-        cast({{ prism_raw_column(channel) }} as double) as spend_{{ channel }},
+        cast({{ adapter.quote(channel) }} as double) as spend_{{ channel }},
         {%- endfor %}
         {%- for control in controls %}
-        cast({{ prism_raw_column(control) }} as double) as ctrl_{{ control }},
+        cast({{ adapter.quote(control) }} as double) as ctrl_{{ control }},
         {%- endfor %}
         true as is_observed
     from source

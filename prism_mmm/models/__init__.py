@@ -1,7 +1,7 @@
 """The model registry: the one list of models the product fits, compares and shows.
 
 Everything that needs the models reads them from here: the dbt var ``models`` (through
-``PrismConfig.dbt_vars``), the config and CLI choices, the agents' scoring and report, and the
+``prism_mmm.dbt.build_vars``), the config and CLI choices, the agents' scoring and report, and the
 app's labels and colours. A fourth model is one module with an ``@register``-ed
 :class:`~prism_mmm.models.base.MMMEstimator` subclass, one :class:`ModelSpec` below, and its
 thin dbt model ``python_models/fit_<name>.py`` (documented in ``python_models/fits.yml``).

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from prism_mmm.cli import main
+from tests.project import write_settings_table
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bad_input"
 
@@ -93,16 +94,18 @@ def test_locked_warehouse_is_reported_and_untouched(copy_built_warehouse, monkey
     assert _digest(project.duckdb_path) == before
 
 
-def test_dbt_refuses_an_unsafe_channel_name_from_vars(built_warehouse, tmp_path):
-    """The Jinja twin of the identifier check stops a name before it is rendered into SQL."""
-    env = {**built_warehouse.env(), "PRISM_DUCKDB_PATH": str(tmp_path / "scratch.duckdb")}
+def test_dbt_refuses_an_unsafe_channel_name_from_the_settings_table(built_warehouse, tmp_path):
+    """The Jinja twin of the identifier check stops a name before it is rendered into SQL,
+    even one that did not come through prism.yml's validation."""
     import os
 
+    scratch = tmp_path / "scratch.duckdb"
+    write_settings_table(scratch, channels=['google"; drop table x; --'])
+    env = {**built_warehouse.env(), "PRISM_DUCKDB_PATH": str(scratch)}
     result = subprocess.run(
         [sys.executable, "-m", "dbt.cli.main", "compile", "--select", "stg_input__marketing_weeks",
          "--project-dir", str(built_warehouse.project_dir),
-         "--profiles-dir", str(built_warehouse.project_dir),
-         "--vars", '{"channels": ["google\\"; drop table x; --"]}'],
+         "--profiles-dir", str(built_warehouse.project_dir)],
         capture_output=True, text=True, env={**os.environ, **env}, check=False,
         cwd=built_warehouse.project_dir)
     assert result.returncode != 0

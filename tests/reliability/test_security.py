@@ -19,7 +19,7 @@ from prism_mmm.identifiers import UnsafeIdentifierError
 from prism_mmm.warehouse import connect_read, read_table
 from tests.agents.fake_anthropic import FakeAnthropic
 from tests.knowledge.fake_notion import FakeNotion
-from tests.project import REPO
+from tests.project import REPO, write_settings_table
 from tests.reliability.checks import TINY_SETTINGS, digest, use_settings
 
 NOTION_SECRET = "ntn_4f9aSECRETnotionTOKEN8c21"
@@ -157,14 +157,15 @@ def test_table_names_pass_the_identifier_check(tmp_path):
 
 
 def test_channel_names_that_reach_dbt_are_checked_there_too(built_warehouse, tmp_path):
-    """Names passed straight to dbt (an analytics engineer's `dbt build --vars`) meet the Jinja
-    twin of the check; see also tests/integration/test_bad_input.py."""
-    env = {**os.environ, **built_warehouse.env(),
-           "PRISM_DUCKDB_PATH": str(tmp_path / "scratch.duckdb")}
+    """Names that reach the SQL without passing prism.yml's validation (a hand-edited
+    prism_settings table) meet the Jinja twin of the check; see also
+    tests/integration/test_bad_input.py."""
+    scratch = tmp_path / "scratch.duckdb"
+    write_settings_table(scratch, controls=["temp; drop table x"])
+    env = {**os.environ, **built_warehouse.env(), "PRISM_DUCKDB_PATH": str(scratch)}
     done = subprocess.run(
         [sys.executable, "-m", "dbt.cli.main", "compile", "--select", "stg_input__marketing_weeks",
          "--project-dir", str(built_warehouse.project_dir),
-         "--profiles-dir", str(built_warehouse.project_dir),
-         "--vars", '{"controls": ["temp; drop table x"]}'],
+         "--profiles-dir", str(built_warehouse.project_dir)],
         capture_output=True, text=True, env=env, check=False, cwd=built_warehouse.project_dir)
     assert done.returncode != 0 and "unsafe control name" in done.stdout

@@ -15,7 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from prism_mmm.commands import optimize
-from prism_mmm.config import OptimizerConfig, PrismConfig
+from prism_mmm.config import OptimizerConfig
+from prism_mmm.dbt import build_vars
 from prism_mmm.identifiers import check_identifier
 from prism_mmm.models import (
     REGISTRY,
@@ -72,7 +73,7 @@ def test_dbt_project_default_var_equals_the_registry():
 
 
 def test_prism_build_passes_the_registry_as_a_dbt_var():
-    assert PrismConfig().dbt_vars()["models"] == list(model_names())
+    assert build_vars(run_id="r", round=1)["models"] == list(model_names())
 
 
 def test_optimizer_model_is_validated_against_the_registry():

@@ -31,12 +31,12 @@ anomalies as (
 
     select
         count(distinct week_start_date) as n_anomalies,
-        count(*) filter (where column_name = '{{ var('kpi_column') }}') as n_kpi_anomalies,
+        count(*) filter (where column_name = {{ prism_sql_string(prism_setting('kpi_column')) }}) as n_kpi_anomalies,
         string_agg(strftime(week_start_date, '%Y-%m-%d'), ', ' order by week_start_date)
-            filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue
+            filter (where column_name = {{ prism_sql_string(prism_setting('kpi_column')) }} and not is_known_issue
                     and not is_event_week)
             as unexplained_weeks,
-        count(*) filter (where column_name = '{{ var('kpi_column') }}' and not is_known_issue
+        count(*) filter (where column_name = {{ prism_sql_string(prism_setting('kpi_column')) }} and not is_known_issue
                          and not is_event_week)
             as n_unexplained
     from {{ ref('eda_anomalies') }}

@@ -18,7 +18,7 @@ week_events as (
 
 unpivoted as (
 
-    select week_start_date, '{{ var('kpi_column') }}' as column_name, kpi as value, z_kpi as z_score,
+    select week_start_date, {{ prism_sql_string(prism_setting('kpi_column')) }} as column_name, kpi as value, z_kpi as z_score,
         is_known_issue, known_issue_id
     from flagged
     {%- for channel in channels %}
@@ -38,7 +38,7 @@ final as (
         week_events.event_ids is not null as is_event_week
     from unpivoted
     left join week_events using (week_start_date)
-    where abs(unpivoted.z_score) > {{ var('anomaly_z') }}
+    where abs(unpivoted.z_score) > {{ prism_setting('anomaly_z') }}
 
 )
 
