@@ -15,8 +15,9 @@ deterministically (a fixed seed), by the processes documented on each generator:
   signs, dots and dashes, constant brand and market id columns, a KPI in a different unit
   range; logistic saturation and long carry-over (a misspecified case for the Hill default).
 
-``python -m bench.datasets`` writes the generated files to ``data/known_truth``; a test checks
-that the committed files are what the generators produce. True ROI = the channel's
+``python -m bench.datasets`` writes the generated files to ``data/known_truth`` (and the
+Fivetran-layout shop of ``bench.fivetran_shop`` to ``data/known_truth/fivetran_shop``); a test
+checks that the committed files are what the generators produce. True ROI = the channel's
 contribution summed over every week / its spend summed over every week, PrismMMM's definition.
 """
 
@@ -283,5 +284,8 @@ def user_csv(name: str, directory: Path) -> Path:
 
 
 if __name__ == "__main__":
+    from bench import fivetran_shop  # it imports this module, so not at the top (a cycle)
+
     for generate in GENERATED.values():
         print(generate().write(KNOWN_TRUTH_DIR))
+    print(fivetran_shop.generate().write(fivetran_shop.FIVETRAN_SHOP_DIR))
