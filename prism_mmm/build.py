@@ -31,16 +31,17 @@ def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:4]
 
 
-def validate_input(cfg: PrismConfig) -> pd.DataFrame:
-    """Check the configured names, the input, and the knowledge against the data (before
-    anything is copied). Returns the validated input weeks."""
+def validate_input(cfg: PrismConfig) -> None:
+    """Check the configured names, an input file, and the knowledge against the data before
+    anything is copied. Warehouse tables are checked inside the build (model
+    ``stg_input__weeks``), whose failure leaves the warehouse as it was all the same."""
     from prism_mmm.ingest import check_config_names, input_weeks
     from prism_mmm.knowledge.check import check_knowledge
 
     check_config_names(cfg)
-    typed = input_weeks(cfg)
+    if cfg.data.input_path() is not None:
+        input_weeks(cfg)
     check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
-    return typed
 
 
 def build_warehouse(

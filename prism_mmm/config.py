@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,10 +39,65 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# A warehouse relation as a user names it: table, schema.table or database.schema.table.
+RELATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ChannelRule(_Frozen):
+    """One rule of the channel mapping: rows of ``platform`` (and, when set, whose campaign
+    name contains ``campaign_name_contains``) are spend of ``channel``. The first matching rule
+    wins."""
+
+    platform: str = Field(description="ad_reporting platform value, e.g. facebook_ads")
+    campaign_name_contains: str | None = Field(
+        None, description="substring of campaign_name (case-sensitive); unset: every row of "
+        "the platform")
+    channel: str = Field(description="the channel's name (a safe name, as in data.channels)")
+
+    @field_validator("channel")
+    @classmethod
+    def _safe_channel(cls, name: str) -> str:
+        return check_identifier(name, "channel")
+
+
+class WarehouseSource(_Frozen):
+    """Spend and KPI read from warehouse tables in the layouts of Fivetran's dbt packages,
+    daily, turned into weeks by the SQL staging models."""
+
+    spend_relation: str = Field(description="relation with the layout of ad_reporting__ad_report "
+                                "(or __campaign_report / __account_report): date_day, platform, "
+                                "spend and, for campaign rules, campaign_name")
+    kpi_relation: str = Field(description="relation with the KPI, in kpi_layout")
+    kpi_layout: Literal["shopify__daily_shop", "shopify__orders"] = Field(
+        "shopify__daily_shop", description="shopify__daily_shop: one row per day (date_day, "
+        "currency, the KPI column); shopify__orders: one row per order (created_timestamp, "
+        "cancelled_timestamp, is_test_order, currency, the KPI column), test and cancelled "
+        "orders excluded")
+    week_start: Literal[WEEKDAYS] = Field(  # type: ignore[valid-type]
+        "monday", description="first day of a week; partial first and last weeks are dropped")
+    channel_mapping: list[ChannelRule] = Field(
+        min_length=1, description="rules from platform / campaign name to channel, in order")
+
+    @field_validator("spend_relation", "kpi_relation")
+    @classmethod
+    def _relation_name(cls, name: str) -> str:
+        if not RELATION_NAME.match(name):
+            raise ValueError(f"relation name {name!r} must be table, schema.table or "
+                             "database.schema.table, each part letters, digits, _ or $")
+        return name
+
+    def mapped_channels(self) -> list[str]:
+        """The channels the rules name, in the order they first appear."""
+        return list(dict.fromkeys(rule.channel for rule in self.channel_mapping))
+
+
 class DataConfig(_Frozen):
-    source: Literal["seed", "csv"] = Field("seed", description="bundled dbt seed or a user CSV")
+    source: Literal["seed", "csv", "warehouse"] = Field(
+        "seed", description="bundled dbt seed, a user CSV, or warehouse tables (data.warehouse)")
     seed: str = Field(DEMO_SEED, description="seed name when source = seed")
     path: str | None = Field(None, description="CSV path when source = csv")
+    warehouse: WarehouseSource | None = Field(None, description="tables when source = warehouse")
     dataset: str = Field(
         DEMO_DATASET,
         description="key of the dataset: its knowledge lives in knowledge/<dataset>/ (and in "
@@ -71,6 +127,9 @@ class DataConfig(_Frozen):
     def _default_dataset(cls, raw: Any) -> Any:
         if isinstance(raw, dict) and raw.get("dataset") is None:
             source, seed = raw.get("source", "seed"), raw.get("seed", DEMO_SEED)
+            if source == "warehouse":
+                raise ValueError("data.dataset must be set for a warehouse source: it keys the "
+                                 "data's knowledge (knowledge/<dataset>/)")
             raw = {**raw, "dataset": default_dataset(source, seed, raw.get("path"))}
         return raw
 
@@ -93,13 +152,49 @@ class DataConfig(_Frozen):
             raise ValueError(f"duplicate names in {names}")
         return names
 
+    @model_validator(mode="before")
+    @classmethod
+    def _channels_from_mapping(cls, raw: Any) -> Any:
+        # A warehouse source's channels are the mapping's unless listed (to fix their order).
+        if isinstance(raw, dict) and raw.get("source") == "warehouse" and not raw.get("channels"):
+            rules = (raw.get("warehouse") or {}).get("channel_mapping") or []
+            names = [rule.get("channel") for rule in rules if isinstance(rule, dict)]
+            raw = {**raw, "channels": list(dict.fromkeys(n for n in names if n))}
+        return raw
+
     @model_validator(mode="after")
     def _csv_has_path(self) -> DataConfig:
         if self.source == "csv" and not self.path:
             raise ValueError("data.source is 'csv' but data.path is not set")
+        if self.source == "warehouse":
+            self._check_warehouse()
         if not self.channels:
             raise ValueError("data.channels is empty: at least one spend channel is needed")
         return self
+
+
+    def _check_warehouse(self) -> None:
+        if self.warehouse is None:
+            raise ValueError("data.source is 'warehouse' but data.warehouse is not set")
+        mapped = self.warehouse.mapped_channels()
+        if set(mapped) != set(self.channels):
+            raise ValueError(
+                f"data.channels {self.channels} and the channels of "
+                f"data.warehouse.channel_mapping {mapped} differ: every channel needs a rule "
+                "and every rule a listed channel")
+        if self.controls:
+            raise ValueError("data.controls is not supported for a warehouse source yet (the "
+                             "layouts carry no control variables)")
+
+    def input_path(self) -> Path | None:
+        """The input file: the CSV, or the bundled seed's file; None for warehouse tables."""
+        from prism_mmm.project import project_dir
+
+        if self.source == "csv":
+            return Path(self.path)
+        if self.source == "seed":
+            return project_dir() / "seeds" / f"{self.seed}.csv"
+        return None
 
 
 class TransformConfig(_Frozen):
@@ -464,6 +559,8 @@ class PrismConfig(_Frozen):
             "fourier_order": self.fourier_order,
             "anomaly_z": self.anomaly_z,
             "diagnostics_gating": self.diagnostics_gating,
+            "source": self.data.source,
+            "warehouse": self.data.warehouse.model_dump() if self.data.warehouse else None,
         }
 
 

@@ -662,15 +662,23 @@ def validate_file(path: str | Path, cfg) -> pd.DataFrame:
 
 
 def input_weeks(cfg) -> pd.DataFrame:
-    """The configured input (a user CSV, or the bundled seed's file), validated and typed:
-    what the warehouse loads, whichever command builds it."""
-    from prism_mmm.project import project_dir
-
-    data = cfg.data
-    path = data.path if data.source == "csv" else project_dir() / "seeds" / f"{data.seed}.csv"
-    return validate_file(path, cfg)
+    """The configured input file (a user CSV, or the bundled seed's file), validated and
+    typed: what the warehouse loads, whichever command builds it. Warehouse tables are read by
+    dbt (:func:`prism_mmm.sources.warehouse_weeks`)."""
+    return validate_file(cfg.data.input_path(), cfg)
 
 
-__all__ = ["InputError", "Limits", "Profile", "check_config_names", "check_headers",
-           "parse_dates", "parse_numbers", "profile", "read_raw", "validate_file",
-           "validate_frame", "input_weeks"]
+__all__ = [
+    "InputError",
+    "Limits",
+    "Profile",
+    "check_config_names",
+    "check_headers",
+    "input_weeks",
+    "parse_dates",
+    "parse_numbers",
+    "profile",
+    "read_raw",
+    "validate_file",
+    "validate_frame",
+]

@@ -1,8 +1,15 @@
 from prism_mmm.config import load_config
 from prism_mmm.ingest import input_weeks
+from prism_mmm.sources import warehouse_weeks
 
 
 def model(dbt, session):
     dbt.config(materialized="table", tags=["data_layer"])
+    cfg = load_config(overrides=dbt.config.meta_get("config_overrides"))
+    # Both refs always, so dbt orders the warehouse staging first whatever the source.
+    spend_weekly = dbt.ref("int_warehouse_spend_weekly")
+    kpi_weekly = dbt.ref("int_warehouse_kpi_weekly")
+    if cfg.data.source == "warehouse":
+        return warehouse_weeks(cfg, spend_weekly.df(), kpi_weekly.df())
     # The same validation `prism build` runs first: bad input fails this node with its message.
-    return input_weeks(load_config(overrides=dbt.config.meta_get("config_overrides")))
+    return input_weeks(cfg)

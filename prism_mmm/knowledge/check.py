@@ -11,7 +11,6 @@ knowledge sync`` applies :func:`dataset_problems` to Notion rows before writing 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,13 +33,12 @@ def input_columns(cfg: PrismConfig) -> list[str] | None:
     ``None`` when the file cannot be read (or, for the seed, there is no project to read it
     from): input validation reports that, not this check.
     """
-    from prism_mmm.project import ProjectNotFoundError, project_dir
+    from prism_mmm.project import ProjectNotFoundError
 
+    if cfg.data.source == "warehouse":  # the staging models name exactly these columns
+        return [cfg.data.date_column, cfg.data.kpi, *cfg.channels]
     try:
-        if cfg.data.source == "csv":
-            path = Path(cfg.data.path)
-        else:
-            path = project_dir() / "seeds" / f"{cfg.data.seed}.csv"
+        path = cfg.data.input_path()
         # Read as ingest.read_raw does, so the raw headers match the keys of data.rename.
         header = pd.read_csv(path, nrows=0, dtype=str, skipinitialspace=True).columns
     except (OSError, ValueError, pd.errors.ParserError, ProjectNotFoundError):

@@ -88,9 +88,10 @@ def check_lift_test(project) -> None:
     assert set(lifts["status"]) <= {"pass", "warn", "fail"}
 
 
-def check_results(project, config: dict, name: str, built) -> dict:
+def check_results(project, config: dict, truth: dict[str, float], built) -> dict:
+    """Three working models, the true ROI inside the Bayesian interval with a bounded error,
+    a plausible media share and g1 passing; returns the Bayesian gates."""
     assert built.returncode == 0, (built.stdout + built.stderr)[-4000:]
-    truth = load(name).true_roi
     with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
         runs = con.execute("select model, status, message from mmm_runs where run_id = 'e2e'"
                            ).fetchdf().set_index("model")
@@ -117,7 +118,7 @@ def check_results(project, config: dict, name: str, built) -> dict:
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_init_then_build_gives_three_working_models_and_the_truth(tmp_path, name):
     project, config, built = init_and_build(tmp_path, name, QUICK_SETTINGS, lift_test=True)
-    check_results(project, config, name, built)
+    check_results(project, config, load(name).true_roi, built)
     check_lift_test(project)
     # Knowledge of this dataset only: a scaffold, no other dataset's ROI ranges.
     context = yaml.safe_load(
@@ -130,7 +131,7 @@ def test_init_then_build_gives_three_working_models_and_the_truth(tmp_path, name
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_production_settings_converge_and_recover_the_truth(tmp_path, name):
     project, config, built = init_and_build(tmp_path, name, {})
-    gates = check_results(project, config, name, built)
+    gates = check_results(project, config, load(name).true_roi, built)
     assert gates.loc["max_r_hat", "value"] <= 1.01
     assert gates.loc["divergences", "value"] == 0
     assert gates.loc["min_ess_bulk", "value"] >= 400

@@ -1,0 +1,93 @@
+"""Warehouse sources: the weekly input built from daily tables in Fivetran's layouts.
+
+The SQL staging models map ad spend to channels and turn days into weeks
+(``stg_warehouse__*``, ``int_warehouse_*_weekly``); :func:`warehouse_weeks` checks what they
+built and shapes it as the input file would be, then runs the input file's own validation, so
+both paths refuse the same problems. Every problem is listed at once, each naming its platform,
+campaign, currency or dates.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from prism_mmm.ingest import MAX_LISTED, InputError, validate_frame
+
+
+def _dates(text: str, limit: int = MAX_LISTED) -> str:
+    days = text.split(", ")
+    return ", ".join(days[:limit]) + (f" and {len(days) - limit} more" if len(days) > limit else "")
+
+
+def _joined(values: pd.Series) -> str:
+    return ", ".join(v for v in values.dropna() if v)
+
+
+def source_problems(cfg, spend_weekly: pd.DataFrame, kpi_weekly: pd.DataFrame) -> list[str]:
+    """What the weekly tables say is wrong with the warehouse data, one line per problem."""
+    warehouse = cfg.data.warehouse
+    problems = []
+    if kpi_weekly.empty:
+        problems.append(f"{warehouse.kpi_relation} has no rows (no valid orders or shop days)")
+    unmapped = spend_weekly[spend_weekly["channel"].isna()]
+    if not unmapped.empty:
+        totals = unmapped.groupby("unmapped")["spend"].sum().sort_values(ascending=False)
+        listed = ", ".join(f"{name!r} ({total:,.2f})" for name, total in totals.head(MAX_LISTED).items())
+        more = len(totals) - MAX_LISTED
+        problems.append(
+            f"spend in {warehouse.spend_relation} matches no rule of "
+            f"data.warehouse.channel_mapping: {listed}" + (f" and {more} more" if more > 0 else "")
+            + "; add a rule (platform, and campaign_name_contains) for each")
+    negative = spend_weekly.dropna(subset=["negative_days"])
+    for row in negative.itertuples():
+        problems.append(f"spend in {warehouse.spend_relation} is negative for "
+                        f"{row.channel or row.unmapped} on {_dates(row.negative_days)}")
+    currencies = sorted({c for joined in kpi_weekly["currencies"].dropna()
+                         for c in joined.split(", ")})
+    if len(currencies) > 1:
+        weeks = {c: kpi_weekly.loc[kpi_weekly["currencies"].fillna("").str.contains(c),
+                                   "week_start_date"] for c in currencies}
+        spans = "; ".join(f"{c} in weeks {w.min():%Y-%m-%d} to {w.max():%Y-%m-%d}"
+                          for c, w in weeks.items())
+        problems.append(f"{warehouse.kpi_relation} mixes currencies ({spans}): a series needs "
+                        "one currency; filter the relation to one shop or currency")
+    elif currencies and currencies[0] != cfg.data.currency:
+        problems.append(f"{warehouse.kpi_relation} is in {currencies[0]} but data.currency is "
+                        f"{cfg.data.currency}; set data.currency: {currencies[0]}")
+    if warehouse.kpi_layout == "shopify__daily_shop":
+        missing = _joined(kpi_weekly.sort_values("week_start_date")["missing_days"])
+        if missing:
+            problems.append(f"{warehouse.kpi_relation} has no row for {_dates(missing)}: a daily "
+                            "shop table needs every day (a gap would read as zero sales)")
+        repeated = _joined(kpi_weekly.sort_values("week_start_date")["repeated_days"])
+        if repeated:
+            problems.append(f"{warehouse.kpi_relation} has several rows for {_dates(repeated)}: "
+                            "one shop per series; filter the relation to one shop_id")
+    return problems
+
+
+def warehouse_weeks(cfg, spend_weekly: pd.DataFrame, kpi_weekly: pd.DataFrame) -> pd.DataFrame:
+    """The validated weekly input (date, KPI, one column per channel) from the weekly tables
+    the SQL built; partial first and last weeks left out (``int_warehouse_kpi_weekly`` keeps
+    them, flagged). Raises :class:`~prism_mmm.ingest.InputError` listing every problem."""
+    data, warehouse = cfg.data, cfg.data.warehouse
+    problems = source_problems(cfg, spend_weekly, kpi_weekly)
+    if problems:
+        raise InputError("; ".join(problems))
+    weeks = kpi_weekly.loc[~kpi_weekly["is_partial_week"]].sort_values("week_start_date")
+    spend = (spend_weekly.pivot_table(index="week_start_date", columns="channel",
+                                      values="spend", aggfunc="sum")
+             .reindex(index=weeks["week_start_date"], columns=cfg.channels).fillna(0.0))
+    # As text, the way an input file arrives: the file's validation then applies unchanged.
+    frame = pd.DataFrame({data.date_column: weeks["week_start_date"].dt.strftime("%Y-%m-%d"),
+                          data.kpi: weeks["kpi"].map(repr)})
+    for channel in cfg.channels:
+        frame[channel] = spend[channel].to_numpy()
+        frame[channel] = frame[channel].map(repr)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    try:
+        return validate_frame(frame, data.date_column, data.kpi, cfg.channels, [],
+                              holdout_weeks=cfg.holdout_weeks)
+    except InputError as exc:
+        raise InputError(f"the weeks built from {warehouse.spend_relation} and "
+                         f"{warehouse.kpi_relation} (row n = full week n): {exc}") from None
