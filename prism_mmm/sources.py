@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prism_mmm.ingest import MAX_LISTED, InputError, validate_frame
+from prism_mmm.ingest import MAX_LISTED, InputError, Profile, validate_frame
 
 
 def _dates(text: str, limit: int = MAX_LISTED) -> str:
@@ -91,3 +91,80 @@ def warehouse_weeks(cfg, spend_weekly: pd.DataFrame, kpi_weekly: pd.DataFrame) -
     except InputError as exc:
         raise InputError(f"the weeks built from {warehouse.spend_relation} and "
                          f"{warehouse.kpi_relation} (row n = full week n): {exc}") from None
+
+
+def quoted_relation(name: str) -> str:
+    """A relation name from the configuration (checked by ``RELATION_NAME``), quoted part by
+    part for SQL."""
+    from prism_mmm.config import RELATION_NAME
+
+    if not RELATION_NAME.match(name):
+        raise InputError(f"relation name {name!r} must be table, schema.table or "
+                         "database.schema.table, each part letters, digits, _ or $")
+    return ".".join('"' + part + '"' for part in name.split("."))
+
+
+def _columns(con, relation: str) -> list[str]:
+    import duckdb
+
+    try:
+        return [c.lower() for c in con.execute(f"select * from {quoted_relation(relation)} "
+                                               "limit 0").df().columns]
+    except duckdb.CatalogException:
+        raise InputError(f"relation {relation} is not in the warehouse") from None
+
+
+def _require(relation: str, columns: list[str], needed: list[str]) -> None:
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise InputError(f"relation {relation} lacks column(s) {', '.join(missing)}; it has: "
+                         f"{', '.join(columns)}")
+
+
+def profile_warehouse(con, spend_relation: str, kpi_relation: str, kpi: str | None = None
+                      ) -> tuple[dict, Profile]:
+    """What ``prism init`` proposes for warehouse tables: ``data.warehouse`` (the KPI layout
+    from the relation's columns, one channel per ad platform), the KPI column and currency,
+    and a :class:`~prism_mmm.ingest.Profile` for the knowledge scaffold."""
+    from prism_mmm.identifiers import check_identifier, to_snake_case
+
+    spend_columns = _columns(con, spend_relation)
+    _require(spend_relation, spend_columns, ["date_day", "platform", "spend"])
+    kpi_columns = _columns(con, kpi_relation)
+    if {"created_timestamp", "is_test_order", "cancelled_timestamp"} <= set(kpi_columns):
+        layout, day = "shopify__orders", "cast(created_timestamp as date)"
+    elif "date_day" in kpi_columns:
+        layout, day = "shopify__daily_shop", "cast(date_day as date)"
+    else:
+        raise InputError(f"relation {kpi_relation} has neither the shopify__daily_shop layout "
+                         "(date_day) nor the shopify__orders one (created_timestamp, "
+                         f"cancelled_timestamp, is_test_order); it has: {', '.join(kpi_columns)}")
+    kpi = kpi or "net_sales"
+    _require(kpi_relation, kpi_columns, [kpi, "currency"])
+    check_identifier(kpi, "KPI column", reserved=frozenset())
+    currencies = [c for (c,) in con.execute(
+        f"select distinct currency from {quoted_relation(kpi_relation)} order by 1").fetchall()]
+    if len(currencies) != 1:
+        raise InputError(f"relation {kpi_relation} has currencies {currencies}: a series needs "
+                         "exactly one; filter the relation to one shop or currency first")
+    platforms = con.execute(
+        f"select platform, sum(spend) as spend from {quoted_relation(spend_relation)} "
+        "group by platform order by spend desc").df()
+    rules = []
+    for platform in platforms["platform"]:
+        channel = to_snake_case(str(platform).removesuffix("_ads"))
+        check_identifier(channel, "channel")
+        rules.append({"platform": str(platform), "channel": channel})
+    n_days = con.execute(f"select count(distinct {day}) from {quoted_relation(kpi_relation)}"
+                         ).fetchone()[0]
+    warehouse = {"spend_relation": spend_relation, "kpi_relation": kpi_relation,
+                 "kpi_layout": layout, "week_start": "monday", "channel_mapping": rules}
+    spend = ", ".join(f"{p} {s:,.2f}" for p, s in
+                      zip(platforms["platform"], platforms["spend"], strict=True))
+    notes = [f"spend per platform: {spend}",
+             ("one channel per platform: split a platform by campaign with "
+              "campaign_name_contains rules in data.warehouse.channel_mapping")]
+    found = Profile(date_column="date", frequency=f"daily ({n_days} days), in weeks", kpi=kpi,
+                    channels=[r["channel"] for r in rules], controls=[], rename={},
+                    n_weeks=n_days // 7, notes=notes)
+    return {"warehouse": warehouse, "kpi": kpi, "currency": currencies[0]}, found

@@ -182,3 +182,35 @@ def test_a_campaign_report_without_campaign_rules_maps_by_platform(tmp_path):
         expected["spend_meta_facebook"] + expected["spend_meta_instagram"], atol=1e-6)
     assert json.loads(table(project.duckdb_path, "select value_json from prism_settings "
                             "where setting = 'channels'").iloc[0, 0]) == ["google", "meta", "tiktok"]
+
+
+def test_init_proposes_a_configuration_from_the_tables(tmp_path):
+    """`prism init` on warehouse relations: the orders layout detected, one channel per
+    platform, the shop's currency; `prism build` then builds the true weeks."""
+    project, _ = warehouse_project(tmp_path)
+    init = prism(project, "init", "--spend-relation", "fivetran.ad_reporting__ad_report",
+                 "--kpi-relation", "fivetran.shopify__orders", "--dataset", "my_shop", "--force")
+    assert init.returncode == 0, init.stdout + init.stderr
+    data = yaml.safe_load((project.project_dir / "prism.yml").read_text())["data"]
+    assert data["warehouse"]["kpi_layout"] == "shopify__orders"
+    assert data["currency"] == "EUR" and data["kpi"] == "net_sales"
+    assert sorted(r["channel"] for r in data["warehouse"]["channel_mapping"]) == \
+        ["facebook", "google", "tiktok"]
+    assert (project.project_dir / "knowledge" / "my_shop" / "field_definitions.yml").exists()
+
+    built = prism(project, "build", "--run-id", "wh", "--select", DATA_LAYER)
+    assert built.returncode == 0, (built.stdout + built.stderr)[-4000:]
+    expected = expected_weeks()
+    mmm_input = table(project.duckdb_path, "select * from mmm_input order by week_start_date")
+    np.testing.assert_allclose(mmm_input["kpi"], expected["kpi"], atol=1e-6)
+    np.testing.assert_allclose(
+        mmm_input["spend_facebook"],
+        expected["spend_meta_facebook"] + expected["spend_meta_instagram"], atol=1e-6)
+
+
+def test_init_names_a_missing_relation(tmp_path):
+    project, _ = warehouse_project(tmp_path)
+    init = prism(project, "init", "--spend-relation", "fivetran.nope", "--kpi-relation",
+                 "fivetran.shopify__orders", "--dataset", "my_shop", "--force")
+    assert init.returncode != 0
+    assert "relation fivetran.nope is not in the warehouse" in init.stderr
