@@ -78,12 +78,14 @@ def warehouse_weeks(cfg, spend_weekly: pd.DataFrame, kpi_weekly: pd.DataFrame) -
     spend = (spend_weekly.pivot_table(index="week_start_date", columns="channel",
                                       values="spend", aggfunc="sum")
              .reindex(index=weeks["week_start_date"], columns=cfg.channels).fillna(0.0))
-    # As text, the way an input file arrives: the file's validation then applies unchanged.
+    # As text, the way an input file arrives (repr round-trips a float exactly): the file's
+    # validation then applies unchanged.
+    def text(values) -> list[str]:
+        return [repr(float(v)) for v in values]
+
     frame = pd.DataFrame({data.date_column: weeks["week_start_date"].dt.strftime("%Y-%m-%d"),
-                          data.kpi: weeks["kpi"].map(repr)})
-    for channel in cfg.channels:
-        frame[channel] = spend[channel].to_numpy()
-        frame[channel] = frame[channel].map(repr)
+                          data.kpi: text(weeks["kpi"]),
+                          **{channel: text(spend[channel]) for channel in cfg.channels}})
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     try:
         return validate_frame(frame, data.date_column, data.kpi, cfg.channels, [],
@@ -96,11 +98,12 @@ def warehouse_weeks(cfg, spend_weekly: pd.DataFrame, kpi_weekly: pd.DataFrame) -
 def quoted_relation(name: str) -> str:
     """A relation name from the configuration (checked by ``RELATION_NAME``), quoted part by
     part for SQL."""
-    from prism_mmm.config import RELATION_NAME
+    from prism_mmm.config import check_relation_name
 
-    if not RELATION_NAME.match(name):
-        raise InputError(f"relation name {name!r} must be table, schema.table or "
-                         "database.schema.table, each part letters, digits, _ or $")
+    try:
+        check_relation_name(name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     return ".".join('"' + part + '"' for part in name.split("."))
 
 
@@ -168,3 +171,29 @@ def profile_warehouse(con, spend_relation: str, kpi_relation: str, kpi: str | No
                     channels=[r["channel"] for r in rules], controls=[], rename={},
                     n_weeks=n_days // 7, notes=notes)
     return {"warehouse": warehouse, "kpi": kpi, "currency": currencies[0]}, found
+
+
+def source_notes(con, cfg) -> list[str]:
+    """What a warehouse source's weeks left out, for the build summary: the partial first and
+    last weeks, and spend outside the KPI's full weeks. Empty for a file input or before the
+    weekly tables are built."""
+    from prism_mmm.warehouse import table_exists
+
+    if cfg.data.source != "warehouse" or not all(
+            table_exists(con, t) for t in ("int_warehouse_kpi_weekly", "int_warehouse_spend_weekly")):
+        return []
+    notes = []
+    partial = con.execute("select week_start_date, n_days from int_warehouse_kpi_weekly "
+                          "where is_partial_week order by 1").fetchall()
+    if partial:
+        notes.append("partial weeks left out: " + ", ".join(
+            f"{week:%Y-%m-%d} ({days} of 7 days)" for week, days in partial))
+    outside = con.execute(
+        "select sum(spend), min(week_start_date), max(week_start_date) "
+        "from int_warehouse_spend_weekly where channel is not null and week_start_date not in "
+        "(select week_start_date from int_warehouse_kpi_weekly where not is_partial_week)"
+    ).fetchone()
+    if outside[0]:
+        notes.append(f"spend outside the KPI's full weeks left out: {outside[0]:,.2f} "
+                     f"{cfg.data.currency} (weeks {outside[1]:%Y-%m-%d} to {outside[2]:%Y-%m-%d})")
+    return notes

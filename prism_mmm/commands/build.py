@@ -37,10 +37,22 @@ def run(args) -> int:
         raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
     print(f"\nBuilt run {run_id} round {args.round} in {time.perf_counter() - started:.1f} s.")
     print(f"Warehouse: {path}")
+    report_input(path, cfg)
     code = report_models(model_status(path, run_id, args.round), args.allow_failed_models)
     if code == 0:
         print("Next: `prism loop` to run the agents, `prism app` to open the results.")
     return code
+
+
+def report_input(path, cfg) -> None:
+    """What the input left out (a warehouse source's partial weeks, spend outside them)."""
+    from prism_mmm.sources import source_notes
+    from prism_mmm.warehouse import connect_read
+
+    with connect_read(path) as con:
+        notes = source_notes(con, cfg)
+    for note in notes:
+        print(f"Input: {note}")
 
 
 def report_models(status, allow_failed_models: bool) -> int:

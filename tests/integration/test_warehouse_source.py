@@ -86,6 +86,12 @@ def test_daily_long_tables_become_the_true_weeks(tmp_path, layout):
     assert [d.strftime("%Y-%m-%d") for d in partial["week_start_date"]] == \
         load().truth["partial_weeks"]
     assert (partial["n_days"] < 7).all()
+    # The build summary says what was left out.
+    assert "Input: partial weeks left out: 2022-12-26 (5 of 7 days), 2024-12-30 (4 of 7 days)" \
+        in built.stdout
+    edge_spend = sum(sum(w["spend"].values()) for w in load().truth["weekly"]
+                     if not w["full_week"])
+    assert f"spend outside the KPI's full weeks left out: {edge_spend:,.2f} EUR" in built.stdout
 
 
 def test_a_sunday_week_start_regroups_the_days(tmp_path):
