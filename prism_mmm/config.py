@@ -41,6 +41,16 @@ class _Frozen(BaseModel):
 
 # A warehouse relation as a user names it: table, schema.table or database.schema.table.
 RELATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+
+
+def check_relation_name(name: str) -> str:
+    """``name`` if it is a relation name PrismMMM will quote and read, else ValueError."""
+    if not RELATION_NAME.match(name):
+        raise ValueError(f"relation name {name!r} must be table, schema.table or "
+                         "database.schema.table, each part letters, digits, _ or $")
+    return name
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -82,10 +92,7 @@ class WarehouseSource(_Frozen):
     @field_validator("spend_relation", "kpi_relation")
     @classmethod
     def _relation_name(cls, name: str) -> str:
-        if not RELATION_NAME.match(name):
-            raise ValueError(f"relation name {name!r} must be table, schema.table or "
-                             "database.schema.table, each part letters, digits, _ or $")
-        return name
+        return check_relation_name(name)
 
     def mapped_channels(self) -> list[str]:
         """The channels the rules name, in the order they first appear."""
@@ -163,7 +170,7 @@ class DataConfig(_Frozen):
         return raw
 
     @model_validator(mode="after")
-    def _csv_has_path(self) -> DataConfig:
+    def _source_complete(self) -> DataConfig:
         if self.source == "csv" and not self.path:
             raise ValueError("data.source is 'csv' but data.path is not set")
         if self.source == "warehouse":
@@ -171,7 +178,6 @@ class DataConfig(_Frozen):
         if not self.channels:
             raise ValueError("data.channels is empty: at least one spend channel is needed")
         return self
-
 
     def _check_warehouse(self) -> None:
         if self.warehouse is None:
@@ -514,6 +520,9 @@ class PrismConfig(_Frozen):
     fourier_order: int = Field(2, ge=0, le=10, description="yearly Fourier pairs")
     anomaly_z: float = Field(3.0, gt=0)
     random_seed: int = 20240527
+    fit_cache: bool = Field(
+        True, description="reuse a fit whose inputs (data, the model's settings, lift tests, "
+        "code) are identical to an earlier fit's in this project, instead of fitting again")
     diagnostics_gating: Literal["strict", "warn", "off"] = "warn"
     ridge: RidgeConfig = Field(default_factory=RidgeConfig)
     nls: NlsConfig = Field(default_factory=NlsConfig)

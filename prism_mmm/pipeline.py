@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prism_mmm import fit_cache
 from prism_mmm.calibration import (
     Experiment,
     experiments_from_table,
@@ -187,10 +188,21 @@ def fit_results(
         "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
     }
     data = dataclasses.replace(from_mmm_input(mmm_input, cfg), experiments=experiments)
+    target = artifact_dir(project_dir, run_id, round_, model_name)
     tick = time.perf_counter()
     frames: list[pd.DataFrame] = []
     try:
-        estimator = build_estimator(model_name, cfg, roi_priors=roi_priors).fit(data)
+        estimator = build_estimator(model_name, cfg, roi_priors=roi_priors)
+        refit_cfg = cfg.for_cv_refits() if cfg.validation.origins else None
+        cache_key = None
+        if cfg.fit_cache:
+            refit = None if refit_cfg is None else build_estimator(model_name, refit_cfg,
+                                                                   roi_priors=roi_priors)
+            cache_key = fit_cache.fit_key(model_name, estimator, refit, data, cfg)
+            reused = fit_cache.reuse(project_dir, model_name, cache_key, run, target)
+            if reused is not None:
+                return _typed(reused)
+        estimator.fit(data)
         diagnostics = estimator.diagnostics()
         if diagnostics.get("status") == "failed" and cfg.diagnostics_gating == "strict":
             raise ModelFailure(f"{model_name}: {diagnostics.get('message', '')}")
@@ -218,8 +230,7 @@ def fit_results(
     metrics = fit_metrics(data.y, estimator.predict(), data.is_train)
     metrics = metrics.assign(fit_seconds=seconds, status=status, message=message)
     frames.append(_rows("model_fit_metrics", metrics))
-    if cfg.validation.origins:
-        refit_cfg = cfg.for_cv_refits()
+    if refit_cfg is not None:
         frames.append(_rows("model_fit_metrics", cv_metrics(
             lambda part: build_estimator(model_name, refit_cfg, roi_priors=roi_priors).fit(part),
             data, cfg, status)))
@@ -230,7 +241,6 @@ def fit_results(
     frames.append(_rows("model_predictions", predictions_frame(estimator, data)))
 
     surface = estimator.response_surface()
-    target = artifact_dir(project_dir, run_id, round_, model_name)
     surface.save(target / "response_surface.json")
     estimator.save(target)
     frames.append(_rows("response_curves", response_curves_frame(surface, data.spend)))
@@ -242,7 +252,10 @@ def fit_results(
     finished = datetime.now(UTC).replace(tzinfo=None)
     frames.append(_rows("mmm_runs", pd.DataFrame([{
         **run, "finished_at": finished, "status": status, "message": message}])))
-    return _finish(frames, run)
+    result = _finish(frames, run)
+    if cache_key is not None:
+        fit_cache.store(project_dir, model_name, cache_key, result, target)
+    return result
 
 
 def cv_metrics(fit, data: MMMData, cfg: PrismConfig, status: str) -> pd.DataFrame:

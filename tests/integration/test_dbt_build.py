@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from prism_mmm.models import model_names
 from tests.project import build
@@ -146,3 +147,39 @@ def test_a_warehouse_from_before_a_result_column_gains_it(copy_built_warehouse):
     with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
         columns = [r[0] for r in con.execute("describe experiment_lifts").fetchall()]
     assert "calibrated" in columns
+
+
+def test_a_rebuild_reuses_only_the_fits_whose_inputs_did_not_change(copy_built_warehouse):
+    """Same data and settings: the fits' rows come back as they were, said to be reused, with
+    their artefacts. A changed Ridge setting refits Ridge alone."""
+    project = copy_built_warehouse
+    select = "fit_ridge+ fit_nls+"
+
+    def roi(run_id):
+        with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+            return con.execute("select model, channel, roi, roi_low, roi_high from channel_roi "
+                               "where run_id = ? and model in ('ridge', 'nls') "
+                               "order by model, channel", [run_id]).df()
+
+    before = roi("test-run")
+    build(project, run_id="again", select=select)
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        runs = con.execute("select model, message from mmm_runs where run_id = 'again'"
+                           ).df().set_index("model")["message"]
+    for model in ("ridge", "nls"):
+        assert runs[model].startswith("reused the fit of run test-run round 1"), runs[model]
+        assert (project.project_dir / "artifacts" / "again" / "round_1" / model /
+                "response_surface.json").exists()
+    assert len(before) == 16  # two models x the 8 channels
+    pd.testing.assert_frame_equal(roi("again"), before)
+
+    config_file = project.project_dir / "prism.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config.setdefault("ridge", {})["cv_splits"] = 4
+    config_file.write_text(yaml.safe_dump(config))
+    build(project, run_id="changed", select=select)
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        runs = con.execute("select model, message from mmm_runs where run_id = 'changed'"
+                           ).df().set_index("model")["message"].fillna("")
+    assert not runs["ridge"].startswith("reused")
+    assert runs["nls"].startswith("reused the fit of run")
