@@ -220,3 +220,14 @@ def test_init_names_a_missing_relation(tmp_path):
                  "fivetran.shopify__orders", "--dataset", "my_shop", "--force")
     assert init.returncode != 0
     assert "relation fivetran.nope is not in the warehouse" in init.stderr
+
+
+@pytest.mark.slow
+def test_production_settings_converge_and_recover_the_truth_from_warehouse_tables(tmp_path):
+    project, config = warehouse_project(tmp_path)
+    built = prism(project, "build", "--run-id", "e2e")
+    config["data"]["channels"] = load().truth["channels"]  # derived from the mapping
+    gates = check_results(project, config, load().truth["true_roi"], built)
+    assert gates.loc["max_r_hat", "value"] <= 1.01
+    assert gates.loc["divergences", "value"] == 0
+    assert gates.loc["min_ess_bulk", "value"] >= 400
