@@ -21,8 +21,9 @@ install() {
   fi
   [ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test,bench]"
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test,bench,spark]"
   install_browser
+  install_java
   touch "$STAMP"
 }
 
@@ -34,6 +35,17 @@ install_browser() {
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "note: chromium is not installed and this is not a root Debian shell; the browser test will be skipped" >&2
+  fi
+}
+
+# Debian's Java 17 runtime runs Spark in local mode (engine: spark, and its tests).
+install_java() {
+  if command -v java >/dev/null; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "Installing Debian openjdk-17-jre-headless for the Spark engine"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  else
+    echo "note: java is not installed and this is not a root Debian shell; the Spark engine tests will fail" >&2
   fi
 }
 

@@ -17,6 +17,7 @@ final as (
         run_id,
         cast(round as integer) as round,
         model,
+        series_id,
         {%- for column in columns %}
         {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}

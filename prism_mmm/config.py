@@ -506,6 +506,30 @@ class EventsConfig(_Frozen):
         return self
 
 
+class EngineConfig(_Frozen):
+    """Where the fits of the series run. Each series is one call of the same pure function
+    (pandas in, pandas out: prism_mmm/engine.py); an engine only decides where the calls run."""
+
+    kind: Literal["local", "spark"] = Field(
+        "local", description="local: a process pool inside the dbt node (one series: in the "
+        "node itself); spark: groupBy(series_id).applyInPandas on a SparkSession")
+    workers: int | None = Field(
+        None, ge=1, description="local: most processes at once (default: the machine's cores; "
+        "never more than the series)")
+    spark_remote: str | None = Field(
+        None, description="spark: a Spark Connect URL (sc://host:port) of a cluster; unset: a "
+        "session in this process on spark_master")
+    spark_master: str = Field("local[*]", description="spark: master of the in-process session")
+
+    @field_validator("spark_remote")
+    @classmethod
+    def _connect_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("sc://"):
+            raise ValueError(f"engine.spark_remote must be a Spark Connect URL sc://host:port, "
+                             f"got {url!r}")
+        return url
+
+
 class KnowledgeConfig(_Frozen):
     directory: str = Field("knowledge", description="local YAML knowledge (default source)")
     notion: NotionConfig = Field(default_factory=NotionConfig)
@@ -533,6 +557,7 @@ class PrismConfig(_Frozen):
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
     @property
     def channels(self) -> list[str]:

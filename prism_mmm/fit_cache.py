@@ -122,5 +122,6 @@ def reuse(project_dir: Path, model_name: str, key: str, run: dict,
         frame.loc[runs, column] = run[column]
     frame.loc[runs, "started_at"] = now
     frame.loc[runs, "finished_at"] = now
-    frame["run_id"], frame["round"] = run["run_id"], run["round"]
+    # Identical inputs under another series name (a copied market) are the same fit.
+    frame["run_id"], frame["round"], frame["series_id"] = run["run_id"], run["round"], run["series_id"]
     return frame

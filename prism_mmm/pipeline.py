@@ -35,11 +35,13 @@ from prism_mmm.config import PrismConfig
 from prism_mmm.data import MMMData, from_mmm_input
 from prism_mmm.gates import GateFailure
 from prism_mmm.models import build_estimator, model_spec
+from prism_mmm.series import SERIES_ID, series_dir_name, single_series_id
 
 RESULT_SCHEMA: dict[str, str] = {
     "run_id": "string",
     "round": "Int64",
     "model": "string",
+    "series_id": "string",
     "result_table": "string",
     "split": "string",
     "week_start_date": "datetime64[us]",
@@ -104,9 +106,11 @@ class ModelFailure(RuntimeError):
     """A model failed under ``diagnostics_gating: strict``; the message says which and why."""
 
 
-def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str) -> Path:
+def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str,
+                 series_id: str) -> Path:
     """Where a fit's saved artefacts live (posterior, response surface)."""
-    return Path(project_dir) / "artifacts" / run_id / f"round_{round_}" / model
+    return (Path(project_dir) / "artifacts" / run_id / f"round_{round_}" / model
+            / series_dir_name(series_id))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -128,8 +132,10 @@ def _git_commit(project_dir: Path) -> str:
 
 
 def data_hash(mmm_input: pd.DataFrame) -> str:
-    payload = pd.util.hash_pandas_object(mmm_input.sort_index(axis=1), index=False).to_numpy()
-    return hashlib.sha256(payload.tobytes()).hexdigest()[:16]
+    """A hash of the values, whatever their in-memory types (an engine may hand the same
+    weeks over as other dtypes: nanosecond times, object text)."""
+    frame = mmm_input.sort_index(axis=1).sort_values("week_start_date")
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:16]
 
 
 def package_versions() -> str:
@@ -168,17 +174,20 @@ def fit_results(
     roi_priors: dict[str, tuple[float, float]] | None = None,
     experiments: tuple[Experiment, ...] = (),
 ) -> pd.DataFrame:
-    """Fit one model and return every result row it produces (see ``RESULT_SCHEMA``);
-    ``experiments`` are lift tests the fit is checked against (``experiment_lifts``)."""
+    """Fit one model on one series (``mmm_input``'s rows of one ``series_id``) and return
+    every result row it produces (see ``RESULT_SCHEMA``); ``experiments`` are lift tests the
+    fit is checked against (``experiment_lifts``)."""
     from prism_mmm.metrics import fit_metrics
     from prism_mmm.optimizer import response_curves_frame
 
     model_spec(model_name)  # an unknown name fails here, before any work
+    series_id = single_series_id(mmm_input)
     started = datetime.now(UTC).replace(tzinfo=None)
     run = {
         "run_id": run_id,
         "round": round_,
         "model": model_name,
+        "series_id": series_id,
         "started_at": started,
         "git_commit": _git_commit(project_dir),
         "config_hash": cfg.config_hash(),
@@ -188,7 +197,7 @@ def fit_results(
         "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
     }
     data = dataclasses.replace(from_mmm_input(mmm_input, cfg), experiments=experiments)
-    target = artifact_dir(project_dir, run_id, round_, model_name)
+    target = artifact_dir(project_dir, run_id, round_, model_name, series_id)
     tick = time.perf_counter()
     frames: list[pd.DataFrame] = []
     try:
@@ -205,12 +214,14 @@ def fit_results(
         estimator.fit(data)
         diagnostics = estimator.diagnostics()
         if diagnostics.get("status") == "failed" and cfg.diagnostics_gating == "strict":
-            raise ModelFailure(f"{model_name}: {diagnostics.get('message', '')}")
+            raise ModelFailure(f"{model_name} on series {series_id}: "
+                               f"{diagnostics.get('message', '')}")
     except Exception as exc:
         if isinstance(exc, GateFailure | ModelFailure):
             raise  # the gate or failure message fails the dbt node
         if cfg.diagnostics_gating == "strict":
-            raise ModelFailure(f"{model_name} failed: {type(exc).__name__}: {exc}") from exc
+            raise ModelFailure(f"{model_name} failed on series {series_id}: "
+                               f"{type(exc).__name__}: {exc}") from exc
         seconds = time.perf_counter() - tick
         message = f"{type(exc).__name__}: {exc}"
         status_row = pd.DataFrame(
@@ -276,7 +287,8 @@ def cv_metrics(fit, data: MMMData, cfg: PrismConfig, status: str) -> pd.DataFram
 
 def _finish(frames: list[pd.DataFrame], run: dict) -> pd.DataFrame:
     frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    frame["run_id"], frame["round"], frame["model"] = run["run_id"], run["round"], run["model"]
+    for column in ("run_id", "round", "model", SERIES_ID):
+        frame[column] = run[column]
     return _typed(frame)
 
 
@@ -298,19 +310,20 @@ def fit_model_table(
     business_context: pd.DataFrame | None = None,
     experiments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Entry point of the ``fit_<model>`` dbt Python models (``experiments``: the
-    ``knowledge_experiments`` table)."""
+    """Entry point of the ``fit_<model>`` dbt Python models: every series of ``mmm_input``
+    fitted on the configured engine (``experiments``: the ``knowledge_experiments`` table)."""
     from prism_mmm.config import load_config
+    from prism_mmm.engine import SeriesFit, fit_series
     from prism_mmm.project import project_dir
 
-    root = project_dir()
     cfg = load_config(overrides=config_overrides)
     roi_priors = None
     if business_context is not None and cfg.bayes.use_knowledge_roi_priors:
         roi_priors = roi_ranges_from_context(business_context) or None
-    return fit_results(model_name, mmm_input, cfg, str(run_id), int(round_), root, roi_priors,
-                       with_calibration(experiments_from_table(experiments),
-                                        cfg.calibration.experiments))
+    fit = SeriesFit(model_name, cfg, str(run_id), int(round_), str(project_dir()), roi_priors,
+                    with_calibration(experiments_from_table(experiments),
+                                     cfg.calibration.experiments))
+    return fit_series(mmm_input, fit, cfg.engine)
 
 
 def scenarios_table(
@@ -321,9 +334,10 @@ def scenarios_table(
     round_: int,
     config_overrides: str | dict | None,
 ) -> pd.DataFrame:
-    """Entry point of the ``budget_scenarios`` dbt Python model: the default scenarios of the
-    configured optimiser model, from its saved response surface (no refit). When that model
-    failed there is no surface and no scenario: zero rows, never another model's numbers."""
+    """Entry point of the ``budget_scenarios`` dbt Python model: for each series, the default
+    scenarios of the configured optimiser model, from its saved response surface (no refit).
+    When that model failed on a series there is no surface and no scenario for it: no rows,
+    never another model's numbers."""
     from prism_mmm.config import load_config
     from prism_mmm.optimizer import SCENARIO_COLUMNS, default_scenarios
     from prism_mmm.project import project_dir
@@ -332,16 +346,25 @@ def scenarios_table(
     root = project_dir()
     cfg = load_config(overrides=config_overrides)
     model = cfg.optimizer.model
-    failed = fit_status[(fit_status["model"] == model) & (fit_status["status"] == "failed")]
-    surface_path = artifact_dir(root, str(run_id), int(round_), model) / "response_surface.json"
-    if len(failed) or not surface_path.exists():
-        frame = pd.DataFrame(columns=SCENARIO_COLUMNS)
-    else:
-        data = from_mmm_input(mmm_input, cfg)
-        confirmed = dict(zip(agreement["channel"], agreement["confirmed"].astype(bool)))
-        frame = default_scenarios(ResponseSurface.load(surface_path), data.spend, confirmed, cfg,
-                                  str(run_id), int(round_), model)
+    frames = []
+    for series_id, rows in mmm_input.groupby(SERIES_ID, sort=True):
+        status = fit_status[(fit_status["model"] == model)
+                            & (fit_status[SERIES_ID] == series_id)]
+        surface_path = (artifact_dir(root, str(run_id), int(round_), model, str(series_id))
+                        / "response_surface.json")
+        if status["status"].eq("failed").any() or not surface_path.exists():
+            continue
+        data = from_mmm_input(rows, cfg)
+        series_agreement = agreement[agreement[SERIES_ID] == series_id]
+        confirmed = dict(zip(series_agreement["channel"],
+                             series_agreement["confirmed"].astype(bool)))
+        frames.append(default_scenarios(ResponseSurface.load(surface_path), data.spend,
+                                        confirmed, cfg, str(run_id), int(round_), model)
+                      .assign(**{SERIES_ID: str(series_id)}))
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame(columns=[*SCENARIO_COLUMNS, SERIES_ID]))
     frame = frame.assign(run_key=f"{run_id}/{int(round_)}")
     return frame.astype({"run_id": "string", "round": "Int64", "model": "string",
-                         "scenario_id": "string", "scenario": "string", "channel": "string",
-                         "is_locked": "boolean", "is_confirmed": "boolean", "run_key": "string"})
+                         SERIES_ID: "string", "scenario_id": "string", "scenario": "string",
+                         "channel": "string", "is_locked": "boolean", "is_confirmed": "boolean",
+                         "run_key": "string"})

@@ -245,6 +245,14 @@ def finished_runs(
     return con.execute(*finished_runs_query(model, run_id)).df()
 
 
+def run_series(con: duckdb.DuckDBPyConnection, run_id: str, round_: int) -> list[str]:
+    """The series a (run_id, round) fitted, in order (none for rows written before series)."""
+    rows = con.execute(
+        'select distinct "series_id" from "mmm_runs" where "run_id" = ? and "round" = ? '
+        'and "series_id" is not null order by 1', [run_id, int(round_)]).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def latest_run(
     con: duckdb.DuckDBPyConnection, model: str | None = None, run_id: str | None = None
 ) -> RunRef | None:

@@ -1,5 +1,6 @@
 from prism_mmm.config import load_config
 from prism_mmm.ingest import input_weeks
+from prism_mmm.series import as_one_series
 from prism_mmm.sources import warehouse_weeks
 
 
@@ -10,6 +11,9 @@ def model(dbt, session):
     spend_weekly = dbt.ref("int_warehouse_spend_weekly")
     kpi_weekly = dbt.ref("int_warehouse_kpi_weekly")
     if cfg.data.source == "warehouse":
-        return warehouse_weeks(cfg, spend_weekly.df(), kpi_weekly.df())
-    # The same validation `prism build` runs first: bad input fails this node with its message.
-    return input_weeks(cfg)
+        weeks = warehouse_weeks(cfg, spend_weekly.df(), kpi_weekly.df())
+    else:
+        # The same validation `prism build` runs first: bad input fails this node with its message.
+        weeks = input_weeks(cfg)
+    # One input is one series, named by its dataset key.
+    return as_one_series(weeks, cfg.data.dataset)

@@ -415,9 +415,25 @@ def critic_checks(run_id: str) -> pd.DataFrame:
 
 
 # -- files under the project directory -----------------------------------------------------------
+def run_series(run: RunKey) -> str:
+    """The series a run fitted. The pages show one series; a portfolio run is refused by name
+    until the app can choose among its series."""
+    series = query(
+        "select distinct series_id from mmm_runs where run_id = ? and round = ? "
+        "and series_id is not null order by 1", run.params, tables=("mmm_runs",),
+    )["series_id"].tolist()
+    if len(series) != 1:
+        raise NotBuilt(
+            f"Run {run.run_id} round {run.round} fitted {len(series)} series "
+            f"({', '.join(map(str, series[:5])) or 'none recorded'}); these pages show one "
+            "series at a time — run `prism build` on one series.")
+    return str(series[0])
+
+
 def surface_path(run: RunKey, model: str) -> Path:
     """Where the pipeline saved a fit's response surface."""
-    return artifact_dir(project_dir(), run.run_id, run.round, model) / "response_surface.json"
+    return (artifact_dir(project_dir(), run.run_id, run.round, model, run_series(run))
+            / "response_surface.json")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -2,7 +2,8 @@
 -- week, the strongest action wins (exclude > cap > flag) and the ids are listed.
 with weeks as (
 
-    select week_start_date from {{ ref('int_marketing_weeks_gridded') }}
+    -- the dataset's knowledge and calendar hold for every series: weeks, not series weeks
+    select distinct week_start_date from {{ ref('int_marketing_weeks_gridded') }}
 
 ),
 

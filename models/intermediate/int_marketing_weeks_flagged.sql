@@ -1,6 +1,6 @@
--- Anomaly flags (|z| > anomaly_z on the KPI or any spend channel), known-issue flags from the
--- knowledge layer, and the "cap" action applied (value capped at the 99th percentile of the
--- weeks without a known issue).
+-- Anomaly flags (|z| > anomaly_z on the KPI or any spend channel, against the series' own
+-- mean and sd), known-issue flags from the knowledge layer, and the "cap" action applied
+-- (value capped at the series' 99th percentile of the weeks without a known issue).
 {%- set channels = prism_channels() %}
 {%- set measures = ['kpi'] + ('spend_' ~ (channels | join(',spend_'))).split(',') %}
 
@@ -27,12 +27,14 @@ joined as (
 stats as (
 
     select
+        series_id,
         {%- for m in measures %}
         avg({{ m }}) as mean_{{ m }},
         stddev_samp({{ m }}) as sd_{{ m }},
         quantile_cont({{ m }}, 0.99) filter (where known_issue_id is null) as p99_{{ m }}{{ ',' if not loop.last }}
         {%- endfor %}
     from joined
+    group by series_id
 
 ),
 
@@ -43,15 +45,16 @@ scored as (
         {%- for m in measures %}
         ({{ m }} - stats.mean_{{ m }}) / nullif(stats.sd_{{ m }}, 0) as z_{{ m }},
         {%- endfor %}
-        stats.*
+        stats.* exclude (series_id)
     from joined
-    cross join stats
+    inner join stats using (series_id)
 
 ),
 
 final as (
 
     select
+        series_id,
         week_start_date,
         {%- for m in measures %}
         {%- set column_label = prism_setting('kpi_column') if m == 'kpi' else m[6:] %}

@@ -1,4 +1,4 @@
--- Spend in long format (one row per week and channel): the shape for EDA whatever the
+-- Spend in long format (one row per series, week and channel): the shape for EDA whatever the
 -- number of channels.
 {%- set channels = prism_channels() %}
 
@@ -11,7 +11,7 @@ with features as (
 final as (
 
     {%- for channel in channels %}
-    select week_start_date, '{{ channel }}' as channel, spend_{{ channel }} as spend, kpi
+    select series_id, week_start_date, '{{ channel }}' as channel, spend_{{ channel }} as spend, kpi
     from features
     {{ 'union all' if not loop.last }}
     {%- endfor %}

@@ -4,7 +4,8 @@
 -- start day and the six days after it; an event counts in every week it overlaps.
 with weeks as (
 
-    select week_start_date from {{ ref('int_marketing_weeks_gridded') }}
+    -- the dataset's knowledge and calendar hold for every series: weeks, not series weeks
+    select distinct week_start_date from {{ ref('int_marketing_weeks_gridded') }}
 
 ),
 

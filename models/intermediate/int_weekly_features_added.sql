@@ -1,5 +1,5 @@
 -- Trend, yearly Fourier seasonality, event dummies and the train/holdout split (last
--- holdout_weeks weeks). prism_mmm/data.py seasonality_features() mirrors the trend and
+-- holdout_weeks weeks), each per series. prism_mmm/data.py seasonality_features() mirrors the trend and
 -- Fourier formulas; a test keeps them equal.
 {%- set event_ids = prism_event_ids() %}
 
@@ -36,8 +36,9 @@ indexed as (
         {%- for event_id in event_ids %}
         coalesce(event_flags.event_{{ event_id }}, 0.0) as event_{{ event_id }},
         {%- endfor %}
-        row_number() over (order by flagged.week_start_date) - 1 as week_index,
-        count(*) over () as n_weeks,
+        row_number() over (partition by flagged.series_id order by flagged.week_start_date) - 1
+            as week_index,
+        count(*) over (partition by flagged.series_id) as n_weeks,
         cast(dayofyear(flagged.week_start_date) as double) as day_of_year
     from flagged
     left join event_flags using (week_start_date)

@@ -1,4 +1,4 @@
--- The modelling input: one row per week with KPI, spend per channel, controls, baseline
+-- The modelling input: one row per series and week with KPI, spend per channel, controls, baseline
 -- features, flags and the train/holdout split. Every fitted model reads exactly this table.
 {%- set channels = prism_channels() %}
 {%- set event_ids = prism_event_ids() %}
@@ -12,6 +12,7 @@ with features as (
 final as (
 
     select
+        series_id,
         week_start_date,
         split,
         kpi,

@@ -1,4 +1,5 @@
--- One row per week of the validated input (stg_input__weeks): named for the pipeline.
+-- One row per series and week of the validated input (stg_input__weeks): named for the
+-- pipeline.
 -- Column names come from prism.yml and pass prism_safe_identifier before rendering.
 {%- set channels = prism_channels() %}
 {%- set controls = prism_controls() %}
@@ -12,6 +13,7 @@ with source as (
 renamed as (
 
     select
+        cast(series_id as varchar) as series_id,
         cast({{ adapter.quote(prism_setting('date_column')) }} as date) as week_start_date,
         cast({{ adapter.quote(prism_setting('kpi_column')) }} as double) as kpi,
         {%- for channel in channels %}

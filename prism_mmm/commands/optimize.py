@@ -30,6 +30,7 @@ from prism_mmm.optimizer import (
     parse_bounds,
     user_scenario,
 )
+from prism_mmm.pipeline import artifact_dir
 from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
 from prism_mmm.warehouse import (
@@ -37,6 +38,7 @@ from prism_mmm.warehouse import (
     WarehouseError,
     connect_read,
     latest_run,
+    run_series,
     warehouse_path,
     write_transaction,
 )
@@ -56,7 +58,8 @@ create table if not exists "{USER_SCENARIO_TABLE}" (
 )
 """
 # A table written before the uplift columns existed gains them (its old rows keep nulls).
-ADDED_COLUMNS = ("uplift_kpi", "uplift_kpi_low", "uplift_kpi_high")
+ADDED_COLUMNS = {"uplift_kpi": "double", "uplift_kpi_low": "double",
+                 "uplift_kpi_high": "double", "series_id": "varchar"}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -126,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
         raise PrismError(f"no warehouse at {db_path}: {NO_MODELS}")
     try:
         with connect_read(db_path) as con:
-            ref, history, confirmed = _read_inputs(con, model, args.run_id)
+            ref, series_id, history, confirmed = _read_inputs(con, model, args.run_id)
     except WarehouseError as exc:
         raise PrismError(str(exc)) from None
-    surface = load_surface(root, ref)
+    surface = load_surface(root, ref, series_id)
     missing = [c for c in surface.channels if c not in history]
     if missing:
         raise PrismError(
@@ -153,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except BudgetError as exc:
         raise PrismError(str(exc)) from None
+    rows = rows.assign(series_id=series_id)
     baseline = evaluate_allocation(surface, allocation.current_spend, allocation.horizon_weeks)
     try:
         with write_transaction(db_path) as con:
@@ -174,17 +178,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 # -- locations -------------------------------------------------------------------------------------
-def surface_path(root: Path, ref: RunRef) -> Path:
-    return (
-        root / "artifacts" / ref.run_id / f"round_{ref.round}" / ref.model / "response_surface.json"
-    )
-
-
-def load_surface(root: Path, ref: RunRef) -> ResponseSurface:
-    path = surface_path(root, ref)
+def load_surface(root: Path, ref: RunRef, series_id: str) -> ResponseSurface:
+    path = artifact_dir(root, ref.run_id, ref.round, ref.model, series_id) / "response_surface.json"
     if not path.exists():
         raise PrismError(
             f"no saved response surface for {ref.model} run {ref.run_id} round {ref.round} "
+            f"series {series_id} "
             f"(expected {path}); rerun `prism build`"
         )
     return ResponseSurface.load(path)
@@ -193,8 +192,9 @@ def load_surface(root: Path, ref: RunRef) -> ResponseSurface:
 # -- warehouse -------------------------------------------------------------------------------------
 def _read_inputs(
     con: duckdb.DuckDBPyConnection, model: str, run_id: str | None
-) -> tuple[RunRef, pd.DataFrame, dict[str, bool] | None]:
-    """The run to use, weekly spend per channel (columns = channel names) and agreement flags."""
+) -> tuple[RunRef, str, pd.DataFrame, dict[str, bool] | None]:
+    """The run to use, its series, weekly spend per channel (columns = channel names) and
+    agreement flags."""
     ref = latest_run(con, model, run_id)
     if ref is None:
         wanted = " ".join(
@@ -203,8 +203,16 @@ def _read_inputs(
             if part
         )
         raise PrismError(f"no successfully fitted {wanted or 'model'} in mmm_runs: {NO_MODELS}")
+    series = run_series(con, ref.run_id, ref.round)
+    if len(series) != 1:
+        raise PrismError(
+            f"run {ref.run_id} round {ref.round} fitted {len(series)} series "
+            f"({', '.join(series[:5]) or 'none recorded: rebuild with `prism build`'}); "
+            "prism optimize plans one series and cannot choose among several yet")
+    series_id = series[0]
     try:
-        mmm_input = con.execute('select * from "mmm_input" order by "week_start_date"').df()
+        mmm_input = con.execute('select * from "mmm_input" where "series_id" = ? '
+                                'order by "week_start_date"', [series_id]).df()
     except duckdb.CatalogException:
         raise PrismError(f"the warehouse has no mmm_input table: {NO_MODELS}") from None
     spend = mmm_input[[c for c in mmm_input.columns if c.startswith(SPEND_PREFIX)]]
@@ -212,28 +220,29 @@ def _read_inputs(
     try:
         flags = con.execute(
             'select "channel", "confirmed" from "model_agreement" '
-            'where "run_id" = ? and "round" = ?',
-            [ref.run_id, ref.round],
+            'where "run_id" = ? and "round" = ? and "series_id" = ?',
+            [ref.run_id, ref.round, series_id],
         ).fetchall()
     except duckdb.CatalogException:
         flags = None
     confirmed = {str(ch): bool(ok) for ch, ok in flags} if flags else None
-    return ref, spend, confirmed
+    return ref, series_id, spend, confirmed
 
 
 def append_scenarios(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
     """Append scenario rows to ``USER_SCENARIO_TABLE`` (created when missing); values are
     query parameters, never formatted into the SQL."""
     con.execute(SCENARIO_TABLE_DDL)
-    for column in ADDED_COLUMNS:
+    for column, sql_type in ADDED_COLUMNS.items():
         con.execute(
-            f'alter table "{USER_SCENARIO_TABLE}" add column if not exists "{column}" double'
+            f'alter table "{USER_SCENARIO_TABLE}" add column if not exists "{column}" {sql_type}'
         )
-    columns = ", ".join(f'"{c}"' for c in SCENARIO_COLUMNS)
-    placeholders = ", ".join("?" for _ in SCENARIO_COLUMNS)
+    written = [*SCENARIO_COLUMNS, "series_id"]
+    columns = ", ".join(f'"{c}"' for c in written)
+    placeholders = ", ".join("?" for _ in written)
     records = [
         [value.item() if isinstance(value, np.generic) else value for value in record]
-        for record in rows[SCENARIO_COLUMNS].itertuples(index=False, name=None)
+        for record in rows[written].itertuples(index=False, name=None)
     ]
     con.executemany(
         f'insert into "{USER_SCENARIO_TABLE}" ({columns}) values ({placeholders})', records

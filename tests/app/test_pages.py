@@ -9,6 +9,7 @@ from prism_mmm.config import load_config
 from prism_mmm.formatting import fmt_money, fmt_pct, fmt_roi
 from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import user_scenario
+from prism_mmm.pipeline import artifact_dir
 from prism_mmm.response import ResponseSurface
 from tests.app.conftest import (
     PAGES,
@@ -114,7 +115,7 @@ def test_data_page_lists_every_anomaly(app_on_built):
 
 
 def _surface(project, run_id, round_, model) -> ResponseSurface:
-    path = project.project_dir / "artifacts" / run_id / f"round_{round_}" / model
+    path = artifact_dir(project.project_dir, run_id, round_, model, "conjura_apparel")
     return ResponseSurface.load(path / "response_surface.json")
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from prism_mmm.models import model_names
+from prism_mmm.pipeline import artifact_dir
 from tests.project import build
 
 
@@ -168,7 +169,7 @@ def test_a_rebuild_reuses_only_the_fits_whose_inputs_did_not_change(copy_built_w
                            ).df().set_index("model")["message"]
     for model in ("ridge", "nls"):
         assert runs[model].startswith("reused the fit of run test-run round 1"), runs[model]
-        assert (project.project_dir / "artifacts" / "again" / "round_1" / model /
+        assert (artifact_dir(project.project_dir, "again", 1, model, "conjura_apparel") /
                 "response_surface.json").exists()
     assert len(before) == 16  # two models x the 8 channels
     pd.testing.assert_frame_equal(roi("again"), before)

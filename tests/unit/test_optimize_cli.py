@@ -14,6 +14,7 @@ import pytest
 from prism_mmm import warehouse
 from prism_mmm.cli import main
 from prism_mmm.optimizer import SCENARIO_COLUMNS
+from prism_mmm.pipeline import artifact_dir
 from prism_mmm.response import ResponseSurface
 
 CHANNELS = ["search", "video", "social"]
@@ -44,7 +45,8 @@ def project(tmp_path, monkeypatch) -> Path:
     db.parent.mkdir()
     weeks = pd.date_range("2023-01-02", periods=8, freq="7D")
     wiggle = np.tile([0.8, 1.2], 4)[:, None]  # averages exactly to CURRENT
-    mmm_input = pd.DataFrame({"week_start_date": weeks, "split": "train", "kpi": 1e6})
+    mmm_input = pd.DataFrame({"series_id": "shop", "week_start_date": weeks, "split": "train",
+                              "kpi": 1e6})
     for c, channel in enumerate(CHANNELS):
         mmm_input[f"spend_{channel}"] = CURRENT[c] * wiggle[:, 0]
     runs = pd.DataFrame(
@@ -54,6 +56,7 @@ def project(tmp_path, monkeypatch) -> Path:
             "model": "bayes",
             "finished_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-02", "2024-03-01"]),
             "status": ["ok", "ok", "warning", "failed"],
+            "series_id": "shop",
         }
     )
     agreement = pd.DataFrame(
@@ -62,6 +65,7 @@ def project(tmp_path, monkeypatch) -> Path:
             "round": 2,
             "channel": CHANNELS,
             "confirmed": [True, True, False],
+            "series_id": "shop",
         }
     )
     con = duckdb.connect(str(db))
@@ -74,10 +78,8 @@ def project(tmp_path, monkeypatch) -> Path:
         con.execute(f'create table "{name}" as select * from frame')
         con.unregister("frame")
     con.close()
-    surface().save(tmp_path / "artifacts" / "r-new" / "round_2" / "bayes" / "response_surface.json")
-    surface(2.0).save(
-        tmp_path / "artifacts" / "r-old" / "round_1" / "bayes" / "response_surface.json"
-    )
+    surface().save(artifact_dir(tmp_path, "r-new", 2, "bayes", "shop") / "response_surface.json")
+    surface(2.0).save(artifact_dir(tmp_path, "r-old", 1, "bayes", "shop") / "response_surface.json")
     (tmp_path / "dbt_project.yml").write_text("name: optimize_test\n")  # marks the project
     monkeypatch.setenv("PRISM_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(db))
@@ -204,7 +206,7 @@ def test_missing_runs_table_says_build_first(project, capsys):
 
 
 def test_missing_surface_names_the_path(project, capsys):
-    path = project / "artifacts" / "r-new" / "round_2" / "bayes" / "response_surface.json"
+    path = artifact_dir(project, "r-new", 2, "bayes", "shop") / "response_surface.json"
     path.unlink()
     assert main(["optimize", "--budget", "1"]) == 2
     assert str(path) in capsys.readouterr().err

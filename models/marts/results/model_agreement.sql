@@ -1,4 +1,4 @@
--- Cross-model agreement per channel for the (run_id, round) being built: mean ROI, coefficient
+-- Cross-model agreement per series and channel for the (run_id, round) being built: mean ROI, coefficient
 -- of variation of ROI across the models that fitted, sign agreement. Confirmed = every model in
 -- var models fitted (status not failed), signs agree and CV < 0.5: one model alone, or models
 -- that disagree in sign or size, are not evidence enough to move budget.
@@ -11,7 +11,7 @@ with roi as (
 
 fitted as (
 
-    select distinct run_id, round, model
+    select distinct run_id, round, model, series_id
     from {{ ref('model_fit_metrics') }}
     where {{ prism_current_run_filter() }} and status <> 'failed'
 
@@ -22,6 +22,7 @@ per_channel as (
     select
         roi.run_id,
         roi.round,
+        roi.series_id,
         roi.channel,
         avg(roi.roi) as roi_mean,
         stddev_pop(roi.roi) / nullif(abs(avg(roi.roi)), 0) as roi_cv,
@@ -29,8 +30,8 @@ per_channel as (
         count(*) as n_models,
         string_agg(roi.model, ',' order by roi.model) as models
     from roi
-    inner join fitted using (run_id, round, model)
-    group by roi.run_id, roi.round, roi.channel
+    inner join fitted using (run_id, round, model, series_id)
+    group by roi.run_id, roi.round, roi.series_id, roi.channel
 
 ),
 
@@ -40,6 +41,7 @@ final as (
         run_id || '/' || cast(round as varchar) as run_key,
         run_id,
         round,
+        series_id,
         channel,
         roi_mean,
         roi_cv,
