@@ -254,8 +254,69 @@ def pymc_roas() -> KnownTruth:
                       "pymc-marketing mmm_roas_data (Apache-2.0): x1 confounded by z")
 
 
+# Channel kinds of a generated portfolio, cycled: (name, decay, half_sat, shape, ROI-ish coef
+# per unit of market size).
+PORTFOLIO_CHANNELS = [
+    ("search", 0.1, 0.5, 1.0, 60e3), ("social", 0.3, 0.4, 1.3, 40e3),
+    ("tv", 0.6, 0.55, 2.0, 80e3), ("display", 0.3, 0.5, 1.0, 12e3),
+    ("video", 0.5, 0.6, 1.5, 30e3), ("shopping", 0.1, 0.45, 1.1, 35e3),
+    ("affiliate", 0.2, 0.5, 1.0, 15e3), ("audio", 0.4, 0.5, 1.2, 10e3),
+]
+
+
+def portfolio(name: str = "portfolio_3geo", n_series: int = 3, n_weeks: int = 120,
+              n_channels: int = 3, seed: int = 21) -> KnownTruth:
+    """A brand in ``n_series`` markets (column ``geo``: one row per week and market), each with
+    its own size, baseline and media effects, for the series path.
+
+    Per market g (size s_g uniform 0.5-1.5): revenue_gt = 300k s_g (1 + 0.08 t/T + season_g)
+    + sum_c coef_gc * hill(adstock(spend_gct / max; decay_c); half_sat_c, shape_c)
+    + Normal(0, 6k s_g), with coef_gc = coef_c s_g lognormal(0, 0.3), so ROI differs by
+    market. Channels cycle through ``PORTFOLIO_CHANNELS``: always-on (search, shopping,
+    affiliate), variable with off weeks (social, display, audio), flights (tv, video), spend
+    proportional to s_g. The truth (``true_roi``) is keyed ``<geo>/<channel>``.
+    """
+    rng = np.random.default_rng(seed)
+    weeks = _weeks("2022-01-03", n_weeks)
+    doy = weeks.day_of_year.to_numpy(dtype=float)
+    kinds = [PORTFOLIO_CHANNELS[c % len(PORTFOLIO_CHANNELS)] for c in range(n_channels)]
+    names = [kind[0] if c < len(PORTFOLIO_CHANNELS) else f"{kind[0]}_{c}"
+             for c, kind in enumerate(kinds)]
+    media = MediaTransform("geometric", "hill", max_lag=8)
+    frames, truth = [], {}
+    for g in range(n_series):
+        geo = f"m{g + 1:02d}"
+        size = rng.uniform(0.5, 1.5)
+        phase = rng.uniform(0, 2 * np.pi)
+        season = 0.07 * np.sin(2 * np.pi * doy / 365.25 + phase)
+        columns = []
+        for kind in kinds:
+            if kind[0] in ("tv", "video"):
+                columns.append(_flights(rng, n_weeks, first=int(rng.integers(1, 6)),
+                                        lengths=(3, 7), gaps=(3, 8), spend=(40e3, 90e3)))
+            elif kind[0] in ("social", "display", "audio"):
+                columns.append(rng.uniform(6e3, 25e3, n_weeks) * (rng.uniform(size=n_weeks) > 0.2))
+            else:
+                columns.append(rng.uniform(10e3, 20e3, n_weeks) * (1 + 2 * season))
+        spend = np.column_stack(columns) * size
+        coef = np.array([k[4] for k in kinds]) * size * rng.lognormal(0, 0.3, n_channels)
+        contributions = _contributions(
+            spend, coef, media, decay=np.array([k[1] for k in kinds]),
+            half_sat=np.array([k[2] for k in kinds]), shape=np.array([k[3] for k in kinds]))
+        base = 300e3 * size * (1 + 0.08 * np.arange(n_weeks) / n_weeks + season)
+        revenue = base + contributions.sum(axis=1) + rng.normal(0, 6e3 * size, n_weeks)
+        frames.append(pd.DataFrame({"geo": geo, "date": weeks.strftime("%Y-%m-%d"),
+                                    "revenue": revenue.round(2),
+                                    **{c: spend[:, i].round(2) for i, c in enumerate(names)}}))
+        truth.update({f"{geo}/{channel}": roi for channel, roi in
+                      _roi(contributions, spend, names).items()})
+    return KnownTruth(name, pd.concat(frames, ignore_index=True), truth,
+                      f"generated: {n_series} markets x {n_weeks} weeks x {n_channels} channels "
+                      "(column geo), geometric adstock + Hill, ROI differs by market")
+
+
 GENERATED = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch,
-             "confounded_lift": confounded_lift}
+             "confounded_lift": confounded_lift, "portfolio_3geo": portfolio}
 # The end-to-end and recovery sets; confounded_lift is the calibration benchmark's.
 DATASETS = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch, "pymc_example": pymc_example,
             "pymc_roas": pymc_roas}

@@ -10,6 +10,18 @@ with fits as (
 
 ),
 
+-- the series' key columns, named apart from the fits' own columns
+series as (
+
+    select
+        series_id as input_series_id
+        {%- for column in prism_series_columns() %},
+        {{ column }}
+        {%- endfor %}
+    from {{ ref('stg_input__series') }}
+
+),
+
 final as (
 
     select
@@ -17,11 +29,15 @@ final as (
         run_id,
         cast(round as integer) as round,
         model,
-        series_id,
+        fits.series_id,
+        {%- for column in prism_series_columns() %}
+        series.{{ column }},
+        {%- endfor %}
         {%- for column in columns %}
         {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from fits
+    left join series on series.input_series_id = fits.series_id
     where result_table = {{ prism_sql_string(result_table) }}
 
 )

@@ -3,7 +3,7 @@
 {% macro prism_safe_identifier(name, what='column', fix='Fix prism.yml (data.channels / data.controls / data.rename).') %}
   {%- set reserved = ['select', 'from', 'where', 'table', 'drop', 'insert', 'delete', 'update',
       'order', 'group', 'by', 'union', 'join', 'and', 'or', 'not', 'null', 'true', 'false',
-      'week_start_date', 'kpi', 'split', 'trend', 'is_anomaly', 'is_known_issue'] -%}
+      'week_start_date', 'kpi', 'split', 'trend', 'is_anomaly', 'is_known_issue', 'series_id'] -%}
   {%- if name is not string or not modules.re.match('^[a-z_][a-z0-9_]{0,62}$', name) or name in reserved -%}
     {{ exceptions.raise_compiler_error("unsafe " ~ what ~ " name " ~ (name | string | tojson) ~ ": names must be lowercase snake_case (letters, digits, underscores; not starting with a digit) and not a reserved word. " ~ fix) }}
   {%- endif -%}
@@ -20,7 +20,8 @@
   {%- if not execute -%}
     {{ return({'date_column': 'date', 'kpi_column': 'kpi', 'channels': [], 'controls': [],
                'holdout_weeks': 0, 'fourier_order': 0, 'anomaly_z': 0,
-               'diagnostics_gating': 'warn', 'source': 'seed', 'warehouse': none}) }}
+               'diagnostics_gating': 'warn', 'source': 'seed', 'warehouse': none,
+               'series_columns': []}) }}
   {%- endif -%}
   {%- set rows = run_query("select setting, value_json from " ~ settings_table) -%}
   {%- set settings = {} -%}
@@ -39,6 +40,13 @@
 {% macro prism_channels() %}
   {%- set names = prism_setting('channels') -%}
   {%- for name in names %}{% do prism_safe_identifier(name, 'channel') %}{% endfor -%}
+  {{ return(names) }}
+{% endmacro %}
+
+{#- The id columns that name a series (brand, market, geo): kept in mmm_input and results. -#}
+{% macro prism_series_columns() %}
+  {%- set names = prism_setting('series_columns') -%}
+  {%- for name in names %}{% do prism_safe_identifier(name, 'series column', 'Fix prism.yml (data.series_columns).') %}{% endfor -%}
   {{ return(names) }}
 {% endmacro %}
 

@@ -35,12 +35,12 @@ def validate_input(cfg: PrismConfig) -> None:
     """Check the configured names, an input file, and the knowledge against the data before
     anything is copied. Warehouse tables are checked inside the build (model
     ``stg_input__weeks``), whose failure leaves the warehouse as it was all the same."""
-    from prism_mmm.ingest import check_config_names, input_weeks
+    from prism_mmm.ingest import check_config_names, input_series
     from prism_mmm.knowledge.check import check_knowledge
 
     check_config_names(cfg)
     if cfg.data.input_path() is not None:
-        input_weeks(cfg)
+        input_series(cfg)  # refuses the input only when no series is left
     check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
 
 
@@ -56,7 +56,7 @@ def build_warehouse(
     """Validate, then ``dbt build`` (seeds included) into a copy and swap it in on success.
 
     dbt validates the input again itself (model ``stg_input__weeks``, the same
-    :func:`prism_mmm.ingest.input_weeks`), so a direct ``dbt build`` loads exactly what this
+    :func:`prism_mmm.ingest.input_series`), so a direct ``dbt build`` loads exactly what this
     one does; validating here first refuses bad input before the warehouse is even copied.
 
     ``in_process`` runs dbt through its programmatic runner in this process, so Python-level
@@ -79,22 +79,26 @@ def build_warehouse(
 
 
 def model_status(path: Path, run_id: str, round_: int) -> pd.DataFrame:
-    """One row per model of this build (model, status, message) from ``mmm_runs``; empty
-    when the build fitted no model (e.g. the data layer alone)."""
+    """One row per model and series of this build (model, series_id, status, message) from
+    ``mmm_runs``; empty when the build fitted no model (e.g. the data layer alone)."""
+    columns = ["model", "series_id", "status", "message"]
     with connect_read(path) as con:
         runs = read_table(con, "mmm_runs", run_id, round_)
     if runs.empty:
-        return pd.DataFrame(columns=["model", "status", "message"])
-    return runs[["model", "status", "message"]].sort_values("model").reset_index(drop=True)
+        return pd.DataFrame(columns=columns)
+    return runs[columns].sort_values(["model", "series_id"]).reset_index(drop=True)
 
 
 def format_model_status(status: pd.DataFrame) -> str:
     """The per-model lines the CLI prints after a build: status, and the reason when a model
-    did not fit cleanly."""
-    width = max((len(m) for m in status["model"]), default=0)
+    did not fit cleanly; with several series, one line per model and series."""
+    names = status["model"].astype(str)
+    if status["series_id"].nunique() > 1:
+        names = names + " [" + status["series_id"].astype(str) + "]"
+    width = max((len(m) for m in names), default=0)
     lines = []
-    for row in status.itertuples():
+    for name, row in zip(names, status.itertuples()):
         reason = f"  {row.message.splitlines()[0]}" if row.status != "ok" and row.message else ""
         flag = "FAILED" if row.status == "failed" else row.status
-        lines.append(f"  {row.model:<{width}}  {flag}{reason}")
+        lines.append(f"  {name:<{width}}  {flag}{reason}")
     return "\n".join(lines)

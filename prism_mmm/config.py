@@ -121,6 +121,10 @@ class DataConfig(_Frozen):
     label_columns: dict[str, str] = Field(
         default_factory=dict, description="constant id columns kept as labels (e.g. brand)"
     )
+    series_columns: list[str] = Field(
+        default_factory=list, description="id columns whose values name a series (brand, "
+        "market, geo; safe names): the file has one row per week and series, and each series "
+        "is validated and fitted on its own. Empty: the file is one series")
     currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
     brand: str = Field("Conjura apparel brand", description="display name")
     max_input_bytes: int = Field(
@@ -150,7 +154,7 @@ class DataConfig(_Frozen):
         except UnsafeIdentifierError as exc:
             raise ValueError(f"{exc} Set data.dataset in prism.yml.") from None
 
-    @field_validator("channels", "controls")
+    @field_validator("channels", "controls", "series_columns")
     @classmethod
     def _safe(cls, names: list[str]) -> list[str]:
         for name in names:
@@ -191,6 +195,9 @@ class DataConfig(_Frozen):
         if self.controls:
             raise ValueError("data.controls is not supported for a warehouse source yet (the "
                              "layouts carry no control variables)")
+        if self.series_columns:
+            raise ValueError("data.series_columns is not supported for a warehouse source yet: "
+                             "one warehouse source is one series")
 
     def input_path(self) -> Path | None:
         """The input file: the CSV, or the bundled seed's file; None for warehouse tables."""
@@ -595,6 +602,7 @@ class PrismConfig(_Frozen):
             "diagnostics_gating": self.diagnostics_gating,
             "source": self.data.source,
             "warehouse": self.data.warehouse.model_dump() if self.data.warehouse else None,
+            "series_columns": self.data.series_columns,
         }
 
 

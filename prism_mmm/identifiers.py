@@ -16,6 +16,7 @@ RESERVED = frozenset(
         "select", "from", "where", "table", "drop", "insert", "delete", "update", "order",
         "group", "by", "union", "join", "and", "or", "not", "null", "true", "false",
         "week_start_date", "kpi", "split", "trend", "is_anomaly", "is_known_issue",
+        "series_id",
     }
 )
 

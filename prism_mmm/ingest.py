@@ -19,9 +19,11 @@ What is accepted, and why the rest is refused rather than guessed:
   which one is decided by the values, and refused when they cannot tell), ``3 Jan 2022``,
   ``Jan 3, 2022``.
 
-:func:`input_weeks` is what dbt loads (model ``stg_input__weeks``) and what ``prism build``
-checks before it copies the warehouse: one function, so the warehouse holds exactly what was
-validated, whichever command built it.
+:func:`input_series` is what dbt loads (models ``stg_input__weeks`` and
+``stg_input__series``) and what ``prism build`` checks before it copies the warehouse: one
+function, so the warehouse holds exactly what was validated, whichever command built it. A
+file may hold several series (``data.series_columns``): each is checked on its own, and one
+bad series is refused by name without sinking the others.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ DELIMITERS = (",", ";", "\t", "|")
 MAX_ABS_VALUE = 1e15
 # Training weeks needed before the holdout: half a year at least, and two per regressor.
 MIN_TRAIN_WEEKS = 26
+# A text column with several values names series (an id) when it has at least this many rows
+# per value on average; fewer looks like free text, which is refused.
+MIN_SERIES_ROWS = 8
 MAX_LISTED = 5
 NUMBER = re.compile(r"[+-]?(?:(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?",
                     re.ASCII)  # ASCII digits only: "１２" is not silently 12
@@ -92,6 +97,7 @@ class Profile:
     controls: list[str]
     rename: dict[str, str]
     label_columns: dict[str, str] = field(default_factory=dict)
+    series_columns: list[str] = field(default_factory=list)
     n_weeks: int = 0
     notes: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)  # numeric columns with no role (outcomes)
@@ -534,7 +540,8 @@ def _calendar_problems(dates: np.ndarray, rows: pd.Index, column: str) -> list[s
         pairs = sorted({int(i) for i in same} | {int(i) + 1 for i in same})
         weeks = sorted({_iso(ordered[i]) for i in pairs})
         hint = ("; most weeks repeat: does the file hold several series (brands, markets)? "
-                "Filter it to one" if len(same) * 2 >= len(dates) else "")
+                "Name their id columns in data.series_columns" if len(same) * 2 >= len(dates)
+                else "")
         problems.append(f"column {column} has duplicate weeks: {', '.join(weeks[:10])} "
                         f"({_listing(ordered_rows[pairs].tolist())}){hint}")
     unique_days, first = np.unique(ordered, return_index=True)
@@ -564,11 +571,19 @@ def check_config_names(cfg) -> None:
     check_identifier(cfg.data.kpi, "KPI column", reserved=frozenset())
     for safe in cfg.data.rename.values():
         check_identifier(safe, "renamed column", reserved=frozenset())
-    names = [cfg.data.date_column, cfg.data.kpi, *cfg.channels, *cfg.controls]
+    names = [cfg.data.date_column, cfg.data.kpi, *cfg.channels, *cfg.controls,
+             *cfg.data.series_columns]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(f"data: {', '.join(map(repr, repeated))} is configured more than once "
-                         "among date column, KPI, channels and controls")
+                         "among date column, KPI, channels, controls and series columns")
+    from prism_mmm.pipeline import RESULT_SCHEMA
+
+    # Series columns travel into every result table beside its own columns.
+    taken = sorted(set(cfg.data.series_columns) & (set(RESULT_SCHEMA) | {"run_key"}))
+    if taken:
+        raise InputError(f"data.series_columns: {', '.join(map(repr, taken))} is also a column "
+                         "of the result tables; rename it (data.rename)")
 
 
 def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
@@ -578,7 +593,7 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
     raw = read_raw(path, limits)
     rename = check_headers(list(raw.frame.columns))
     safe_frame = raw.frame.rename(columns=rename)
-    numeric, dates, labels = [], [], {}
+    numeric, dates, labels, series_columns = [], [], {}, []
     for column in safe_frame.columns:
         values = safe_frame[column]
         if _share(values, lambda v: NUMBER.fullmatch(v) is not None) > 0.95:
@@ -587,16 +602,20 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
             dates.append(column)
         elif values.nunique() == 1:
             labels[column] = values.iloc[0]
+        elif values.nunique() * MIN_SERIES_ROWS <= len(values):
+            # An id column (brand, geo, market): each value names a series, fitted on its own.
+            series_columns.append(column)
         else:
             raise InputError(
-                f"column {column!r} has {values.nunique()} different text values: "
-                "it looks like an id column (brand, geo, market) with several series. Series "
-                "must not be summed or mixed: filter the file to one series and run again."
-            )
+                f"column {column!r} has {values.nunique()} different text values in "
+                f"{len(values)} rows: too many for an id column naming series (brand, geo, "
+                f"market), which needs at least {MIN_SERIES_ROWS} weeks per series. Remove "
+                "the column or fix its values.")
     if not dates:
         raise InputError("no date column found (a column whose values parse as dates)")
     date_column = dates[0]
-    parsed = np.sort(parse_dates(safe_frame[date_column], repr(date_column)))
+    # unique: the series of a portfolio share their weeks
+    parsed = np.unique(parse_dates(safe_frame[date_column], repr(date_column)))
     step = float(np.median(np.diff(parsed).astype(int))) if len(parsed) > 1 else 7.0
     frequency = "weekly" if step == 7 else f"every {step:g} days"
     notes = [] if step == 7 else [f"data is not weekly (median step {step:g} days)"]
@@ -632,12 +651,29 @@ def profile(path: str | Path, field_definitions: pd.DataFrame | None = None,
             notes.append(f"column {column!r} left out (an outcome, not a driver)")
     if not channels:
         raise InputError("no spend channels found; name them in data.channels in prism.yml")
-    validate_frame(safe_frame, date_column, kpi, channels, controls, raw.delimiter,
-                   holdout_weeks=PrismConfig.model_fields["holdout_weeks"].default)
+    holdout = PrismConfig.model_fields["holdout_weeks"].default
+    if not series_columns:
+        validate_frame(safe_frame, date_column, kpi, channels, controls, raw.delimiter,
+                       holdout_weeks=holdout)
+    else:
+        refused = []
+        groups = list(safe_frame.groupby(series_columns, sort=True))
+        for values, group in groups:
+            try:
+                validate_frame(group, date_column, kpi, channels, controls, raw.delimiter,
+                               holdout_weeks=holdout)
+            except InputError as exc:
+                refused.append(f"series {series_id_of(values)}: {exc}")
+        if len(refused) == len(groups):
+            raise InputError("every series was refused: " + "; ".join(refused))
+        notes.append(f"{len(groups)} series by {', '.join(series_columns)}; each is fitted "
+                     "on its own")
+        notes += [f"`prism build` will refuse {problem}" for problem in refused]
     return Profile(
         date_column=date_column, frequency=frequency, kpi=kpi, channels=channels,
         controls=controls, rename={r: s for r, s in rename.items() if r != s},
-        label_columns=labels, n_weeks=len(safe_frame), notes=notes, left_out=left_out,
+        label_columns=labels, series_columns=series_columns, n_weeks=len(safe_frame),
+        notes=notes, left_out=left_out,
     )
 
 
@@ -645,40 +681,143 @@ def _share(values: pd.Series, test) -> float:
     return float(np.mean([bool(test(v)) for v in values])) if len(values) else 0.0
 
 
-def validate_file(path: str | Path, cfg) -> pd.DataFrame:
-    """Validate the configured CSV (``data.source = csv``) before a build; returns the typed
-    frame (configured safe names as columns, sorted by date)."""
+@dataclass(frozen=True)
+class SeriesInput:
+    """A validated input: ``weeks`` holds the accepted series' typed rows (``series_id``, the
+    series columns, then the configured columns, sorted by series and date); ``series`` has
+    one row per series found, accepted ('ok') or refused ('refused', with the message)."""
+
+    weeks: pd.DataFrame
+    series: pd.DataFrame
+
+    @property
+    def refused(self) -> pd.DataFrame:
+        return self.series[self.series["status"] == "refused"]
+
+
+def _read_configured(path: str | Path, cfg) -> tuple[pd.DataFrame, str, dict[str, str]]:
+    """The configured columns of the CSV as text, renamed; its delimiter; safe -> raw names."""
     data = cfg.data
     renamed_from = {safe: raw for raw, safe in data.rename.items()}
-    needed = [data.date_column, data.kpi, *cfg.channels, *cfg.controls]
+    needed = [data.date_column, data.kpi, *cfg.channels, *cfg.controls, *data.series_columns]
     raw_names = [renamed_from.get(name, name) for name in needed]
     raw = read_raw(path, Limits.from_config(data), columns=set(raw_names) | set(data.rename))
     unmapped = [name for name in data.rename if name not in raw.frame.columns]
     if unmapped:
         raise InputError(f"data.rename names column(s) not in the file: {unmapped}")
     frame = raw.frame.rename(columns=data.rename)
-    return validate_frame(frame, data.date_column, data.kpi, cfg.channels, cfg.controls,
-                          raw.delimiter, cfg.holdout_weeks, headers=renamed_from)
+    absent = [c for c in data.series_columns if c not in frame.columns]
+    if absent:
+        raise InputError(f"data.series_columns: column(s) {', '.join(map(repr, absent))} not in "
+                         f"the file; the file has: {', '.join(map(repr, frame.columns))}")
+    return frame, raw.delimiter, renamed_from
 
 
-def input_weeks(cfg) -> pd.DataFrame:
+def series_id_of(values: Iterable[str]) -> str:
+    """The ``series_id`` of a series' key values: the values joined by " / " (DE, or acme / DE)."""
+    return " / ".join(str(v) for v in values)
+
+
+def read_series(path: str | Path, cfg) -> SeriesInput:
+    """Validate the configured CSV series by series (``data.series_columns``; none: the file
+    is one series, named by ``data.dataset``). A series with a problem is refused with a
+    message naming it and its rows or weeks, and the others go on; when no series is left the
+    input is refused as a whole."""
+    from prism_mmm.series import SERIES_ID
+
+    data = cfg.data
+    frame, delimiter, renamed_from = _read_configured(path, cfg)
+    keys = list(data.series_columns)
+    accepted: list[pd.DataFrame] = []
+    rows: list[dict] = []
+    if keys:
+        blank = frame[keys].eq("").any(axis=1)
+        if blank.any():
+            rows.append({SERIES_ID: "(no series key)", **dict.fromkeys(keys), "n_weeks": 0,
+                         "status": "refused",
+                         "message": f"series (no series key): no value in series column(s) "
+                                    f"{', '.join(map(repr, keys))} in "
+                                    f"{_listing(frame.index[blank].tolist())}"})
+        groups = [(tuple(k), g) for k, g in frame[~blank].groupby(keys, sort=True)]
+    else:
+        groups = [((), frame)]
+    for values, group in groups:
+        series_id = series_id_of(values) if keys else data.dataset
+        key = dict(zip(keys, values))
+        try:
+            typed = validate_frame(group, data.date_column, data.kpi, cfg.channels,
+                                   cfg.controls, delimiter, cfg.holdout_weeks,
+                                   headers=renamed_from)
+        except InputError as exc:
+            if not keys:
+                raise  # one series: its problems are the input's
+            rows.append({SERIES_ID: series_id, **key, "n_weeks": len(group),
+                         "status": "refused", "message": f"series {series_id}: {exc}"})
+            continue
+        rows.append(_accepted_row(series_id, key, typed[data.date_column]))
+        accepted.append(typed.assign(**{SERIES_ID: series_id, **key})[
+            [SERIES_ID, *keys, *typed.columns]])
+    series = _series_table(rows, keys)
+    if not accepted:
+        raise InputError("every series was refused: " + "; ".join(series["message"]))
+    return SeriesInput(pd.concat(accepted, ignore_index=True), series)
+
+
+def _accepted_row(series_id: str, key: dict, dates: pd.Series) -> dict:
+    from prism_mmm.series import SERIES_ID
+
+    return {SERIES_ID: series_id, **key, "n_weeks": len(dates), "first_week": dates.min(),
+            "last_week": dates.max(), "status": "ok", "message": ""}
+
+
+def _series_table(rows: list[dict], keys: list[str]) -> pd.DataFrame:
+    from prism_mmm.series import SERIES_ID
+
+    series = pd.DataFrame(rows, columns=[SERIES_ID, *keys, "n_weeks", "first_week",
+                                         "last_week", "status", "message"])
+    return series.astype({SERIES_ID: "string", **dict.fromkeys(keys, "string"),
+                          "n_weeks": "Int64", "first_week": "datetime64[s]",
+                          "last_week": "datetime64[s]", "status": "string",
+                          "message": "string"})
+
+
+def one_series(typed: pd.DataFrame, cfg) -> SeriesInput:
+    """A validated single-series frame (a warehouse source's weeks) as the input's one series,
+    named by ``data.dataset``."""
+    from prism_mmm.series import as_one_series
+
+    row = _accepted_row(cfg.data.dataset, {}, typed[cfg.data.date_column])
+    return SeriesInput(as_one_series(typed, cfg.data.dataset), _series_table([row], []))
+
+
+def validate_file(path: str | Path, cfg) -> pd.DataFrame:
+    """Validate the configured CSV (``data.source = csv``) before a build; returns the typed
+    weeks of its accepted series (see :func:`read_series`)."""
+    return read_series(path, cfg).weeks
+
+
+def input_series(cfg) -> SeriesInput:
     """The configured input file (a user CSV, or the bundled seed's file), validated and
-    typed: what the warehouse loads, whichever command builds it. Warehouse tables are read by
-    dbt (:func:`prism_mmm.sources.warehouse_weeks`)."""
-    return validate_file(cfg.data.input_path(), cfg)
+    typed series by series: what the warehouse loads, whichever command builds it. Warehouse
+    tables are read by dbt (:func:`prism_mmm.sources.warehouse_weeks`)."""
+    return read_series(cfg.data.input_path(), cfg)
 
 
 __all__ = [
     "InputError",
     "Limits",
     "Profile",
+    "SeriesInput",
     "check_config_names",
     "check_headers",
-    "input_weeks",
+    "input_series",
+    "one_series",
     "parse_dates",
     "parse_numbers",
     "profile",
     "read_raw",
+    "read_series",
+    "series_id_of",
     "validate_file",
     "validate_frame",
 ]

@@ -164,6 +164,45 @@ def predictions_frame(estimator, data: MMMData) -> pd.DataFrame:
     )
 
 
+def _run_identity(model_name: str, series_id: str, cfg: PrismConfig, run_id: str, round_: int,
+                  project_dir: Path, input_hash: str | None) -> dict:
+    """The ``mmm_runs`` columns that identify a fit and what it was run on."""
+    return {
+        "run_id": run_id,
+        "round": round_,
+        "model": model_name,
+        "series_id": series_id,
+        "started_at": datetime.now(UTC).replace(tzinfo=None),
+        "git_commit": _git_commit(project_dir),
+        "config_hash": cfg.config_hash(),
+        "data_hash": input_hash,
+        "package_versions": package_versions(),
+        "random_seed": cfg.random_seed,
+        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+    }
+
+
+def refused_series_results(model_name: str, refused: pd.DataFrame, cfg: PrismConfig,
+                           run_id: str, round_: int, project_dir: Path) -> pd.DataFrame:
+    """A failed ``model_fit_metrics`` and ``mmm_runs`` row per series the input refused
+    (``stg_input__series``), so a refused series fails every model loudly, by name."""
+    frames = []
+    for series_id, row in refused.groupby("series_id", sort=True):
+        # No weeks were loaded: the hash is of what the input check recorded.
+        run = _run_identity(model_name, str(series_id), cfg, run_id, round_, project_dir,
+                            hashlib.sha256(row.to_csv(index=False).encode()).hexdigest()[:16])
+        message = f"the input refused this series: {row['message'].iloc[0]}"
+        n_rows = int(row["n_weeks"].fillna(0).iloc[0])
+        frames.append(_finish([
+            _rows("model_fit_metrics", pd.DataFrame([{
+                "split": "train", "n_weeks": n_rows, "fit_seconds": 0.0, "status": "failed",
+                "message": message}])),
+            _rows("mmm_runs", pd.DataFrame([{**run, "finished_at": run["started_at"],
+                                             "status": "failed", "message": message}])),
+        ], run))
+    return pd.concat(frames, ignore_index=True) if frames else _typed(pd.DataFrame())
+
+
 def fit_results(
     model_name: str,
     mmm_input: pd.DataFrame,
@@ -182,20 +221,8 @@ def fit_results(
 
     model_spec(model_name)  # an unknown name fails here, before any work
     series_id = single_series_id(mmm_input)
-    started = datetime.now(UTC).replace(tzinfo=None)
-    run = {
-        "run_id": run_id,
-        "round": round_,
-        "model": model_name,
-        "series_id": series_id,
-        "started_at": started,
-        "git_commit": _git_commit(project_dir),
-        "config_hash": cfg.config_hash(),
-        "data_hash": data_hash(mmm_input),
-        "package_versions": package_versions(),
-        "random_seed": cfg.random_seed,
-        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
-    }
+    run = _run_identity(model_name, series_id, cfg, run_id, round_, project_dir,
+                        data_hash(mmm_input))
     data = dataclasses.replace(from_mmm_input(mmm_input, cfg), experiments=experiments)
     target = artifact_dir(project_dir, run_id, round_, model_name, series_id)
     tick = time.perf_counter()
@@ -309,9 +336,12 @@ def fit_model_table(
     config_overrides: str | dict | None,
     business_context: pd.DataFrame | None = None,
     experiments: pd.DataFrame | None = None,
+    input_series: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Entry point of the ``fit_<model>`` dbt Python models: every series of ``mmm_input``
-    fitted on the configured engine (``experiments``: the ``knowledge_experiments`` table)."""
+    fitted on the configured engine, and a failed row for each series the input refused
+    (``experiments``: the ``knowledge_experiments`` table; ``input_series``:
+    ``stg_input__series``)."""
     from prism_mmm.config import load_config
     from prism_mmm.engine import SeriesFit, fit_series
     from prism_mmm.project import project_dir
@@ -323,7 +353,13 @@ def fit_model_table(
     fit = SeriesFit(model_name, cfg, str(run_id), int(round_), str(project_dir()), roi_priors,
                     with_calibration(experiments_from_table(experiments),
                                      cfg.calibration.experiments))
-    return fit_series(mmm_input, fit, cfg.engine)
+    fitted = fit_series(mmm_input, fit, cfg.engine)
+    if input_series is None:
+        return fitted
+    refused = input_series[input_series["status"] == "refused"]
+    return pd.concat([fitted, refused_series_results(model_name, refused, cfg, fit.run_id,
+                                                     fit.round_, Path(fit.project_dir))],
+                     ignore_index=True)
 
 
 def scenarios_table(

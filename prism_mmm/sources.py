@@ -11,7 +11,25 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prism_mmm.ingest import MAX_LISTED, InputError, Profile, validate_frame
+from prism_mmm.ingest import (
+    MAX_LISTED,
+    InputError,
+    Profile,
+    SeriesInput,
+    input_series,
+    one_series,
+    validate_frame,
+)
+
+
+def build_input(cfg, spend_weekly, kpi_weekly) -> SeriesInput:
+    """What a build loads, whatever the source (models ``stg_input__weeks`` and
+    ``stg_input__series``): the input file's series, or a warehouse source's one series.
+    ``spend_weekly`` and ``kpi_weekly`` are the dbt relations, read only for a warehouse
+    source."""
+    if cfg.data.source == "warehouse":
+        return one_series(warehouse_weeks(cfg, spend_weekly.df(), kpi_weekly.df()), cfg)
+    return input_series(cfg)
 
 
 def _dates(text: str, limit: int = MAX_LISTED) -> str:
@@ -174,9 +192,20 @@ def profile_warehouse(con, spend_relation: str, kpi_relation: str, kpi: str | No
 
 
 def source_notes(con, cfg) -> list[str]:
-    """What a warehouse source's weeks left out, for the build summary: the partial first and
-    last weeks, and spend outside the KPI's full weeks. Empty for a file input or before the
-    weekly tables are built."""
+    """What the input left out, for the build summary: the series it refused, and for a
+    warehouse source the partial first and last weeks and spend outside the KPI's full
+    weeks. Empty before the input tables are built."""
+    from prism_mmm.warehouse import table_exists
+
+    refused = []
+    if table_exists(con, "stg_input__series"):
+        refused = [f"refused {message}" for (message,) in con.execute(
+            "select message from stg_input__series where status = 'refused' "
+            "order by series_id").fetchall()]
+    return refused + _warehouse_notes(con, cfg)
+
+
+def _warehouse_notes(con, cfg) -> list[str]:
     from prism_mmm.warehouse import table_exists
 
     if cfg.data.source != "warehouse" or not all(

@@ -7,9 +7,11 @@ def model(dbt, session):
     round_ = dbt.config.meta_get("round")
     overrides = dbt.config.meta_get("config_overrides")
     mmm_input = dbt.ref("mmm_input").df()
+    # Series the input refused: each becomes a failed row, so the build names them.
+    input_series = dbt.ref("stg_input__series").df()
     # Expected ROI ranges from the knowledge layer become priors (switchable in prism.yml).
     business_context = dbt.ref("knowledge_business_context").df()
     # Lift tests: each model's implied lift is compared with the measured one.
     experiments = dbt.ref("knowledge_experiments").df()
     return fit_model_table("bayes", mmm_input, run_id, round_, overrides, business_context,
-                           experiments)
+                           experiments, input_series)

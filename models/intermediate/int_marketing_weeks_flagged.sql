@@ -55,6 +55,9 @@ final as (
 
     select
         series_id,
+        {%- for column in prism_series_columns() %}
+        {{ column }},
+        {%- endfor %}
         week_start_date,
         {%- for m in measures %}
         {%- set column_label = prism_setting('kpi_column') if m == 'kpi' else m[6:] %}

@@ -13,6 +13,9 @@ final as (
 
     select
         series_id,
+        {%- for column in prism_series_columns() %}
+        {{ column }},
+        {%- endfor %}
         week_start_date,
         split,
         kpi,

@@ -14,6 +14,9 @@ renamed as (
 
     select
         cast(series_id as varchar) as series_id,
+        {%- for column in prism_series_columns() %}
+        cast({{ adapter.quote(column) }} as varchar) as {{ column }},
+        {%- endfor %}
         cast({{ adapter.quote(prism_setting('date_column')) }} as date) as week_start_date,
         cast({{ adapter.quote(prism_setting('kpi_column')) }} as double) as kpi,
         {%- for channel in channels %}

@@ -64,11 +64,17 @@ def report_models(status, allow_failed_models: bool) -> int:
         return 0
     print("Models:")
     print(format_model_status(status))
-    failed = status.loc[status["status"] == "failed", "model"].tolist()
-    if not failed:
+    failed_rows = status[status["status"] == "failed"]
+    if failed_rows.empty:
         return 0
-    print(f"\n{len(failed)} of {len(status)} models FAILED: {', '.join(failed)}. The other "
-          "models' results are in the warehouse.")
+    if status["series_id"].nunique() > 1:
+        failed = sorted(set(failed_rows["series_id"]))
+        print(f"\n{len(failed)} of {status['series_id'].nunique()} series FAILED in at least "
+              f"one model: {', '.join(failed)}. The other fits' results are in the warehouse.")
+    else:
+        failed = failed_rows["model"].tolist()
+        print(f"\n{len(failed)} of {len(status)} models FAILED: {', '.join(failed)}. The other "
+              "models' results are in the warehouse.")
     if allow_failed_models:
         return 0
     print("Fix the cause above, or rerun with --allow-failed-models to accept partial results.")

@@ -89,6 +89,8 @@ def run(args) -> int:
         data = {"source": "csv", "path": str(data_path), "date_column": found.date_column,
                 "kpi": found.kpi, "channels": found.channels, "controls": found.controls,
                 "rename": found.rename, "label_columns": found.label_columns, "currency": "LCU"}
+        if found.series_columns:
+            data["series_columns"] = found.series_columns
     config = {"data": {**data, "dataset": dataset, "brand": brand}, "holdout_weeks": 13}
     if knowledge != KnowledgeConfig():
         config["knowledge"] = knowledge.model_dump(exclude_defaults=True)

@@ -31,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def refuse_portfolio(cfg) -> None:
+    """The agents and the report read one series; a portfolio is refused before any work."""
+    if cfg.data.series_columns:
+        raise PrismError(
+            f"data.series_columns ({', '.join(cfg.data.series_columns)}) names several series; "
+            "the agent loop and its report work on one series. `prism build` fits and writes "
+            "every series' tables; run the loop on one series' file.")
+
+
 def add_allow_failed_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-failed-models", action="store_true",
@@ -59,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "(it names the report folder)"
         )
     cfg = load_config(args.config)
+    refuse_portfolio(cfg)
     rounds = args.rounds or cfg.agents.rounds
     if rounds < 1:
         raise PrismError("--rounds must be at least 1")

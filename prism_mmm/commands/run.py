@@ -32,6 +32,7 @@ def run(args) -> int:
     from prism_mmm.ingest import InputError
     from prism_mmm.warehouse import WarehouseError
 
+    loop.refuse_portfolio(load_config())
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
     print(f"prism run · {run_id} · step 1/2: data layer (dbt build: seed, models, tests)", flush=True)

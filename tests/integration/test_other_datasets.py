@@ -161,7 +161,8 @@ def test_a_failed_model_is_loud_and_only_the_flag_accepts_it(tmp_path):
     config_file.write_text(yaml.safe_dump({**config, "diagnostics_gating": "strict"}))
     strict = prism(project, "build", "--run-id", "strict", "--select", "fit_ridge")
     assert strict.returncode != 0
-    assert "fit_ridge (error)" in strict.stderr and "ridge failed: ValueError" in strict.stderr
+    assert "fit_ridge (error)" in strict.stderr
+    assert "ridge failed on series awkward_3ch: ValueError" in strict.stderr
     assert "The existing warehouse was left unchanged." in strict.stderr
     assert project.duckdb_path.read_bytes() == before
 

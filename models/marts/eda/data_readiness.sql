@@ -1,4 +1,4 @@
--- Data readiness score 1–5 with the reasons behind every deducted point. Starts at 5 and
+-- Data readiness score 1–5 per series, with the reasons behind every deducted point. Starts at 5 and
 -- loses one point per problem: short history (< 2 years of weeks), severe collinearity
 -- (max VIF > 10), sparse channels (> 50 % zero weeks), many KPI anomalies (> 5 % of weeks)
 -- and unexplained KPI anomalies (more than 2 anomalous KPI weeks not covered by a known issue
@@ -6,30 +6,33 @@
 -- Spend anomalies are listed in eda_anomalies but cost no point: heavy-tailed spend is normal.
 with weeks as (
 
-    select count(*) as n_weeks from {{ ref('mmm_input') }}
+    select series_id, count(*) as n_weeks from {{ ref('mmm_input') }} group by series_id
 
 ),
 
 channels as (
 
     select
+        series_id,
         count(*) as n_channels,
         string_agg(channel || ' (' || round(100 * sparsity, 1) || '% zero weeks)', ', ' order by channel)
             filter (where sparsity > 0.5) as sparse_channels,
         count(*) filter (where sparsity > 0.5) as n_sparse
     from {{ ref('eda_channel_summary') }}
+    group by series_id
 
 ),
 
 vif as (
 
-    select max(vif) as max_vif from {{ ref('eda_vif') }}
+    select series_id, max(vif) as max_vif from {{ ref('eda_vif') }} group by series_id
 
 ),
 
 anomalies as (
 
     select
+        series_id,
         count(distinct week_start_date) as n_anomalies,
         count(*) filter (where column_name = {{ prism_sql_string(prism_setting('kpi_column')) }}) as n_kpi_anomalies,
         string_agg(strftime(week_start_date, '%Y-%m-%d'), ', ' order by week_start_date)
@@ -40,16 +43,18 @@ anomalies as (
                          and not is_event_week)
             as n_unexplained
     from {{ ref('eda_anomalies') }}
+    group by series_id
 
 ),
 
 checks as (
 
     select
+        weeks.series_id,
         weeks.n_weeks,
         channels.n_channels,
         vif.max_vif,
-        anomalies.n_anomalies,
+        coalesce(anomalies.n_anomalies, 0) as n_anomalies,
         channels.sparse_channels,
         [
             case when weeks.n_weeks < 104
@@ -64,13 +69,17 @@ checks as (
                 then anomalies.n_unexplained || ' anomalous KPI weeks not explained by a known issue or an event ('
                     || anomalies.unexplained_weeks || ')' end
         ] as problems
-    from weeks, channels, vif, anomalies
+    from weeks
+    inner join channels using (series_id)
+    left join vif using (series_id)
+    left join anomalies using (series_id)
 
 ),
 
 final as (
 
     select
+        series_id,
         greatest(1, 5 - len(list_filter(problems, lambda p: p is not null))) as score,
         n_weeks,
         n_channels,

@@ -18,12 +18,12 @@ week_events as (
 
 unpivoted as (
 
-    select week_start_date, {{ prism_sql_string(prism_setting('kpi_column')) }} as column_name, kpi as value, z_kpi as z_score,
+    select series_id, week_start_date, {{ prism_sql_string(prism_setting('kpi_column')) }} as column_name, kpi as value, z_kpi as z_score,
         is_known_issue, known_issue_id
     from flagged
     {%- for channel in channels %}
     union all
-    select week_start_date, '{{ channel }}', spend_{{ channel }}, z_spend_{{ channel }},
+    select series_id, week_start_date, '{{ channel }}', spend_{{ channel }}, z_spend_{{ channel }},
         is_known_issue, known_issue_id
     from flagged
     {%- endfor %}

@@ -1,4 +1,4 @@
--- Per-channel EDA: share of spend, sparsity (share of zero-spend weeks), coefficient of
+-- Per-series, per-channel EDA: share of spend, sparsity (share of zero-spend weeks), coefficient of
 -- variation and correlation with the KPI.
 with spend as (
 
@@ -9,6 +9,7 @@ with spend as (
 per_channel as (
 
     select
+        series_id,
         channel,
         sum(spend) as total_spend,
         avg(spend) as mean_weekly_spend,
@@ -18,16 +19,17 @@ per_channel as (
         stddev_samp(spend) / nullif(avg(spend), 0) as cv,
         corr(spend, kpi) as corr_with_kpi
     from spend
-    group by channel
+    group by series_id, channel
 
 ),
 
 final as (
 
     select
+        series_id,
         channel,
         total_spend,
-        total_spend / sum(total_spend) over () as spend_share,
+        total_spend / sum(total_spend) over (partition by series_id) as spend_share,
         mean_weekly_spend,
         max_weekly_spend,
         zero_weeks,
