@@ -1,4 +1,4 @@
-"""``python -m bench [fit|pipeline|recovery|calibration|holdout|load|size] [--quick] [--draws N --tune N --chains N] [--only ours|peer]``."""
+"""``python -m bench [fit|pipeline|recovery|calibration|holdout|load|size|portfolio] [--quick] [--draws N --tune N --chains N] [--only ours|peer]``."""
 
 import sys
 

@@ -12,7 +12,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?",
                         choices=["fit", "pipeline", "recovery", "calibration", "holdout", "load",
-                                 "size"],
+                                 "size", "portfolio"],
                         default="fit",
                         help="fit: ours vs pymc-marketing speed (default); pipeline: time dbt "
                         "build; recovery: ROI error and coverage on known-truth data; "
@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "sMAPE/R² of a real prism build and of pymc-marketing on its mmm_input; "
                         "load: "
                         "readers while builds and a loop round write; size: peak memory of the "
-                        "data layer on the largest allowed input")
+                        "data layer on the largest allowed input; portfolio: a whole prism build "
+                        "over many series (local and spark engines) against a loop of "
+                        "pymc-marketing fits")
     parser.add_argument("--quick", action="store_true",
                         help="tiny draws (2 chains x 100/100) to check the machinery")
     parser.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000)")
@@ -55,6 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="load: successive `prism build`s under the readers")
     parser.add_argument("--loop-rounds", type=int, default=1,
                         help="load: rounds of `prism loop` after the builds (0: none)")
+    parser.add_argument("--series", type=int, default=24, help="portfolio: series")
+    parser.add_argument("--weeks", type=int, default=156, help="portfolio: weeks per series")
+    parser.add_argument("--channels", type=int, default=8, help="portfolio: channels")
+    parser.add_argument("--engines", default="local,spark", help="portfolio: engines to build on")
     parser.add_argument("--bayes-settings", choices=["full", "fast"], default="full",
                         help="pipeline: prism.yml bayes settings (full) or the tests' fast ones")
 
@@ -100,6 +106,14 @@ def run(args: argparse.Namespace) -> int:
         table = run_holdout(settings_from(args), args.results_dir, peer=args.only != "ours",
                             timeout=args.timeout)
         return 1 if table["status"].eq("failed").any() else 0
+    if args.target == "portfolio":
+        from bench.portfolio import run_portfolio_bench
+
+        table = run_portfolio_bench(
+            settings_from(args), args.results_dir, n_series=args.series, n_weeks=args.weeks,
+            n_channels=args.channels, engines=tuple(e for e in args.engines.split(",") if e),
+            peer=args.only != "ours")
+        return 1 if (table["exit"] != 0).any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench
 

@@ -200,7 +200,7 @@ def refused_series_results(model_name: str, refused: pd.DataFrame, cfg: PrismCon
             _rows("mmm_runs", pd.DataFrame([{**run, "finished_at": run["started_at"],
                                              "status": "failed", "message": message}])),
         ], run))
-    return pd.concat(frames, ignore_index=True) if frames else _typed(pd.DataFrame())
+    return pd.concat(frames, ignore_index=True)
 
 
 def fit_results(
@@ -353,10 +353,13 @@ def fit_model_table(
     fit = SeriesFit(model_name, cfg, str(run_id), int(round_), str(project_dir()), roi_priors,
                     with_calibration(experiments_from_table(experiments),
                                      cfg.calibration.experiments))
+    refused = (input_series[input_series["status"] == "refused"] if input_series is not None
+               else pd.DataFrame(columns=["series_id", "status", "message"]))
+    if len(refused) and cfg.diagnostics_gating == "strict":
+        raise ModelFailure("the input refused series: " + "; ".join(refused["message"]))
     fitted = fit_series(mmm_input, fit, cfg.engine)
-    if input_series is None:
+    if refused.empty:
         return fitted
-    refused = input_series[input_series["status"] == "refused"]
     return pd.concat([fitted, refused_series_results(model_name, refused, cfg, fit.run_id,
                                                      fit.round_, Path(fit.project_dir))],
                      ignore_index=True)

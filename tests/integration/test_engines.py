@@ -11,7 +11,7 @@ import pytest
 
 from prism_mmm.config import EngineConfig, PrismConfig
 from prism_mmm.engine import SeriesFit, fit_series
-from prism_mmm.pipeline import ModelFailure
+from prism_mmm.pipeline import ModelFailure, fit_model_table
 from prism_mmm.project import QUICK_SETTINGS
 
 # Timing and provenance differ between any two runs; every other column must be identical.
@@ -89,3 +89,12 @@ def test_a_failing_series_fails_alone_and_says_so(portfolio, tmp_path):
     strict = _fit("nls", tmp_path, "strict", _cfg(diagnostics_gating="strict"))
     with pytest.raises(ModelFailure, match="nls failed on series noisy_market"):
         fit_series(broken, strict, EngineConfig(workers=2))
+
+
+def test_under_strict_gating_a_refused_series_stops_the_fit_by_name(portfolio):
+    refused = pd.DataFrame({"series_id": ["m04"], "status": ["refused"],
+                            "message": ["series m04: column 'date' has 20 weeks"]})
+    with pytest.raises(ModelFailure, match="the input refused series: series m04: column "
+                                           "'date' has 20 weeks"):
+        fit_model_table("nls", portfolio, "engine-test", 1, {"diagnostics_gating": "strict"},
+                        input_series=refused)

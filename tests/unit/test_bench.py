@@ -3,6 +3,9 @@ checked only when that benchmark-only extra is installed."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +99,18 @@ def test_peer_case_runs_when_installed(tmp_path):
                     log=lambda *a, **k: None)
     assert rows[0]["status"] == "ok", rows[0].get("note")
     assert "x2:" in rows[0]["share_err_by_channel"]
+
+
+def test_portfolio_bench_measures_the_whole_process_tree(tmp_path):
+    """The portfolio bench's peak RSS is summed over the command's descendants: a parent that
+    waits for two children holding ~150 MB each peaks near 300 MB, not at one child's."""
+    from bench.portfolio import _measured
+
+    hold = ("import time; block = bytearray(150 * 2**20); "
+            "block[::4096] = b'x' * len(block[::4096]); time.sleep(1.5)")
+    parent = (f"import subprocess, sys; children = [subprocess.Popen([sys.executable, '-c', "
+              f"{hold!r}]) for _ in range(2)]; [c.wait() for c in children]")
+    measured = _measured([sys.executable, "-c", parent], dict(os.environ), tmp_path,
+                         tmp_path / "log.txt")
+    assert measured["exit"] == 0 and measured["wall_s"] >= 1.5
+    assert 280 < measured["peak_rss_mb"] < 600, measured

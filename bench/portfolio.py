@@ -1,0 +1,221 @@
+"""Portfolio benchmark: one brand in many markets (``bench.datasets.portfolio``: N series x W
+weeks x C channels, known ROI per market), what the user waits for, one run.
+
+- ours: ``prism init --data markets.csv`` then a whole ``prism build`` (real dbt, three models,
+  every series) in a fresh process per engine: ``local`` (process pool) and ``spark``
+  (``local[2]``). Wall time, peak RSS of the build's whole process tree (summed over its
+  processes, sampled every 0.2 s), series per minute.
+- the peer: a loop of pymc-marketing fits over the same series, each in its own process
+  (``bench.recovery.peer_model``: geometric adstock, logistic saturation, yearly seasonality 2,
+  numpyro), with the same sampler settings; its wall time is the loop's.
+- truth: the share of (series, channel) pairs whose true ROI lies inside the 90% interval, and
+  the mean absolute ROI error, for our Bayesian model and for the peer.
+
+``python -m bench portfolio [--series 24 --weeks 156 --channels 8] [--quick]``; results in
+``bench/results/portfolio_<stamp>.md`` and ``portfolio_latest.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+from bench.datasets import KnownTruth, portfolio
+from bench.report import markdown_table
+
+INTERVAL = (0.05, 0.95)
+ENGINES = ("local", "spark")
+
+# Runs a command and prints its wall time and the peak of the summed RSS of its whole process
+# tree (the build, dbt, pool workers, the JVM and Spark's Python workers), sampled from /proc
+# every 0.2 s, as JSON.
+_MEASURE = """
+import json, os, subprocess, sys, time
+
+def tree_rss_mb(root):
+    parents = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parents[int(pid)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            pass
+    tree, grew = {root}, True
+    while grew:
+        found = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
+
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+peak = 0.0
+while proc.poll() is None:
+    peak = max(peak, tree_rss_mb(proc.pid))
+    time.sleep(0.2)
+print(json.dumps({"exit": proc.returncode, "wall_s": time.perf_counter() - start,
+                  "peak_rss_mb": peak}))
+"""
+
+
+def _measured(command: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> dict:
+    with open(log_path, "w") as log:
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, *command], env=env, cwd=cwd,
+                              stdout=subprocess.PIPE, stderr=log, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"exit": proc.returncode, "wall_s": float("nan"), "peak_rss_mb": float("nan")}
+    return json.loads(lines[-1])
+
+
+def _ours(truth: KnownTruth, csv: Path, engine: str, settings: dict, workdir: Path,
+          log) -> tuple[dict, pd.DataFrame]:
+    from prism_mmm.config import deep_merge
+    from prism_mmm.project import copy_project, project_dir
+
+    project = copy_project(project_dir(), workdir / f"project-{engine}")
+    env = {**os.environ, **project.env()}
+    env.pop("PRISM_CONFIG", None)
+    cli = [sys.executable, "-m", "prism_mmm.cli"]
+    subprocess.run([*cli, "init", "--data", str(csv), "--force"], env=env,
+                   cwd=project.project_dir, check=True, capture_output=True)
+    config_file = project.project_dir / "prism.yml"
+    config = deep_merge(yaml.safe_load(config_file.read_text()), {
+        "bayes": {"sampling": settings},
+        "engine": {"kind": engine, **({"spark_master": "local[2]"} if engine == "spark" else {})},
+    })
+    config_file.write_text(yaml.safe_dump(config))
+    log(f"[portfolio] prism build, engine {engine} ...", flush=True)
+    measured = _measured([*cli, "build", "--run-id", f"bench-{engine}"], env,
+                         project.project_dir, workdir / f"build-{engine}.log")
+    roi = pd.DataFrame()
+    if project.duckdb_path.exists():
+        with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+            roi = con.execute(
+                "select series_id, channel, roi, roi_low, roi_high from channel_roi "
+                "where model = 'bayes' and run_id = ?", [f"bench-{engine}"]).df()
+    return measured, roi
+
+
+def peer_worker(argv: list[str]) -> int:
+    """``python -m bench.portfolio CSV SERIES SETTINGS_JSON OUT_JSON``: one peer fit."""
+    from bench.recovery import peer_model, peer_roi
+    from prism_mmm.ingest import profile
+
+    csv, series_id, settings, out = argv
+    settings = json.loads(settings)
+    frame = pd.read_csv(csv)
+    frame = frame[frame["geo"] == series_id].drop(columns="geo").reset_index(drop=True)
+    one = Path(out).with_suffix(".csv")
+    frame.to_csv(one, index=False)
+    found = profile(one)
+    frame["date"] = pd.to_datetime(frame["date"])
+    mmm, x = peer_model(found, frame)
+    mmm.fit(x, frame[found.kpi], chains=settings["chains"], draws=settings["draws"],
+            tune=settings["tune"], random_seed=1, progressbar=False, nuts_sampler="numpyro")
+    roi = peer_roi(mmm, found, frame)
+    Path(out).write_text(json.dumps([
+        {"series_id": series_id, "channel": c, "roi": r[0], "roi_low": r[1], "roi_high": r[2]}
+        for c, r in roi.items()]))
+    return 0
+
+
+def _peer(truth: KnownTruth, csv: Path, settings: dict, workdir: Path,
+          log) -> tuple[dict, pd.DataFrame]:
+    series = sorted(truth.frame["geo"].unique())
+    log(f"[portfolio] pymc-marketing, {len(series)} fits one after another ...", flush=True)
+    start, peak, rows, failed = time.perf_counter(), 0.0, [], 0
+    for series_id in series:
+        out = workdir / f"peer-{series_id}.json"
+        measured = _measured([sys.executable, "-m", "bench.portfolio", str(csv), series_id,
+                              json.dumps(settings), str(out)], dict(os.environ), workdir,
+                             workdir / f"peer-{series_id}.log")
+        peak = max(peak, measured["peak_rss_mb"])
+        if measured["exit"] or not out.exists():
+            failed += 1
+            continue
+        rows += json.loads(out.read_text())
+    wall = time.perf_counter() - start
+    return {"exit": int(failed > 0), "wall_s": wall, "peak_rss_mb": peak}, pd.DataFrame(rows)
+
+
+def _truth_scores(roi: pd.DataFrame, truth: KnownTruth) -> dict:
+    if roi.empty:
+        return {"pairs": 0, "covered_share": float("nan"), "mean_abs_roi_error": float("nan")}
+    true = np.array([truth.true_roi[f"{r.series_id}/{r.channel}"] for r in roi.itertuples()])
+    covered = (roi["roi_low"].to_numpy() <= true) & (true <= roi["roi_high"].to_numpy())
+    return {"pairs": len(roi), "covered_share": float(covered.mean()),
+            "mean_abs_roi_error": float(np.mean(np.abs(roi["roi"].to_numpy() / true - 1)))}
+
+
+def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series: int = 24,
+                        n_weeks: int = 156, n_channels: int = 8,
+                        engines: tuple[str, ...] = ENGINES, peer: bool = True,
+                        log=print) -> pd.DataFrame:
+    truth = portfolio(f"portfolio_{n_series}x{n_weeks}x{n_channels}", n_series, n_weeks,
+                      n_channels)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        csv = workdir / "markets.csv"
+        truth.frame.to_csv(csv, index=False)
+        runs = [(f"ours ({engine})", *_ours(truth, csv, engine, settings, workdir, log))
+                for engine in engines]
+        if peer:
+            runs.append(("pymc-marketing loop", *_peer(truth, csv, settings, workdir, log)))
+        for name, measured, roi in runs:
+            rows.append({"run": name, **measured,
+                         "series_per_min": n_series / measured["wall_s"] * 60,
+                         **_truth_scores(roi, truth)})
+    table = pd.DataFrame(rows)
+    report = _report(table, settings, n_series, n_weeks, n_channels)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    table.to_csv(results_dir / f"portfolio_{stamp}.csv", index=False)
+    (results_dir / f"portfolio_{stamp}.md").write_text(report)
+    (results_dir / "portfolio_latest.md").write_text(report)
+    log(report)
+    return table
+
+
+def _report(table: pd.DataFrame, settings: dict, n_series: int, n_weeks: int,
+            n_channels: int) -> str:
+    peer = table[table["run"] == "pymc-marketing loop"]
+    lines = [
+        "# Portfolio: a whole `prism build` over many series, against a loop of pymc-marketing",
+        "",
+        (f"{time.strftime('%Y-%m-%d %H:%M')}; {n_series} series x {n_weeks} weeks x "
+         f"{n_channels} channels (bench.datasets.portfolio); {settings['chains']} chains x "
+         f"{settings['tune']} tune / {settings['draws']} draws; {os.cpu_count()} cores; "
+         "command: `python -m bench portfolio`. Ours fits three models per series (Ridge, "
+         "Bayesian, NLS) and writes every table; the peer fits one Bayesian model per series. "
+         "Truth: our Bayesian model's and the peer's central 90% ROI interval."),
+        "",
+        markdown_table(table, list(table.columns)),
+    ]
+    if len(peer) and np.isfinite(peer["wall_s"].iloc[0]):
+        for row in table[table["run"] != "pymc-marketing loop"].itertuples():
+            lines.append(f"\n{row.run}: {peer['wall_s'].iloc[0] / row.wall_s:.2f}x the peer "
+                         "loop's speed, end to end.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(peer_worker(sys.argv[1:]))
