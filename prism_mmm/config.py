@@ -332,8 +332,9 @@ class BayesSamplingConfig(_Frozen):
         return DEFAULT_TARGET_ACCEPT[self.engine]
 
 
-# Typical MMM media shares lie in 5-60% of the KPI; wide on purpose (see docs/STATISTICS.md).
-DEFAULT_MEDIA_SHARE = (0.05, 0.60)
+# The Critic's plausible band of the media share (5-80% of the KPI), as a central 90% prior
+# interval; chosen on the known-truth datasets (bench/results/media_share_latest.md).
+DEFAULT_MEDIA_SHARE = (0.05, 0.80)
 
 
 class BayesModelConfig(_Frozen):

@@ -168,7 +168,7 @@ def test_tuner_tries_the_models_form_first_each_move_with_its_diagnostic():
     roi = bayes_heavy["channel_roi"]
     roi.loc[roi["model"] == "bayes", "share"] = 0.3
     change = tuner.propose({}, _resolve, as_round_tables(bayes_heavy))
-    assert change.path == "bayes.media_share" and change.value == [0.05, 0.4]
+    assert change.path == "bayes.media_share" and change.value == [0.05, 0.5333]
     assert "contribution_plausibility" in change.addresses
 
 

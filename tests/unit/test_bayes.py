@@ -188,7 +188,7 @@ def test_roi_prior_shifts_the_prior():
     terms = roi_terms(model_config, data, scales)
     priors = resolved_priors(model_config, data, scales)
     assert model._structure(data, priors, terms).roi_mode == "mixed"
-    # by default every channel gets an ROI prior, scaled to the data: media at 5-60% of
+    # by default every channel gets an ROI prior, scaled to the data: media at 5-80% of
     # the KPI at equal ROI, whatever the currency or KPI unit
     default = BayesMMM()._model()
     terms = roi_terms(default, data, scales)
@@ -199,7 +199,7 @@ def test_roi_prior_shifts_the_prior():
         low_roi, high_roi = np.exp(terms["roi_mu"][c] + np.array([-1, 1]) * 1.6448536 *
                                    terms["roi_sigma"][c])
         assert low_roi == pytest.approx(0.05 * per_spend) and high_roi == pytest.approx(
-            0.60 * per_spend)
+            0.80 * per_spend)
 
 
 def test_for_tests_is_cheap_and_overridable():

@@ -15,7 +15,7 @@ brand, currency or KPI unit (rules in docs/STATISTICS.md):
   ``m`` the median of the expected media share;
 - media: every channel's ROI ``~ LogNormal`` (the Meridian parametrisation). Without a range
   from the knowledge layer, the prior is the same for every channel: the ROI at which media
-  would make up ``bayes.media_share`` (a central 90% interval, default 5-60%) of the KPI, i.e.
+  would make up ``bayes.media_share`` (a central 90% interval, default 5-80%) of the KPI, i.e.
   ``share * KPI / total spend``. With ``media_share: null`` channels without a range get
   ``beta ~ HalfNormal`` on their full-saturation effect instead.
 
