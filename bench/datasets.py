@@ -259,9 +259,9 @@ def pymc_roas() -> KnownTruth:
 PORTFOLIO_CHANNELS = [
     ("search", 0.1, 0.5, 1.0, 60e3), ("social", 0.3, 0.4, 1.3, 40e3),
     ("tv", 0.6, 0.55, 2.0, 80e3), ("display", 0.3, 0.5, 1.0, 12e3),
-    ("video", 0.5, 0.6, 1.5, 30e3), ("shopping", 0.1, 0.45, 1.1, 35e3),
-    ("affiliate", 0.2, 0.5, 1.0, 15e3), ("audio", 0.4, 0.5, 1.2, 10e3),
-]
+    ("video", 0.5, 0.6, 1.5, 30e3), ("search_shopping", 0.1, 0.45, 1.1, 35e3),
+    ("affiliate", 0.2, 0.5, 1.0, 15e3), ("radio", 0.4, 0.5, 1.2, 10e3),
+]  # names `prism init` recognises as spend
 
 
 def portfolio(name: str = "portfolio_3geo", n_series: int = 3, n_weeks: int = 120,
@@ -272,8 +272,8 @@ def portfolio(name: str = "portfolio_3geo", n_series: int = 3, n_weeks: int = 12
     Per market g (size s_g uniform 0.5-1.5): revenue_gt = 300k s_g (1 + 0.08 t/T + season_g)
     + sum_c coef_gc * hill(adstock(spend_gct / max; decay_c); half_sat_c, shape_c)
     + Normal(0, 6k s_g), with coef_gc = coef_c s_g lognormal(0, 0.3), so ROI differs by
-    market. Channels cycle through ``PORTFOLIO_CHANNELS``: always-on (search, shopping,
-    affiliate), variable with off weeks (social, display, audio), flights (tv, video), spend
+    market. Channels cycle through ``PORTFOLIO_CHANNELS``: always-on (search, search_shopping,
+    affiliate), variable with off weeks (social, display, radio), flights (tv, video), spend
     proportional to s_g. The truth (``true_roi``) is keyed ``<geo>/<channel>``.
     """
     rng = np.random.default_rng(seed)
@@ -294,7 +294,7 @@ def portfolio(name: str = "portfolio_3geo", n_series: int = 3, n_weeks: int = 12
             if kind[0] in ("tv", "video"):
                 columns.append(_flights(rng, n_weeks, first=int(rng.integers(1, 6)),
                                         lengths=(3, 7), gaps=(3, 8), spend=(40e3, 90e3)))
-            elif kind[0] in ("social", "display", "audio"):
+            elif kind[0] in ("social", "display", "radio"):
                 columns.append(rng.uniform(6e3, 25e3, n_weeks) * (rng.uniform(size=n_weeks) > 0.2))
             else:
                 columns.append(rng.uniform(10e3, 20e3, n_weeks) * (1 + 2 * season))
