@@ -102,7 +102,8 @@ def test_optimize_appends_a_user_scenario_and_prints_it(project, capsys):
     out = capsys.readouterr().out
 
     rows = scenarios(project)
-    assert list(rows.columns) == SCENARIO_COLUMNS
+    assert list(rows.columns) == [*SCENARIO_COLUMNS, "series_id"]
+    assert set(rows["series_id"]) == {"shop"}  # the run's one series
     assert len(rows) == 3
     assert set(rows["run_id"]) == {"r-new"} and set(rows["round"]) == {2}
     assert set(rows["scenario"]) == {"user"}
