@@ -56,7 +56,7 @@ class SeriesFit:
 
 def fit_series(mmm_input: pd.DataFrame, fit: SeriesFit, engine: EngineConfig) -> pd.DataFrame:
     """``fit`` applied to every series of ``mmm_input`` on ``engine``; their rows stacked."""
-    from prism_mmm.pipeline import RESULT_SCHEMA
+    from prism_mmm.pipeline import typed_results
 
     if SERIES_ID not in mmm_input or mmm_input[SERIES_ID].isna().any():
         raise ValueError(f"mmm_input needs a {SERIES_ID} on every row")
@@ -72,7 +72,7 @@ def fit_series(mmm_input: pd.DataFrame, fit: SeriesFit, engine: EngineConfig) ->
                 frames = list(pool.map(fit, series))
         frame = pd.concat(frames, ignore_index=True)
     frame = frame.sort_values(SERIES_ID, kind="stable").reset_index(drop=True)
-    return frame.reindex(columns=list(RESULT_SCHEMA)).astype(RESULT_SCHEMA)
+    return typed_results(frame)
 
 
 # -- spark ------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ import pandas as pd
 
 from prism_mmm.config import DataConfig, PrismConfig
 from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
+from prism_mmm.series import SERIES_ID, as_one_series, series_id_of
 
 # Raw headers may carry spaces, dashes, dots, slashes, % and parentheses ("Google Search ($)");
 # anything else (quotes, semicolons, backslashes, comment markers) is refused outright rather
@@ -713,18 +714,11 @@ def _read_configured(path: str | Path, cfg) -> tuple[pd.DataFrame, str, dict[str
     return frame, raw.delimiter, renamed_from
 
 
-def series_id_of(values: Iterable[str]) -> str:
-    """The ``series_id`` of a series' key values: the values joined by " / " (DE, or acme / DE)."""
-    return " / ".join(str(v) for v in values)
-
-
 def read_series(path: str | Path, cfg) -> SeriesInput:
     """Validate the configured CSV series by series (``data.series_columns``; none: the file
     is one series, named by ``data.dataset``). A series with a problem is refused with a
     message naming it and its rows or weeks, and the others go on; when no series is left the
     input is refused as a whole."""
-    from prism_mmm.series import SERIES_ID
-
     data = cfg.data
     frame, delimiter, renamed_from = _read_configured(path, cfg)
     keys = list(data.series_columns)
@@ -764,15 +758,11 @@ def read_series(path: str | Path, cfg) -> SeriesInput:
 
 
 def _accepted_row(series_id: str, key: dict, dates: pd.Series) -> dict:
-    from prism_mmm.series import SERIES_ID
-
     return {SERIES_ID: series_id, **key, "n_weeks": len(dates), "first_week": dates.min(),
             "last_week": dates.max(), "status": "ok", "message": ""}
 
 
 def _series_table(rows: list[dict], keys: list[str]) -> pd.DataFrame:
-    from prism_mmm.series import SERIES_ID
-
     series = pd.DataFrame(rows, columns=[SERIES_ID, *keys, "n_weeks", "first_week",
                                          "last_week", "status", "message"])
     return series.astype({SERIES_ID: "string", **dict.fromkeys(keys, "string"),
@@ -784,8 +774,6 @@ def _series_table(rows: list[dict], keys: list[str]) -> pd.DataFrame:
 def one_series(typed: pd.DataFrame, cfg) -> SeriesInput:
     """A validated single-series frame (a warehouse source's weeks) as the input's one series,
     named by ``data.dataset``."""
-    from prism_mmm.series import as_one_series
-
     row = _accepted_row(cfg.data.dataset, {}, typed[cfg.data.date_column])
     return SeriesInput(as_one_series(typed, cfg.data.dataset), _series_table([row], []))
 
@@ -817,7 +805,6 @@ __all__ = [
     "profile",
     "read_raw",
     "read_series",
-    "series_id_of",
     "validate_file",
     "validate_frame",
 ]

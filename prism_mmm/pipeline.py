@@ -113,7 +113,8 @@ def artifact_dir(project_dir: Path, run_id: str, round_: int, model: str,
             / series_dir_name(series_id))
 
 
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+def typed_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly the columns and dtypes of ``RESULT_SCHEMA``."""
     frame = frame.reindex(columns=list(RESULT_SCHEMA))
     return frame.astype(RESULT_SCHEMA)
 
@@ -237,7 +238,7 @@ def fit_results(
             cache_key = fit_cache.fit_key(model_name, estimator, refit, data, cfg)
             reused = fit_cache.reuse(project_dir, model_name, cache_key, run, target)
             if reused is not None:
-                return _typed(reused)
+                return typed_results(reused)
         estimator.fit(data)
         diagnostics = estimator.diagnostics()
         if diagnostics.get("status") == "failed" and cfg.diagnostics_gating == "strict":
@@ -316,7 +317,7 @@ def _finish(frames: list[pd.DataFrame], run: dict) -> pd.DataFrame:
     frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
     for column in ("run_id", "round", "model", SERIES_ID):
         frame[column] = run[column]
-    return _typed(frame)
+    return typed_results(frame)
 
 
 

@@ -30,6 +30,11 @@ def single_series_id(frame: pd.DataFrame) -> str:
     return str(ids[0])
 
 
+def series_id_of(values) -> str:
+    """The ``series_id`` of a series' key values: the values joined by " / " (DE, or acme / DE)."""
+    return " / ".join(str(v) for v in values)
+
+
 def series_dir_name(series_id: str) -> str:
     """A folder name for a series' artefacts: the id itself when it is plain, else a readable
     part and a hash, so two ids never share a folder and no id escapes it ("..", "/")."""
