@@ -245,11 +245,15 @@ def finished_runs(
     return con.execute(*finished_runs_query(model, run_id)).df()
 
 
+# The series a (run_id, round) fitted, in order (none for rows written before series); its
+# parameters are the run id and the round.
+RUN_SERIES_QUERY = ('select distinct "series_id" from "mmm_runs" where "run_id" = ? and '
+                    '"round" = ? and "series_id" is not null order by 1')
+
+
 def run_series(con: duckdb.DuckDBPyConnection, run_id: str, round_: int) -> list[str]:
     """The series a (run_id, round) fitted, in order (none for rows written before series)."""
-    rows = con.execute(
-        'select distinct "series_id" from "mmm_runs" where "run_id" = ? and "round" = ? '
-        'and "series_id" is not null order by 1', [run_id, int(round_)]).fetchall()
+    rows = con.execute(RUN_SERIES_QUERY, [run_id, int(round_)]).fetchall()
     return [str(row[0]) for row in rows]
 
 

@@ -1,6 +1,6 @@
 """PrismMMM app: the frame around every page.
 
-Holds the run picker in the sidebar and routes with ``st.navigation`` in three sections. Pages
+Holds the run and series pickers in the sidebar and routes with ``st.navigation`` in three sections. Pages
 read the selected run with ``data.selected_run()``. Start it with ``prism app``.
 """
 
@@ -20,6 +20,7 @@ navigation = st.navigation(
         "Results": [
             st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
             st.Page(PAGES / "roi.py", title="ROI & contributions", icon=":material/paid:"),
+            st.Page(PAGES / "portfolio.py", title="Portfolio", icon=":material/view_module:"),
             st.Page(PAGES / "report.py", title="Report", icon=":material/description:"),
         ],
         "Planning": [
@@ -41,7 +42,8 @@ st.set_page_config(page_title="PrismMMM", page_icon=":material/insights:", layou
 
 
 def _run_picker() -> None:
-    """Sidebar select box over finished runs; stores a ``data.RunKey`` in session state."""
+    """Sidebar select boxes over finished runs and, for a portfolio, the run's series; stores
+    a ``data.RunKey`` in session state."""
     st.sidebar.markdown("### Model run")
     st.session_state["selected_run"] = None
     try:
@@ -52,21 +54,31 @@ def _run_picker() -> None:
     if history.empty:
         st.sidebar.caption("No finished model run yet — run `prism build`.")
         return
-    keys = [data.RunKey(str(r.run_id), int(r.round)) for r in history.itertuples()]
+    pairs = [(str(r.run_id), int(r.round)) for r in history.itertuples()]
     labels = {
-        key: f"{key.run_id} · round {key.round} · {row.finished_at:%Y-%m-%d %H:%M}"
+        pair: f"{pair[0]} · round {pair[1]} · {row.finished_at:%Y-%m-%d %H:%M}"
         + (" · has failures" if row.any_failed else "")
-        for key, row in zip(keys, history.itertuples())
+        for pair, row in zip(pairs, history.itertuples())
     }
-    choice = st.sidebar.selectbox(
-        "Run and round (newest first)", keys, format_func=labels.__getitem__, key="run_choice"
+    run_id, round_ = st.sidebar.selectbox(
+        "Run and round (newest first)", pairs, format_func=labels.__getitem__, key="run_choice"
     )
+    series = data.run_series_ids(run_id, round_)
+    if len(series) > 1:
+        series_id = st.sidebar.selectbox(
+            f"Series ({len(series)} in this run)", series, key="series_choice",
+            help="Each brand, market or geo is fitted on its own; the Portfolio page puts "
+            "them side by side.",
+        )
+    else:
+        series_id = series[0]
+    choice = data.RunKey(run_id, round_, series_id)
     st.session_state["selected_run"] = choice
     models = data.run_models(choice)
     st.sidebar.caption(
         " · ".join(f"{charts.model_label(m.model)}: {m.status}" for m in models.itertuples())
     )
-    if keys.index(choice) == 0:
+    if pairs.index((run_id, round_)) == 0:
         st.sidebar.caption("This is the latest run.")
 
 

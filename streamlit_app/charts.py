@@ -282,6 +282,54 @@ def roi_by_channel(roi: pd.DataFrame, model: str) -> go.Figure:
     return fig
 
 
+VERSUS_COLOURS = {"above": "green", "below": "red", "in line": "grey"}
+
+
+def portfolio_roi(rows: pd.DataFrame, model: str) -> go.Figure:
+    """Small multiples, one panel per channel: each series' ROI and 90% interval for one model,
+    coloured by ``versus_portfolio``, with the median over the series as a dashed line
+    (``portfolio_roi`` rows)."""
+    rows = rows[rows["model"] == model]
+    channels = sorted(rows["channel"].unique())
+    series = sorted(rows["series_id"].unique())
+    columns = min(3, len(channels))
+    n_rows = -(-len(channels) // columns)
+    height = 120 + n_rows * (60 + 28 * len(series))
+    fig = make_subplots(rows=n_rows, cols=columns, subplot_titles=[label(c) for c in channels],
+                        shared_yaxes=True, vertical_spacing=min(0.3, 90 / height))
+    for i, channel in enumerate(channels):
+        cell = rows[rows["channel"] == channel].set_index("series_id").reindex(series)
+        where = {"row": i // columns + 1, "col": i % columns + 1}
+        fig.add_trace(
+            go.Scatter(
+                x=cell["roi"],
+                y=series,
+                mode="markers",
+                marker={"size": 10, "color": [VERSUS_COLOURS.get(v, "black")
+                                              for v in cell["versus_portfolio"]]},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": cell["roi_high"] - cell["roi"],
+                    "arrayminus": cell["roi"] - cell["roi_low"],
+                    "thickness": 1.2,
+                },
+                customdata=cell[["roi_low", "roi_high", "versus_portfolio"]],
+                hovertemplate="%{y}: ROI %{x:.2f} (90%: %{customdata[0]:.2f} – "
+                "%{customdata[1]:.2f}), %{customdata[2]}<extra></extra>",
+                showlegend=False,
+            ),
+            **where,
+        )
+        median = cell["median_roi"].dropna()
+        if len(median):
+            fig.add_vline(x=float(median.iloc[0]), line_dash="dash", line_color="grey", **where)
+    fig = _finish(fig, f"ROI per series with 90% intervals ({model_label(model)}); dashed: "
+                  "median over the series", height=height)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
 def stacked_contributions(contrib: pd.DataFrame, currency: str) -> go.Figure:
     """Weekly contributions stacked: baseline first, then channels and controls."""
     fig = go.Figure()

@@ -45,7 +45,9 @@ LOCKED_GIVE_UP = (
     "The warehouse is locked by another program's write connection (a notebook or a plain "
     "`dbt build`) — try again when it has finished (reload the page)."
 )
-RUN_FILTER = "run_id = ? and round = ?"
+# Rows written before series existed have a null series_id: "is not distinct from" finds them.
+RUN_FILTER = "run_id = ? and round = ? and series_id is not distinct from ?"
+SERIES_FILTER = "series_id is not distinct from ?"
 
 _locked_until = 0.0
 
@@ -91,14 +93,16 @@ class section:  # lower case: used like a function, ``with data.section(): ...``
 
 @dataclass(frozen=True)
 class RunKey:
-    """One (run_id, round) of ``mmm_runs``: what the sidebar selects."""
+    """One series of one (run_id, round) of ``mmm_runs``: what the sidebar selects. A run of a
+    single input has one series; a portfolio run has one per brand, market or geo."""
 
     run_id: str
     round: int
+    series_id: str | None
 
     @property
     def params(self) -> list[object]:
-        return [self.run_id, self.round]
+        return [self.run_id, self.round, self.series_id]
 
 
 def _build_hint(table: str) -> str:
@@ -173,13 +177,16 @@ def query(sql: str, params: list | tuple = (), *, tables: tuple[str, ...]) -> pd
 
 
 def _select(table: str, columns: str, run: RunKey | None = None, order: str = "") -> pd.DataFrame:
-    where = f" where {RUN_FILTER}" if run else ""
+    """``columns`` of ``table``: the rows of ``run`` (a result table), or of the selected
+    series (a data-layer table, which holds the latest build's series)."""
+    if run is not None:
+        where, params = f" where {RUN_FILTER}", run.params
+    elif (series := selected_series()) is not None:
+        where, params = f" where {SERIES_FILTER}", [series]
+    else:
+        where, params = "", []
     order_by = f" order by {order}" if order else ""
-    return query(
-        f"select {columns} from {table}{where}{order_by}",
-        run.params if run else (),
-        tables=(table,),
-    )
+    return query(f"select {columns} from {table}{where}{order_by}", params, tables=(table,))
 
 
 # -- runs and configuration --------------------------------------------------------------------
@@ -188,6 +195,13 @@ def runs() -> pd.DataFrame:
     (a model failed); the first is the latest (:func:`prism_mmm.warehouse.finished_runs_query`)."""
     sql, params = warehouse.finished_runs_query()
     return query(sql, params, tables=("mmm_runs",))
+
+
+def run_series_ids(run_id: str, round_: int) -> list[str | None]:
+    """The series one (run_id, round) fitted, in order (one for a single input; None for a
+    run written before series existed)."""
+    rows = query(warehouse.RUN_SERIES_QUERY, [run_id, round_], tables=("mmm_runs",))
+    return [str(s) for s in rows["series_id"]] or [None]
 
 
 def run_models(run: RunKey) -> pd.DataFrame:
@@ -200,6 +214,12 @@ def run_models(run: RunKey) -> pd.DataFrame:
 def selected_run() -> RunKey | None:
     """The run/round chosen in the sidebar (``app.py`` stores it), or None before any run."""
     return st.session_state.get("selected_run")
+
+
+def selected_series() -> str | None:
+    """The series chosen in the sidebar (the selected run's), or None before any run."""
+    run = selected_run()
+    return run.series_id if run is not None else None
 
 
 def require_run() -> RunKey:
@@ -234,12 +254,28 @@ def data_readiness() -> pd.DataFrame:
 
 
 def kpi_weeks() -> pd.DataFrame:
-    """Weekly KPI with split and flags (``mmm_input``)."""
-    return _select(
+    """Weekly KPI with split and flags (``mmm_input``). A series without weeks (the build
+    refused it) raises :class:`NotBuilt` with the build's reason."""
+    weeks = _select(
         "mmm_input",
         "week_start_date, split, kpi, is_anomaly, known_issue_id, known_issue_action",
         order="week_start_date",
     )
+    if weeks.empty:
+        raise NotBuilt(f"No modelled weeks{_for_series()}: {_refusal() or 'run `prism build`.'}")
+    return weeks
+
+
+def _for_series() -> str:
+    series = selected_series()
+    return f" for series {series}" if series is not None else ""
+
+
+def _refusal() -> str:
+    """Why the build refused the selected series (``stg_input__series``), or ''."""
+    rows = _select("stg_input__series", "status, message")
+    refused = rows[rows["status"] == "refused"]
+    return str(refused["message"].iloc[0]) if len(refused) else ""
 
 
 def weekly_spend() -> pd.DataFrame:
@@ -312,6 +348,17 @@ def channel_roi(run: RunKey) -> pd.DataFrame:
     )
 
 
+def portfolio_roi(run: RunKey) -> pd.DataFrame:
+    """Every series' ROI of the selected run and round side by side (``portfolio_roi``)."""
+    return query(
+        "select model, series_id, channel, spend, roi, roi_low, roi_high, confirmed, n_series, "
+        "median_roi, versus_portfolio from portfolio_roi where run_id = ? and round = ? "
+        "order by model, channel, series_id",
+        run.params[:2],
+        tables=("portfolio_roi",),
+    )
+
+
 def weekly_contributions(run: RunKey, model: str) -> pd.DataFrame:
     return query(
         "select week_start_date, component, value, low, high from weekly_contributions "
@@ -379,7 +426,8 @@ def experiment_lifts(run: RunKey) -> pd.DataFrame:
     return query(
         "select round, model, experiment_id, channel, calibrated, measured_lift, "
         "measured_lift_se, implied_lift, z_score, status, message from experiment_lifts "
-        "where run_id = ? and round <= ? order by round, experiment_id, model",
+        f"where run_id = ? and round <= ? and {SERIES_FILTER} "
+        "order by round, experiment_id, model",
         run.params,
         tables=("experiment_lifts",),
     )
@@ -415,24 +463,12 @@ def critic_checks(run_id: str) -> pd.DataFrame:
 
 
 # -- files under the project directory -----------------------------------------------------------
-def run_series(run: RunKey) -> str:
-    """The series a run fitted. The pages show one series; a portfolio run is refused by name
-    until the app can choose among its series."""
-    series = query(
-        "select distinct series_id from mmm_runs where run_id = ? and round = ? "
-        "and series_id is not null order by 1", run.params, tables=("mmm_runs",),
-    )["series_id"].tolist()
-    if len(series) != 1:
-        raise NotBuilt(
-            f"Run {run.run_id} round {run.round} fitted {len(series)} series "
-            f"({', '.join(map(str, series[:5])) or 'none recorded'}); these pages show one "
-            "series at a time — run `prism build` on one series.")
-    return str(series[0])
-
-
 def surface_path(run: RunKey, model: str) -> Path:
     """Where the pipeline saved a fit's response surface."""
-    return (artifact_dir(project_dir(), run.run_id, run.round, model, run_series(run))
+    if run.series_id is None:
+        raise NotBuilt(f"Run {run.run_id} round {run.round} was built before series existed "
+                       "and its response surfaces are not found — run `prism build`.")
+    return (artifact_dir(project_dir(), run.run_id, run.round, model, run.series_id)
             / "response_surface.json")
 
 

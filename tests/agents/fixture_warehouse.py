@@ -20,6 +20,7 @@ import pandas as pd
 
 from agents.warehouse import DataTables, RoundTables
 
+SERIES = "fixture_brand"
 CHANNELS = ("search", "social", "display")
 SPEND = {"search": 1_000_000.0, "social": 500_000.0, "display": 200_000.0}
 TOTAL_KPI = 20_000_000.0
@@ -146,11 +147,13 @@ def round_frames(
         for i, (scenario, kpi, gain) in enumerate(SCENARIOS)
         for ch, factor in SAME_BUDGET_FACTORS.items()]) if (
         "bayes" not in failed) else pd.DataFrame()
-    return {"mmm_runs": runs, "model_fit_metrics": metrics, "channel_roi": channel_roi,
-            "model_agreement": pd.DataFrame(agreement), "bayes_gates": gates,
-            "bayes_parameter_summary": params, "response_curves": pd.DataFrame(curves),
-            "budget_scenarios": budget,
-            "experiment_lifts": lift_rows(run_id, round_, lifts or {}, ok_models)}
+    frames = {"mmm_runs": runs, "model_fit_metrics": metrics, "channel_roi": channel_roi,
+              "model_agreement": pd.DataFrame(agreement), "bayes_gates": gates,
+              "bayes_parameter_summary": params, "response_curves": pd.DataFrame(curves),
+              "budget_scenarios": budget,
+              "experiment_lifts": lift_rows(run_id, round_, lifts or {}, ok_models)}
+    # one series, as a single input's build writes it (every result table carries series_id)
+    return {name: frame.assign(series_id=SERIES) for name, frame in frames.items()}
 
 
 def lift_rows(run_id: str, round_: int, lifts: dict[str, tuple[bool, float]],

@@ -23,6 +23,7 @@ if str(APP_DIR) not in sys.path:
 PAGES = {
     "overview": "pages/overview.py",
     "roi": "pages/roi.py",
+    "portfolio": "pages/portfolio.py",
     "report": "pages/report.py",
     "response_curves": "pages/response_curves.py",
     "data_quality": "pages/data_quality.py",

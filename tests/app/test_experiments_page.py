@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from prism_mmm.models import in_model_order
-from tests.agents.fixture_warehouse import LIFT_TESTS, round_frames, write_frames
+from tests.agents.fixture_warehouse import LIFT_TESTS, SERIES, round_frames, write_frames
 from tests.app.conftest import assert_no_exception, messages, open_page, read
 from tests.project import REPO, Project
 
@@ -68,8 +68,8 @@ def test_table_has_each_model_against_each_test_of_the_round(calibrated_in_round
 def test_a_round_reads_its_own_rows_and_the_earlier_rounds_only(calibrated_in_round_2):
     import data
 
-    assert set(data.experiment_lifts(data.RunKey(RUN, 1))["round"]) == {1}
-    assert list(data.experiment_lifts(data.RunKey(RUN, 2))["round"]) == [1] * 3 + [2] * 3
+    assert set(data.experiment_lifts(data.RunKey(RUN, 1, SERIES))["round"]) == {1}
+    assert list(data.experiment_lifts(data.RunKey(RUN, 2, SERIES))["round"]) == [1] * 3 + [2] * 3
 
 
 def test_a_test_only_checked_against_has_no_before(tmp_path, monkeypatch):

@@ -222,3 +222,10 @@ def test_missing_warehouse_file_says_run_prism_build(tmp_path, monkeypatch):
     monkeypatch.setenv("PRISM_DUCKDB_PATH", str(tmp_path / "nothing.duckdb"))
     with pytest.raises(data.NotBuilt, match="run `prism build`"):
         data.data_readiness()
+
+
+def test_portfolio_page_of_one_series_says_how_to_compare_several(app_on_built):
+    at = open_page("portfolio")
+    assert_no_exception(at)
+    assert "This run fitted one series" in messages(at)
+    assert "data.series_columns" in messages(at)

@@ -12,33 +12,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from bench.datasets import load
-from prism_mmm.config import deep_merge
 from prism_mmm.models import model_names
-from prism_mmm.project import QUICK_SETTINGS
-from tests.integration.test_other_datasets import prism
-from tests.project import copy_project
 
 MARKETS = ["m01", "m02", "m03"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The portfolio plus a fourth market with only 20 weeks, built once."""
-    tmp_path = tmp_path_factory.mktemp("portfolio")
-    truth = load("portfolio_3geo")
-    short = truth.frame[truth.frame["geo"] == "m01"].head(20).assign(geo="m04")
-    csv = tmp_path / "markets.csv"
-    pd.concat([truth.frame, short]).to_csv(csv, index=False)
-    project = copy_project(tmp_path / "project")
-    init = prism(project, "init", "--data", str(csv), "--force")
-    config_file = project.project_dir / "prism.yml"
-    config = deep_merge(yaml.safe_load(config_file.read_text()), QUICK_SETTINGS)
-    config_file.write_text(yaml.safe_dump(config))
-    result = prism(project, "build", "--run-id", "markets")
-    return project, config, init, result, truth
+def built(built_portfolio):
+    return built_portfolio
 
 
 def read(project, sql: str) -> pd.DataFrame:
@@ -110,3 +92,29 @@ def test_each_market_recovers_its_own_roi(built):
     assert error.median() < 0.35, roi.to_dict("records")
     by_market = roi.pivot(index="channel", columns="series_id", values="roi")
     assert not np.allclose(by_market["m01"], by_market["m03"], rtol=0.05)
+
+
+def test_portfolio_roi_puts_each_market_beside_the_median(built):
+    project = built[0]
+    portfolio = read(project, "select * from portfolio_roi where run_id = 'markets' "
+                              "order by model, channel, series_id")
+    roi = read(project, "select model, series_id, channel, roi, roi_low, roi_high "
+                        "from channel_roi where run_id = 'markets' and series_id <> 'm04' "
+                        "order by model, channel, series_id")
+    # every fitted (model, market, channel) once; the refused market has no ROI to show
+    assert len(portfolio) == len(model_names()) * 3 * 3
+    assert sorted(portfolio["series_id"].unique()) == MARKETS
+    assert (portfolio["geo"] == portfolio["series_id"]).all()
+    pd.testing.assert_frame_equal(
+        portfolio[["model", "series_id", "channel", "roi", "roi_low", "roi_high"]], roi)
+    agreement = read(project, "select series_id, channel, confirmed from model_agreement "
+                              "where run_id = 'markets'")
+    merged = portfolio.merge(agreement, on=["series_id", "channel"], suffixes=("", "_agreement"))
+    assert (merged["confirmed"] == merged["confirmed_agreement"]).all()
+    for (_, _), rows in portfolio.groupby(["model", "channel"]):
+        median = float(np.median(rows["roi"]))
+        assert (rows["n_series"] == 3).all()
+        np.testing.assert_allclose(rows["median_roi"], median)
+        expected = np.where(rows["roi_low"] > median, "above",
+                            np.where(rows["roi_high"] < median, "below", "in line"))
+        assert rows["versus_portfolio"].tolist() == expected.tolist()
