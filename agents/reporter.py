@@ -1048,7 +1048,9 @@ def _in_model_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # --- title ---------------------------------------------------------------------------------
 
 def _title(inputs: ReportInputs) -> str:
-    return f"{inputs.cfg.data.brand}: marketing mix report"
+    series = inputs.cfg.data.only_series
+    where = f" · {', '.join(series)}" if series else ""  # one series of a portfolio
+    return f"{inputs.cfg.data.brand}{where}: marketing mix report"
 
 
 def _subtitle(inputs: ReportInputs) -> str:

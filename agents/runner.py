@@ -159,6 +159,9 @@ class LoopRunner:
         Receives one progress line per step.
     llm_max_retries
         Anthropic client retries (tests use 0).
+    fixed_overrides
+        Settings every round keeps under the Tuner's changes (``prism loop --series`` fixes
+        ``data.only_series`` to one series of a portfolio).
     """
 
     run_id: str
@@ -169,6 +172,7 @@ class LoopRunner:
     builder: Builder = dbt_builder
     echo: Callable[[str], None] = print
     llm_max_retries: int = 2
+    fixed_overrides: dict[str, Any] = field(default_factory=dict)
     # What the round in progress has recorded, written with its final status (all or nothing).
     _decisions: list[dict] = field(default_factory=list, init=False, repr=False)
     _checks: list[dict] = field(default_factory=list, init=False, repr=False)
@@ -191,7 +195,10 @@ class LoopRunner:
         return self._report(state)
 
     def resolve(self, overrides: dict[str, Any]) -> PrismConfig:
-        return load_config(self.config_path, overrides)
+        return load_config(self.config_path, self._with_fixed(overrides))
+
+    def _with_fixed(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        return deep_merge(overrides, self.fixed_overrides)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -329,7 +336,7 @@ class LoopRunner:
                  data: DataTables) -> _Attempt:
         cfg = self.resolve(overrides)
         self._timed(round_, "dbt build" if self.builder is dbt_builder else "build",
-                    lambda: self.builder(cfg, self.run_id, round_, overrides))
+                    lambda: self.builder(cfg, self.run_id, round_, self._with_fixed(overrides)))
         tables = self._load_round(round_)
         analysis = self._timed(round_, "analyst", lambda: self._analyse(round_, tables, data, cfg))
         checks = self._timed(round_, "critic", lambda: critic.review(tables, data, analysis))
@@ -461,7 +468,7 @@ class LoopRunner:
 
     def _data(self) -> DataTables:
         with self._con() as con:
-            return load_data(con)
+            return load_data(con, self.resolve({}).data.only_series)
 
     def _identifiers(self, tables: RoundTables, cfg: PrismConfig,
                      lift_history: pd.DataFrame | None = None) -> list[str]:
@@ -470,7 +477,8 @@ class LoopRunner:
         channels = list(tables.channel_roi["channel"].unique()) if len(tables.channel_roi) else []
         experiments = [str(e) for frame in (tables.experiment_lifts, lift_history)
                        if frame is not None and len(frame) for e in frame["experiment_id"].unique()]
-        return [self.run_id, cfg.data.brand, *cfg.channels, *channels, *scoring.MODELS,
+        return [self.run_id, cfg.data.brand, *cfg.data.only_series, *cfg.channels, *channels,
+                *scoring.MODELS,
                 *dict.fromkeys(experiments)]
 
     def _record(self, round_: int, row: dict) -> None:

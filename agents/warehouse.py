@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from prism_mmm.series import SERIES_ID
 from prism_mmm.warehouse import read_table
 
 # Result tables scoped to one (run_id, round), as written by ``dbt build``.
@@ -59,6 +60,11 @@ def load_round(con: duckdb.DuckDBPyConnection, run_id: str, round_: int) -> Roun
     return RoundTables(run_id=run_id, round=round_, **frames)
 
 
-def load_data(con: duckdb.DuckDBPyConnection) -> DataTables:
-    """The EDA marts and Business Context."""
-    return DataTables(**{name: read_table(con, name) for name in DATA_TABLES})
+def load_data(con: duckdb.DuckDBPyConnection, series: list[str] | None = None) -> DataTables:
+    """The EDA marts and Business Context; with ``series``, the marts' rows of those series
+    only (a loop on one series of a portfolio)."""
+    frames = {name: read_table(con, name) for name in DATA_TABLES}
+    if series:
+        frames = {name: frame[frame[SERIES_ID].isin(series)].reset_index(drop=True)
+                  if SERIES_ID in frame else frame for name, frame in frames.items()}
+    return DataTables(**frames)

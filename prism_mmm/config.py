@@ -125,6 +125,9 @@ class DataConfig(_Frozen):
         default_factory=list, description="id columns whose values name a series (brand, "
         "market, geo; safe names): the file has one row per week and series, and each series "
         "is validated and fitted on its own. Empty: the file is one series")
+    only_series: list[str] = Field(
+        default_factory=list, description="fit only these series (their series_id, e.g. m02) "
+        "of a file with series_columns: what the agent loop's --series sets. Empty: every series")
     currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
     brand: str = Field("Conjura apparel brand", description="display name")
     max_input_bytes: int = Field(
@@ -181,6 +184,9 @@ class DataConfig(_Frozen):
             self._check_warehouse()
         if not self.channels:
             raise ValueError("data.channels is empty: at least one spend channel is needed")
+        if self.only_series and not self.series_columns:
+            raise ValueError(f"data.only_series {self.only_series} needs data.series_columns: "
+                             "without id columns the input is one series")
         return self
 
     def _check_warehouse(self) -> None:

@@ -726,13 +726,15 @@ def read_series(path: str | Path, cfg) -> SeriesInput:
     rows: list[dict] = []
     if keys:
         blank = frame[keys].eq("").any(axis=1)
-        if blank.any():
+        if blank.any() and not data.only_series:  # keyless rows belong to no chosen series
             rows.append({SERIES_ID: "(no series key)", **dict.fromkeys(keys), "n_weeks": 0,
                          "status": "refused",
                          "message": f"series (no series key): no value in series column(s) "
                                     f"{', '.join(map(repr, keys))} in "
                                     f"{_listing(frame.index[blank].tolist())}"})
         groups = [(tuple(k), g) for k, g in frame[~blank].groupby(keys, sort=True)]
+        if data.only_series:
+            groups = _only_series(groups, data.only_series)
     else:
         groups = [((), frame)]
     for values, group in groups:
@@ -755,6 +757,17 @@ def read_series(path: str | Path, cfg) -> SeriesInput:
     if not accepted:
         raise InputError("every series was refused: " + "; ".join(series["message"]))
     return SeriesInput(pd.concat(accepted, ignore_index=True), series)
+
+
+def _only_series(groups: list, chosen: list[str]) -> list:
+    """The groups of the series named in ``data.only_series``; a name the file lacks is an
+    error that lists the series it has."""
+    found = [series_id_of(values) for values, _ in groups]
+    unknown = [name for name in chosen if name not in found]
+    if unknown:
+        raise InputError(f"data.only_series names series the file does not hold: "
+                         f"{', '.join(unknown)}; it holds: {', '.join(found)}")
+    return [group for name, group in zip(found, groups) if name in chosen]
 
 
 def _accepted_row(series_id: str, key: dict, dates: pd.Series) -> dict:

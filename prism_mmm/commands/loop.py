@@ -27,17 +27,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run-id", default=None,
                         help="run identity (default: a new one); reuse it to resume")
     parser.add_argument("--config", default=None, help="prism.yml path (default: PRISM_CONFIG)")
+    add_series(parser)
     add_allow_failed_models(parser)
     parser.set_defaults(func=run)
 
 
-def refuse_portfolio(cfg) -> None:
-    """The agents and the report read one series; a portfolio is refused before any work."""
-    if cfg.data.series_columns:
+def add_series(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--series", default=None,
+        help="for a file with several series (data.series_columns): the one series (its "
+        "series_id, e.g. m02) the loop tunes and reports on; each round fits only it")
+
+
+def series_overrides(cfg, series: str | None) -> dict:
+    """The settings that pin the loop to one series: the agents, their score and the report
+    read one series. A portfolio without ``--series`` (or ``data.only_series`` of one) is
+    refused before any work."""
+    if series is not None:
+        if not cfg.data.series_columns:
+            raise PrismError(f"--series {series}: the input is one series (prism.yml names no "
+                             "data.series_columns)")
+        return {"data": {"only_series": [series]}}
+    if cfg.data.series_columns and len(cfg.data.only_series) != 1:
         raise PrismError(
             f"data.series_columns ({', '.join(cfg.data.series_columns)}) names several series; "
-            "the agent loop and its report work on one series. `prism build` fits and writes "
-            "every series' tables; run the loop on one series' file.")
+            "the agent loop and its report work on one series at a time: pass --series with "
+            "its series_id (stg_input__series lists them). `prism build` fits every series.")
+    return {}
 
 
 def add_allow_failed_models(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             "(it names the report folder)"
         )
     cfg = load_config(args.config)
-    refuse_portfolio(cfg)
+    fixed = series_overrides(cfg, args.series)
     rounds = args.rounds or cfg.agents.rounds
     if rounds < 1:
         raise PrismError("--rounds must be at least 1")
@@ -83,9 +99,12 @@ def run(args: argparse.Namespace) -> int:
         config_path=Path(args.config) if args.config else None,
         builder=dbt_builder,
         echo=lambda line: print(line, flush=True),
+        fixed_overrides=fixed,
     )
+    series = f" · series {args.series}" if args.series else ""
     print(
-        f"prism loop · run {args.run_id} · up to {rounds} rounds · warehouse {duckdb_path}",
+        f"prism loop · run {args.run_id}{series} · up to {rounds} rounds · warehouse "
+        f"{duckdb_path}",
         flush=True,
     )
     try:

@@ -7,7 +7,7 @@ import argparse
 import time
 
 from prism_mmm.cli import PrismError
-from prism_mmm.commands.loop import add_allow_failed_models
+from prism_mmm.commands.loop import add_allow_failed_models, add_series
 
 
 def register(subparsers) -> None:
@@ -19,6 +19,7 @@ def register(subparsers) -> None:
         help="agent loop rounds (default: agents.rounds in prism.yml)",
     )
     parser.add_argument("--run-id", default=None, help="run identifier (default: new)")
+    add_series(parser)
     add_allow_failed_models(parser)
     parser.set_defaults(func=run)
 
@@ -32,12 +33,13 @@ def run(args) -> int:
     from prism_mmm.ingest import InputError
     from prism_mmm.warehouse import WarehouseError
 
-    loop.refuse_portfolio(load_config())
+    fixed = loop.series_overrides(load_config(), args.series)
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
     print(f"prism run · {run_id} · step 1/2: data layer (dbt build: seed, models, tests)", flush=True)
     try:
-        path = build_warehouse(load_config(), run_id, select="+tag:data_layer")
+        path = build_warehouse(load_config(overrides=fixed), run_id, config_overrides=fixed,
+                               select="+tag:data_layer")
     except (InputError, UnsafeIdentifierError, WarehouseError, DbtError, ValueError) as exc:
         raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
     print(
@@ -45,6 +47,7 @@ def run(args) -> int:
     )
     print(f"prism run · {run_id} · step 2/2: agent loop (models fitted in every round)", flush=True)
     code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None,
+                                       series=args.series,
                                        allow_failed_models=args.allow_failed_models))
     print(f"\nprism run · finished in {time.perf_counter() - started:.1f} s")
     print(f"  warehouse : {path}  (tables: channel_roi, model_agreement, budget_scenarios, ...)")

@@ -53,6 +53,25 @@ def test_each_bad_series_is_refused_by_name_and_the_rest_kept(markets, tmp_path)
     assert found.weeks["series_id"].unique().tolist() == ["m01"]
 
 
+def test_only_series_keeps_the_chosen_series_and_names_an_unknown_one(markets, tmp_path):
+    cfg = _write(pd.concat([markets, markets.head(3).assign(geo="")]), tmp_path / "m.csv")
+    chosen = cfg.model_copy(update={"data": cfg.data.model_copy(update={"only_series": ["m02"]})})
+    found = read_series(tmp_path / "m.csv", chosen)
+    # the keyless rows belong to no chosen series: not refused, just not read
+    assert found.series["series_id"].tolist() == ["m02"]
+    assert found.weeks["series_id"].unique().tolist() == ["m02"]
+    missing = cfg.model_copy(update={"data": cfg.data.model_copy(update={"only_series": ["m9"]})})
+    with pytest.raises(InputError, match="data.only_series names series the file does not hold: "
+                                         "m9; it holds: m01, m02, m03"):
+        read_series(tmp_path / "m.csv", missing)
+
+
+def test_only_series_needs_series_columns():
+    with pytest.raises(ValueError, match="data.only_series .'m02'. needs data.series_columns"):
+        PrismConfig.model_validate({"data": {"source": "csv", "path": "x.csv",
+                                             "channels": ["search"], "only_series": ["m02"]}})
+
+
 def test_with_no_series_left_the_input_is_refused(markets, tmp_path):
     short = markets.groupby("geo").head(10)
     with pytest.raises(InputError, match="every series was refused: series m01: column 'date' "
