@@ -17,6 +17,7 @@ COMMANDS = {
     "build": "validate input and run dbt build (seeds, models, tests)",
     "optimize": "optimise a budget scenario from the latest fitted models",
     "loop": "run the agent improvement loop",
+    "report": "write the portfolio report of a built run (no agent loop)",
     "knowledge": "sync/push the knowledge layer (Notion or local YAML)",
     "app": "start the Streamlit app",
     "bench": "benchmark the Bayesian engine against pymc-marketing",

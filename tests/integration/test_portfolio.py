@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from prism_mmm.formatting import fmt_interval, fmt_roi
 from prism_mmm.models import model_names
+from tests.integration.test_other_datasets import prism
 
 MARKETS = ["m01", "m02", "m03"]
 
@@ -118,3 +120,28 @@ def test_portfolio_roi_puts_each_market_beside_the_median(built):
         expected = np.where(rows["roi_low"] > median, "above",
                             np.where(rows["roi_high"] < median, "below", "in line"))
         assert rows["versus_portfolio"].tolist() == expected.tolist()
+
+
+def test_the_portfolio_report_has_a_page_across_series_and_a_section_each(built):
+    project = built[0]
+    result = prism(project, "report", "--run-id", "markets")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out  # m04 failed: loud
+    assert "1 series with a failed model in run markets: m04" in out
+    assert "proofreader · all" in out and "numbers trace to table values" in out
+    text = (project.project_dir / "reports" / "markets" / "portfolio.md").read_text()
+    expected = read(project, "select channel, series_id, roi, roi_low, roi_high, "
+                             "versus_portfolio from portfolio_roi where run_id = 'markets' "
+                             "and model = 'bayes' order by channel, series_id")
+    table = [line.split(" | ") for line in text.splitlines()
+             if line.startswith("| ") and not line.startswith("| Channel")]
+    assert [(row[1], row[2], row[3]) for row in table] == [
+        (r.series_id, fmt_roi(r.roi), fmt_interval(r.roi_low, r.roi_high))
+        for r in expected.itertuples()]
+    for market in MARKETS:
+        section = text.split(f"## Series {market}\n")[1].split("## Series")[0]
+        assert "Critic: **" in section and "Holdout error (sMAPE): Ridge" in section
+    assert ("## Series m04\n\nThe build refused this series: series m04: column 'date' has "
+            "20 weeks") in text
+    allowed = prism(project, "report", "--run-id", "markets", "--allow-failed-models")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
