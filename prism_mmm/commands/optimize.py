@@ -34,6 +34,7 @@ from prism_mmm.pipeline import artifact_dir
 from prism_mmm.project import project_dir
 from prism_mmm.response import ResponseSurface
 from prism_mmm.warehouse import (
+    USABLE_STATUSES,
     RunRef,
     WarehouseError,
     connect_read,
@@ -99,6 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run-id", default=None, help="run to use (default: the latest)")
     parser.add_argument(
+        "--series", default=None,
+        help="the series to plan (its series_id) when the run fitted several (a portfolio)")
+    parser.add_argument(
         "--horizon-weeks",
         type=int,
         default=None,
@@ -129,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         raise PrismError(f"no warehouse at {db_path}: {NO_MODELS}")
     try:
         with connect_read(db_path) as con:
-            ref, series_id, history, confirmed = _read_inputs(con, model, args.run_id)
+            ref, series_id, history, confirmed = _read_inputs(con, model, args.run_id,
+                                                                args.series)
     except WarehouseError as exc:
         raise PrismError(str(exc)) from None
     surface = load_surface(root, ref, series_id)
@@ -191,10 +196,10 @@ def load_surface(root: Path, ref: RunRef, series_id: str) -> ResponseSurface:
 
 # -- warehouse -------------------------------------------------------------------------------------
 def _read_inputs(
-    con: duckdb.DuckDBPyConnection, model: str, run_id: str | None
+    con: duckdb.DuckDBPyConnection, model: str, run_id: str | None, series: str | None = None
 ) -> tuple[RunRef, str, pd.DataFrame, dict[str, bool] | None]:
-    """The run to use, its series, weekly spend per channel (columns = channel names) and
-    agreement flags."""
+    """The run to use, the series to plan, its weekly spend per channel (columns = channel
+    names) and agreement flags."""
     ref = latest_run(con, model, run_id)
     if ref is None:
         wanted = " ".join(
@@ -203,18 +208,15 @@ def _read_inputs(
             if part
         )
         raise PrismError(f"no successfully fitted {wanted or 'model'} in mmm_runs: {NO_MODELS}")
-    series = run_series(con, ref.run_id, ref.round)
-    if len(series) != 1:
-        raise PrismError(
-            f"run {ref.run_id} round {ref.round} fitted {len(series)} series "
-            f"({', '.join(series[:5]) or 'none recorded: rebuild with `prism build`'}); "
-            "prism optimize plans one series and cannot choose among several yet")
-    series_id = series[0]
+    series_id = _series_to_plan(con, ref, model, series)
     try:
         mmm_input = con.execute('select * from "mmm_input" where "series_id" = ? '
                                 'order by "week_start_date"', [series_id]).df()
     except duckdb.CatalogException:
         raise PrismError(f"the warehouse has no mmm_input table: {NO_MODELS}") from None
+    if mmm_input.empty:
+        raise PrismError(f"mmm_input holds no weeks of series {series_id} (the last build "
+                         "fitted other series): rebuild it with `prism build`")
     spend = mmm_input[[c for c in mmm_input.columns if c.startswith(SPEND_PREFIX)]]
     spend = spend.rename(columns=lambda c: c[len(SPEND_PREFIX) :])
     try:
@@ -227,6 +229,29 @@ def _read_inputs(
         flags = None
     confirmed = {str(ch): bool(ok) for ch, ok in flags} if flags else None
     return ref, series_id, spend, confirmed
+
+
+def _series_to_plan(con: duckdb.DuckDBPyConnection, ref: RunRef, model: str,
+                    wanted: str | None) -> str:
+    """The run's one series, or ``wanted`` among several; the model must have fitted it."""
+    fitted = run_series(con, ref.run_id, ref.round)
+    listed = ", ".join(fitted) or "none recorded: rebuild with `prism build`"
+    if wanted is None:
+        if len(fitted) != 1:
+            raise PrismError(f"run {ref.run_id} round {ref.round} fitted {len(fitted)} series "
+                             f"({listed}); choose the one to plan with --series")
+        return fitted[0]
+    if wanted not in fitted:
+        raise PrismError(f"--series {wanted}: run {ref.run_id} round {ref.round} fitted "
+                         f"{listed}")
+    status = con.execute('select "status", "message" from "mmm_runs" where "run_id" = ? and '
+                         '"round" = ? and "model" = ? and "series_id" = ?',
+                         [ref.run_id, ref.round, model, wanted]).fetchone()
+    if status is None or status[0] not in USABLE_STATUSES:
+        reason = f": {status[1]}" if status and status[1] else ""
+        raise PrismError(f"the {model} model did not fit series {wanted} in run {ref.run_id} "
+                         f"round {ref.round}{reason}")
+    return wanted
 
 
 def append_scenarios(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
