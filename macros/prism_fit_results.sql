@@ -49,3 +49,16 @@ select * from final
 {% macro prism_current_run_filter() %}
 run_id = {{ prism_sql_string(var('run_id')) }} and round = {{ var('round') | int }}
 {% endmacro %}
+
+{#- channel_roi rows of the (run_id, round) being built, from the fits that did not fail (a
+    failed fit writes no ROI worth comparing). -#}
+{% macro prism_current_fitted_roi() %}
+    select roi.*
+    from {{ ref('channel_roi') }} as roi
+    inner join (
+        select distinct run_id, round, model, series_id
+        from {{ ref('model_fit_metrics') }}
+        where {{ prism_current_run_filter() }} and status <> 'failed'
+    ) as fitted using (run_id, round, model, series_id)
+    where {{ prism_current_run_filter() }}
+{% endmacro %}

@@ -248,6 +248,12 @@ def actual_vs_predicted(pred: pd.DataFrame, currency: str) -> go.Figure:
 
 
 # -- ROI page ----------------------------------------------------------------------------------
+def _roi_interval(rows: pd.DataFrame, thickness: float) -> dict:
+    """Error bars from ``roi`` to ``roi_low`` / ``roi_high`` (the 90% interval)."""
+    return {"type": "data", "symmetric": False, "array": rows["roi_high"] - rows["roi"],
+            "arrayminus": rows["roi"] - rows["roi_low"], "thickness": thickness}
+
+
 def roi_by_channel(roi: pd.DataFrame, model: str) -> go.Figure:
     """ROI point and 90% interval per channel for one model (``channel_roi`` rows)."""
     rows = roi[roi["model"] == model].sort_values("roi")
@@ -258,13 +264,7 @@ def roi_by_channel(roi: pd.DataFrame, model: str) -> go.Figure:
             mode="markers",
             name=model_label(model),
             marker={"size": 12, "color": model_colour(model)},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": rows["roi_high"] - rows["roi"],
-                "arrayminus": rows["roi"] - rows["roi_low"],
-                "thickness": 1.5,
-            },
+            error_x=_roi_interval(rows, thickness=1.5),
             customdata=rows[["roi_low", "roi_high"]],
             hovertemplate="ROI %{x:.2f} (90%: %{customdata[0]:.2f} – %{customdata[1]:.2f})"
             "<extra></extra>",
@@ -307,13 +307,7 @@ def portfolio_roi(rows: pd.DataFrame, model: str) -> go.Figure:
                 mode="markers",
                 marker={"size": 10, "color": [VERSUS_COLOURS.get(v, "black")
                                               for v in cell["versus_portfolio"]]},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": cell["roi_high"] - cell["roi"],
-                    "arrayminus": cell["roi"] - cell["roi_low"],
-                    "thickness": 1.2,
-                },
+                error_x=_roi_interval(cell, thickness=1.2),
                 customdata=cell[["roi_low", "roi_high", "versus_portfolio"]],
                 hovertemplate="%{y}: ROI %{x:.2f} (90%: %{customdata[0]:.2f} – "
                 "%{customdata[1]:.2f}), %{customdata[2]}<extra></extra>",

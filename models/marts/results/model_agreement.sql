@@ -4,16 +4,7 @@
 -- that disagree in sign or size, are not evidence enough to move budget.
 with roi as (
 
-    select * from {{ ref('channel_roi') }}
-    where {{ prism_current_run_filter() }}
-
-),
-
-fitted as (
-
-    select distinct run_id, round, model, series_id
-    from {{ ref('model_fit_metrics') }}
-    where {{ prism_current_run_filter() }} and status <> 'failed'
+    {{ prism_current_fitted_roi() }}
 
 ),
 
@@ -30,7 +21,6 @@ per_channel as (
         count(*) as n_models,
         string_agg(roi.model, ',' order by roi.model) as models
     from roi
-    inner join fitted using (run_id, round, model, series_id)
     group by roi.run_id, roi.round, roi.series_id, roi.channel
 
 ),

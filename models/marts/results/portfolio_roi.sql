@@ -6,16 +6,7 @@
 -- (hierarchical) model is what gives a brand-level ROI with one.
 with roi as (
 
-    select * from {{ ref('channel_roi') }}
-    where {{ prism_current_run_filter() }}
-
-),
-
-fitted as (
-
-    select distinct run_id, round, model, series_id
-    from {{ ref('model_fit_metrics') }}
-    where {{ prism_current_run_filter() }} and status <> 'failed'
+    {{ prism_current_fitted_roi() }}
 
 ),
 
@@ -33,7 +24,6 @@ per_series as (
         roi.*,
         coalesce(agreement.confirmed, false) as confirmed
     from roi
-    inner join fitted using (run_id, round, model, series_id)
     left join agreement using (run_id, round, series_id, channel)
 
 ),
