@@ -119,7 +119,8 @@ def _across_series(portfolio: pd.DataFrame, model: str | None) -> list[str]:
 def _series_section(series_id: str, tables: RoundTables, data: DataTables,
                     inputs: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     lines = [f"## Series {series_id}", ""]
-    refused = inputs[(inputs.get(SERIES_ID) == series_id) & (inputs.get("status") == "refused")]
+    refused = (inputs[(inputs[SERIES_ID] == series_id) & (inputs["status"] == "refused")]
+               if SERIES_ID in inputs else inputs)  # an older warehouse: no series table
     if len(refused):
         return ([*lines, f"The build refused this series: {refused['message'].iloc[0]}", ""],
                 pd.DataFrame(columns=["check_name", "status", "value", "threshold"]))
