@@ -141,7 +141,10 @@ class _AppReader:
             return result
 
         history = timed("app:runs", data.runs)
-        key = data.RunKey(str(history["run_id"].iloc[0]), int(history["round"].iloc[0]))
+        run_id, round_ = str(history["run_id"].iloc[0]), int(history["round"].iloc[0])
+        # the sidebar's default: the run's first series
+        series = timed("app:run_series", lambda: data.run_series_ids(run_id, round_))
+        key = data.RunKey(run_id, round_, series[0])
         run = f"{key.run_id}/{key.round}"
         roi = timed("app:channel_roi", lambda: data.channel_roi(key))
         models = timed("app:run_models", lambda: data.run_models(key))
@@ -152,7 +155,7 @@ class _AppReader:
         problem = _complete_run_problem(roi, models, expected_models)
         for row in out:
             row[2] = run
-        out[1][3] = problem
+        next(row for row in out if row[0] == "app:channel_roi")[3] = problem
         return [tuple(row) for row in out]
 
 
