@@ -9,14 +9,21 @@ report. A series the build refused or a model that failed is named with its reas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from agents import analyst, critic
 from agents.proofreader import ProofResult, build_trace_set, proofread
-from agents.warehouse import DataTables, RoundTables, load_data, load_round
+from agents.warehouse import (
+    DataTables,
+    RoundTables,
+    load_data,
+    load_round,
+    series_data,
+    series_round,
+)
 from prism_mmm.config import PrismConfig
 from prism_mmm.formatting import fmt_interval, fmt_name, fmt_pct, fmt_roi
 from prism_mmm.models import in_model_order, model_label, model_names
@@ -34,15 +41,6 @@ class PortfolioReport:
     markdown: str
     proof: ProofResult
     failed_series: tuple[str, ...]
-
-
-def series_tables(tables: RoundTables, series_id: str) -> RoundTables:
-    """``tables`` with only ``series_id``'s rows."""
-    frames = {f.name: getattr(tables, f.name) for f in fields(RoundTables)
-              if f.name not in ("run_id", "round")}
-    return RoundTables(run_id=tables.run_id, round=tables.round, **{
-        name: frame[frame[SERIES_ID] == series_id].reset_index(drop=True)
-        if SERIES_ID in frame else frame for name, frame in frames.items()})
 
 
 def write_portfolio_report(con, cfg: PrismConfig, run_id: str, round_: int,
@@ -65,18 +63,18 @@ def write_portfolio_report(con, cfg: PrismConfig, run_id: str, round_: int,
         lines += [(f"**Series with a failed model ({len(failed)} of {len(series)}):** "
                   f"{', '.join(failed)} (reasons below)."), ""]
     lines += _across_series(portfolio, model)
+    data = load_data(con)
     checks: list[pd.DataFrame] = []
     for series_id in series:
-        own = series_tables(tables, series_id)
-        data = load_data(con, [series_id])
-        section, verdict_checks = _series_section(series_id, own, data, inputs)
+        section, verdict_checks = _series_section(
+            series_id, series_round(tables, [series_id]), series_data(data, [series_id]), inputs)
         lines += section
         checks.append(verdict_checks)
     markdown = "\n".join(lines).rstrip() + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "portfolio.md"
     path.write_text(markdown)
-    trace = build_trace_set(tables, load_data(con), {
+    trace = build_trace_set(tables, data, {
         "portfolio_roi": portfolio, "stg_input__series": inputs,
         "critic_checks": pd.concat(checks, ignore_index=True) if checks else pd.DataFrame()})
     identifiers = [run_id, cfg.data.brand, *series, *cfg.channels, *model_names(),
@@ -130,11 +128,10 @@ def _series_section(series_id: str, tables: RoundTables, data: DataTables,
     failing = [c.check_name for c in checks if c.status == "fail"]
     lines.append(f"Critic: **{verdict}**" + (f" (failed: {', '.join(failing)})" if failing
                                             else "") + ".")
-    holdout = tables.model_fit_metrics
-    holdout = holdout[holdout["split"] == "holdout"] if len(holdout) else holdout
-    errors = [f"{model_label(m)} {fmt_pct(holdout.loc[holdout['model'] == m, 'smape'].iloc[0])}"
-              for m in in_model_order(holdout["model"]) if len(holdout)
-              and pd.notna(holdout.loc[holdout["model"] == m, "smape"].iloc[0])]
+    metrics = tables.model_fit_metrics
+    smape = (metrics[metrics["split"] == "holdout"].set_index("model")["smape"].dropna()
+             if len(metrics) else pd.Series(dtype=float))
+    errors = [f"{model_label(m)} {fmt_pct(smape[m])}" for m in in_model_order(smape.index)]
     if errors:
         lines.append(f"Holdout error (sMAPE): {', '.join(errors)}.")
     lines += ["", analysis.text, ""]

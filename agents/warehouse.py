@@ -6,7 +6,7 @@ Connections, the latest run and every write (the agent tables' DDL and rows) liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import duckdb
 import pandas as pd
@@ -63,8 +63,25 @@ def load_round(con: duckdb.DuckDBPyConnection, run_id: str, round_: int) -> Roun
 def load_data(con: duckdb.DuckDBPyConnection, series: list[str] | None = None) -> DataTables:
     """The EDA marts and Business Context; with ``series``, the marts' rows of those series
     only (a loop on one series of a portfolio)."""
-    frames = {name: read_table(con, name) for name in DATA_TABLES}
-    if series:
-        frames = {name: frame[frame[SERIES_ID].isin(series)].reset_index(drop=True)
-                  if SERIES_ID in frame else frame for name, frame in frames.items()}
-    return DataTables(**frames)
+    data = DataTables(**{name: read_table(con, name) for name in DATA_TABLES})
+    return series_data(data, series) if series else data
+
+
+def _of_series(frame: pd.DataFrame, series: list[str]) -> pd.DataFrame:
+    """``frame``'s rows of ``series``; a table without a series key (knowledge) as it is."""
+    if SERIES_ID not in frame:
+        return frame
+    return frame[frame[SERIES_ID].isin(series)].reset_index(drop=True)
+
+
+def series_data(data: DataTables, series: list[str]) -> DataTables:
+    """``data`` with only the rows of ``series``."""
+    return DataTables(**{f.name: _of_series(getattr(data, f.name), series)
+                         for f in fields(DataTables)})
+
+
+def series_round(tables: RoundTables, series: list[str]) -> RoundTables:
+    """``tables`` with only the rows of ``series``."""
+    return RoundTables(run_id=tables.run_id, round=tables.round, **{
+        f.name: _of_series(getattr(tables, f.name), series) for f in fields(RoundTables)
+        if f.name not in ("run_id", "round")})

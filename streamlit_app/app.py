@@ -1,7 +1,7 @@
 """PrismMMM app: the frame around every page.
 
-Holds the run and series pickers in the sidebar and routes with ``st.navigation`` in three sections. Pages
-read the selected run with ``data.selected_run()``. Start it with ``prism app``.
+Holds the run and series pickers in the sidebar and routes with ``st.navigation`` in three
+sections. Pages read the selected run with ``data.selected_run()``. Start it with ``prism app``.
 """
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ LOCKED_GIVE_UP = (
     "`dbt build`) — try again when it has finished (reload the page)."
 )
 # Rows written before series existed have a null series_id: "is not distinct from" finds them.
-RUN_FILTER = "run_id = ? and round = ? and series_id is not distinct from ?"
 SERIES_FILTER = "series_id is not distinct from ?"
+RUN_FILTER = f"run_id = ? and round = ? and {SERIES_FILTER}"
 
 _locked_until = 0.0
 
