@@ -51,12 +51,19 @@ Files (``python -m bench.fivetran_shop`` writes them to data/known_truth/fivetra
 - ``truth.json``: true ROI, the channel rules, the week convention, KPI column, currency,
   partial and full weeks, the media parameters and every week's net sales and spend per
   channel (the files' weekly sums, partial weeks included).
+
+Several markets (``generate_markets``, not committed: a couple of seconds per shop): the same
+brand's shop in each market, its own draw of the process above (seed 16, 17, ...) and so its
+own true ROI, with its own shop_id, source_relation (``shopify_<market>``), ad accounts and
+campaign ids. ``union`` stacks the markets' tables the way a Fivetran project with one
+connector per shop holds them, and ``Shop.series_rule`` is the series rule that picks a shop's
+rows back out (KPI by source_relation, spend by account_id).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +125,6 @@ FIRST_MONDAY = pd.Timestamp("2022-12-26")
 N_WEEKS = 106  # 1 partial + 104 full + 1 partial
 CURRENCY = "EUR"
 VAT = 0.19  # the shop quotes prices before tax (has_taxes_included false)
-SHOP = {"shop_id": 68_000_000_001, "name": "Acme Living", "domain": "acme-living.myshopify.com",
-        "source_relation": "shopify", "iana_timezone": "Etc/UTC"}
 
 
 @dataclass(frozen=True)
@@ -153,10 +158,43 @@ CAMPAIGNS = [
     Campaign("tiktok", "tiktok_ads", "tiktok_ads", 7_120_450_009, "Acme Living",
              17_640_001, "TT | Awareness | Flights", 1.0),
 ]
-# Per channel: cost per click, click-through rate, conversion rate (the ad report's metrics).
-AD_METRICS = {"google_search": (0.9, 0.06, 0.04), "google_shopping": (0.5, 0.012, 0.03),
-              "meta_facebook": (0.7, 0.011, 0.02), "meta_instagram": (0.8, 0.008, 0.025),
-              "tiktok": (0.4, 0.007, 0.01)}
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Who the tables belong to: the Shopify shop and the campaigns of its ad accounts."""
+
+    shop_id: int
+    name: str
+    domain: str
+    source_relation: str
+    campaigns: tuple[Campaign, ...]
+    iana_timezone: str = "Etc/UTC"
+    currency: str = CURRENCY
+
+    def series_rule(self, key: dict[str, str]) -> dict:
+        """The data.warehouse.series_mapping rule that picks this shop's rows."""
+        return {"key": key, "kpi_where": {"source_relation": [self.source_relation]},
+                "spend_where": {"account_id": sorted({str(c.account_id) for c in self.campaigns})}}
+
+
+ACME = Shop(68_000_000_001, "Acme Living", "acme-living.myshopify.com", "shopify",
+            tuple(CAMPAIGNS))
+
+
+def market_shop(market: str, number: int) -> Shop:
+    """Acme Living's shop in another market (``number`` 1, 2, ...): its own shop, ad accounts
+    and campaigns, named the same way (so the same channel rules map them), ids offset."""
+    upper = market.upper()
+    campaigns = tuple(
+        replace(c, source_relation=f"{c.platform}_{market}", account_id=c.account_id + number,
+                account_name=f"Acme Living {upper}",
+                campaign_id=c.campaign_id + 100 * number,
+                campaign_name=c.campaign_name.replace("| EU", f"| {upper}").replace(
+                    "| US", f"| {upper} US"))
+        for c in CAMPAIGNS)
+    return Shop(ACME.shop_id + number, f"Acme Living {upper}",
+                f"acme-living-{market}.myshopify.com", f"shopify_{market}", campaigns)
 
 
 @dataclass(frozen=True)
@@ -167,6 +205,7 @@ class FivetranShop:
     daily_shop: pd.DataFrame
     orders: pd.DataFrame
     truth: dict
+    shop: Shop = ACME
 
     @property
     def weekly(self) -> pd.DataFrame:
@@ -183,6 +222,12 @@ class FivetranShop:
         (directory / "truth.json").write_text(
             json.dumps(self.truth, indent=1, sort_keys=True) + "\n")
         return directory
+
+
+# Per channel: cost per click, click-through rate, conversion rate (the ad report's metrics).
+AD_METRICS = {"google_search": (0.9, 0.06, 0.04), "google_shopping": (0.5, 0.012, 0.03),
+              "meta_facebook": (0.7, 0.011, 0.02), "meta_instagram": (0.8, 0.008, 0.025),
+              "tiktok": (0.4, 0.007, 0.01)}
 
 
 def load(directory: Path = FIVETRAN_SHOP_DIR) -> FivetranShop:
@@ -235,14 +280,14 @@ def _weekly_truth(rng: np.random.Generator, weeks: pd.DatetimeIndex
 
 
 def _ad_report(rng: np.random.Generator, weeks: pd.DatetimeIndex,
-               spend_cents: np.ndarray) -> pd.DataFrame:
+               spend_cents: np.ndarray, shop: Shop) -> pd.DataFrame:
     rows = []
     for week, week_spend in zip(weeks, spend_cents, strict=True):
         days = _days_in_week(week)
         for c, channel in enumerate(CHANNELS):
             if week_spend[c] == 0:
                 continue
-            campaigns = [k for k in CAMPAIGNS if k.channel == channel]
+            campaigns = [k for k in shop.campaigns if k.channel == channel]
             campaign_share = np.array([k.share for k in campaigns]) * rng.uniform(
                 0.85, 1.15, len(campaigns))
             ad_share = rng.uniform(0.3, 0.7, (len(campaigns), 1))
@@ -295,7 +340,7 @@ def _daily_net_sales(rng: np.random.Generator, weeks: pd.DatetimeIndex,
     return pd.concat(parts)
 
 
-def _orders(rng: np.random.Generator, daily_net_sales: pd.Series) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, daily_net_sales: pd.Series, shop: Shop) -> pd.DataFrame:
     """Valid orders whose net sales sum to each day's net sales (cents), plus test and
     cancelled orders; amounts in cents, columns named as in shopify__orders."""
     days, net_cents, kinds = [], [], []
@@ -346,7 +391,7 @@ def _orders(rng: np.random.Generator, daily_net_sales: pd.Series) -> pd.DataFram
         "cancelled_timestamp": cancelled.dt.strftime("%Y-%m-%d %H:%M:%S"),
         "processed_timestamp": (created + pd.to_timedelta(rng.integers(0, 5, n), unit="s")
                                 ).strftime("%Y-%m-%d %H:%M:%S"),
-        "currency": CURRENCY,
+        "currency": shop.currency,
         "customer_id": customer[order],
         "email": [f"customer{c % 10_000}@example.com" for c in customer[order]],
         "financial_status": np.select(
@@ -357,7 +402,7 @@ def _orders(rng: np.random.Generator, daily_net_sales: pd.Series) -> pd.DataFram
             p=[0.35, 0.15, 0.12, 0.08, 0.07, 0.15, 0.08]),
         "is_test_order": kind[order] == "test",
         "is_deleted": False,
-        "source_relation": SHOP["source_relation"],
+        "source_relation": shop.source_relation,
         "shipping_cost": shipping[order],
         "refund_subtotal": returns[order],
         "refund_total_tax": refund_tax[order],
@@ -372,7 +417,7 @@ def _orders(rng: np.random.Generator, daily_net_sales: pd.Series) -> pd.DataFram
     return frame
 
 
-def _daily_shop(orders_cents: pd.DataFrame) -> pd.DataFrame:
+def _daily_shop(orders_cents: pd.DataFrame, shop: Shop) -> pd.DataFrame:
     """shopify__daily_shop over valid orders (cents), by UTC date of created_timestamp."""
     valid = orders_cents[~orders_cents["is_test_order"]
                          & orders_cents["cancelled_timestamp"].isna()]
@@ -388,20 +433,20 @@ def _daily_shop(orders_cents: pd.DataFrame) -> pd.DataFrame:
     for m in [*money, "avg_order_value"]:
         daily[m] = (daily[m] / 100).round(2)
     return daily.assign(
-        shop_id=SHOP["shop_id"], name=SHOP["name"], domain=SHOP["domain"], is_deleted=False,
-        currency=CURRENCY, iana_timezone=SHOP["iana_timezone"],
+        shop_id=shop.shop_id, name=shop.name, domain=shop.domain, is_deleted=False,
+        currency=shop.currency, iana_timezone=shop.iana_timezone,
         created_at=FIRST_DAY.strftime("%Y-%m-%d %H:%M:%S"),
-        source_relation=SHOP["source_relation"])[DAILY_SHOP_COLUMNS]
+        source_relation=shop.source_relation)[DAILY_SHOP_COLUMNS]
 
 
-def generate(seed: int = 15) -> FivetranShop:
+def generate(seed: int = 15, shop: Shop = ACME) -> FivetranShop:
     """The shop's three tables and the truth (see the module docstring)."""
     rng = np.random.default_rng(seed)
     weeks = _weeks(FIRST_MONDAY.strftime("%Y-%m-%d"), N_WEEKS)
     spend_cents, net_sales_cents, contributions = _weekly_truth(rng, weeks)
-    ad_report = _ad_report(rng, weeks, spend_cents)
-    orders_cents = _orders(rng, _daily_net_sales(rng, weeks, net_sales_cents))
-    daily_shop = _daily_shop(orders_cents)
+    ad_report = _ad_report(rng, weeks, spend_cents, shop)
+    orders_cents = _orders(rng, _daily_net_sales(rng, weeks, net_sales_cents), shop)
+    daily_shop = _daily_shop(orders_cents, shop)
     money = ["total_discounts", "total_line_items_price", "total_price", "total_tax",
              "subtotal_price", "shipping_cost", "refund_subtotal", "refund_total_tax",
              "order_adjusted_total", "gross_sales", "discounts", "returns", "net_sales"]
@@ -421,7 +466,7 @@ def generate(seed: int = 15) -> FivetranShop:
                 "orders_table": "shopify__orders",
                 "valid_orders": "not is_test_order and cancelled_timestamp is null",
                 "order_date": "UTC date of created_timestamp"},
-        "currency": CURRENCY,
+        "currency": shop.currency,
         "week_start": "monday",
         "first_day": FIRST_DAY.strftime("%Y-%m-%d"),
         "last_day": LAST_DAY.strftime("%Y-%m-%d"),
@@ -442,7 +487,24 @@ def generate(seed: int = 15) -> FivetranShop:
                     "spend": {c: int(spend_cents[t, i]) / 100 for i, c in enumerate(CHANNELS)}}
                    for t, w in enumerate(weeks)],
     }
-    return FivetranShop(ad_report, daily_shop, orders, truth)
+    return FivetranShop(ad_report, daily_shop, orders, truth, shop)
+
+
+def generate_markets(markets: tuple[str, ...] = ("de", "nl"), seed: int = 16
+                     ) -> dict[str, FivetranShop]:
+    """One brand's shops in several markets, each with its own truth (new draws: seed, seed +
+    1, ...). :func:`union` stacks their tables as Fivetran's packages union connectors."""
+    return {market: generate(seed + n, market_shop(market, n + 1))
+            for n, market in enumerate(markets)}
+
+
+def union(shops: dict[str, FivetranShop]) -> dict[str, pd.DataFrame]:
+    """The tables of several shops as one relation each (file stem -> frame), rows told apart
+    by source_relation, account_id and shop_id as in a multi-connector Fivetran project."""
+    return {Path(name).stem: pd.concat([getattr(shop, attribute) for shop in shops.values()],
+                                       ignore_index=True)
+            for name, attribute in zip(TABLE_FILES, ("ad_report", "daily_shop", "orders"),
+                                       strict=True)}
 
 
 if __name__ == "__main__":

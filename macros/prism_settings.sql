@@ -9,7 +9,7 @@
     {{ return({'date_column': 'date', 'kpi_column': 'kpi', 'channels': [], 'controls': [],
                'holdout_weeks': 0, 'fourier_order': 0, 'anomaly_z': 0,
                'diagnostics_gating': 'warn', 'source': 'seed', 'warehouse': none,
-               'series_columns': []}) }}
+               'series_columns': [], 'dataset': 'dataset', 'warehouse_series': []}) }}
   {%- endif -%}
   {%- set rows = run_query("select setting, value_json from " ~ settings_table) -%}
   {%- set settings = {} -%}

@@ -32,3 +32,31 @@
   {%- set first = weekdays.index(warehouse['week_start']) + 1 if warehouse else 1 -%}
   {{- return(day_expression ~ " - cast((isodow(" ~ day_expression ~ ") - " ~ first ~ " + 7) % 7 as integer)") -}}
 {% endmacro %}
+
+{#- The columns the series rules read in the warehouse source ('spend' or 'kpi'). -#}
+{% macro prism_warehouse_series_columns(which) %}
+  {%- set columns = [] -%}
+  {%- for rule in prism_setting('warehouse_series') -%}
+    {%- for column in rule[which ~ '_where'] if column not in columns %}{% do columns.append(column) %}{% endfor -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{% endmacro %}
+
+{#- The series_id of a row of the warehouse source ('spend' or 'kpi'): the first rule of
+    data.warehouse.series_mapping whose columns all hold one of its values (null when none
+    does), or the dataset when the source is one series. -#}
+{% macro prism_warehouse_series_id(which) %}
+  {%- set rules = prism_setting('warehouse_series') -%}
+  {%- if not rules -%}
+    {{- prism_sql_string(prism_setting('dataset')) -}}
+  {%- else -%}
+    case
+    {%- for rule in rules %}
+        when {% for column, values in rule[which ~ '_where'].items() -%}
+            {{ 'and ' if not loop.first }}cast({{ prism_safe_identifier(column, 'series rule column') }} as varchar) in (
+                {%- for value in values %}{{ prism_sql_string(value) }}{{ ', ' if not loop.last }}{% endfor %}) {% endfor -%}
+            then {{ prism_sql_string(rule['series_id']) }}
+    {%- endfor %}
+    end
+  {%- endif -%}
+{% endmacro %}

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
 from prism_mmm.models import model_spec
+from prism_mmm.series import series_id_of
 
 # The bundled demo: its seed and the dataset key its knowledge is filed under.
 DEMO_SEED = "conjura_apparel_weekly"
@@ -71,6 +72,44 @@ class ChannelRule(_Frozen):
         return check_identifier(name, "channel")
 
 
+class SeriesRule(_Frozen):
+    """One series of a warehouse source: its key, and which KPI and spend rows are its own.
+    Within ``kpi_where`` / ``spend_where`` every column must hold one of its values (compared
+    as text); the first rule a row matches wins."""
+
+    key: dict[str, str] = Field(description="the series' value of each data.series_columns "
+                                "column, e.g. {market: de}")
+    kpi_where: dict[str, list[str]] = Field(
+        min_length=1, description="KPI relation column -> values, e.g. {source_relation: "
+        "[shopify_de]} or {shop_id: ['68000000001']}")
+    spend_where: dict[str, list[str]] = Field(
+        min_length=1, description="spend relation column -> values, e.g. {account_id: "
+        "['4816200731', '1029384756']}")
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_as_text(cls, key: Any) -> Any:
+        return {k: str(v) for k, v in key.items()} if isinstance(key, dict) else key
+
+    @field_validator("kpi_where", "spend_where", mode="before")
+    @classmethod
+    def _values_as_text(cls, where: Any) -> Any:
+        # Ids are often numbers in YAML (account_id: 4816200731); the SQL compares text.
+        if not isinstance(where, dict):
+            return where
+        return {column: [str(v) for v in (values if isinstance(values, list) else [values])]
+                for column, values in where.items()}
+
+    @field_validator("kpi_where", "spend_where")
+    @classmethod
+    def _safe_columns(cls, where: dict[str, list[str]]) -> dict[str, list[str]]:
+        for column, values in where.items():
+            check_identifier(column, "series rule column")
+            if not values:
+                raise ValueError(f"series rule column {column!r} lists no values")
+        return where
+
+
 class WarehouseSource(_Frozen):
     """Spend and KPI read from warehouse tables in the layouts of Fivetran's dbt packages,
     daily, turned into weeks by the SQL staging models."""
@@ -88,6 +127,10 @@ class WarehouseSource(_Frozen):
         "monday", description="first day of a week; partial first and last weeks are dropped")
     channel_mapping: list[ChannelRule] = Field(
         min_length=1, description="rules from platform / campaign name to channel, in order")
+    series_mapping: list[SeriesRule] = Field(
+        default_factory=list, description="several shops or markets in the relations: one rule "
+        "per series (its key in data.series_columns, its KPI and spend rows). Empty: the "
+        "relations are one series")
 
     @field_validator("spend_relation", "kpi_relation")
     @classmethod
@@ -201,9 +244,24 @@ class DataConfig(_Frozen):
         if self.controls:
             raise ValueError("data.controls is not supported for a warehouse source yet (the "
                              "layouts carry no control variables)")
-        if self.series_columns:
-            raise ValueError("data.series_columns is not supported for a warehouse source yet: "
-                             "one warehouse source is one series")
+        rules = self.warehouse.series_mapping
+        if bool(rules) != bool(self.series_columns):
+            raise ValueError("data.series_columns and data.warehouse.series_mapping go together: "
+                             "name the key columns and give one rule per series, or neither")
+        seen: dict[str, int] = {}
+        for n, rule in enumerate(rules, start=1):
+            if set(rule.key) != set(self.series_columns):
+                raise ValueError(f"data.warehouse.series_mapping rule {n}: key {rule.key} must "
+                                 f"give exactly the series columns {self.series_columns}")
+            series_id = self.warehouse_series_id(rule)
+            if series_id in seen:
+                raise ValueError(f"data.warehouse.series_mapping rules {seen[series_id]} and {n} "
+                                 f"both define series {series_id}: a series key must be unique")
+            seen[series_id] = n
+
+    def warehouse_series_id(self, rule: SeriesRule) -> str:
+        """The ``series_id`` of a warehouse series rule, as a file's key values would give."""
+        return series_id_of(rule.key[column] for column in self.series_columns)
 
     def input_path(self) -> Path | None:
         """The input file: the CSV, or the bundled seed's file; None for warehouse tables."""
@@ -610,6 +668,11 @@ class PrismConfig(_Frozen):
             "source": self.data.source,
             "warehouse": self.data.warehouse.model_dump() if self.data.warehouse else None,
             "series_columns": self.data.series_columns,
+            "dataset": self.data.dataset,
+            # Each warehouse series with its id, so the SQL labels rows as the Python does.
+            "warehouse_series": [
+                {"series_id": self.data.warehouse_series_id(rule), **rule.model_dump()}
+                for rule in (self.data.warehouse.series_mapping if self.data.warehouse else [])],
         }
 
 

@@ -35,7 +35,7 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -45,7 +45,7 @@ import pandas as pd
 
 from prism_mmm.config import DataConfig, PrismConfig
 from prism_mmm.identifiers import UnsafeIdentifierError, check_identifier, to_snake_case
-from prism_mmm.series import SERIES_ID, as_one_series, series_id_of
+from prism_mmm.series import SERIES_ID, series_id_of
 
 # Raw headers may carry spaces, dashes, dots, slashes, % and parentheses ("Google Search ($)");
 # anything else (quotes, semicolons, backslashes, comment markers) is refused outright rather
@@ -722,7 +722,6 @@ def read_series(path: str | Path, cfg) -> SeriesInput:
     data = cfg.data
     frame, delimiter, renamed_from = _read_configured(path, cfg)
     keys = list(data.series_columns)
-    accepted: list[pd.DataFrame] = []
     rows: list[dict] = []
     if keys:
         blank = frame[keys].eq("").any(axis=1)
@@ -737,22 +736,40 @@ def read_series(path: str | Path, cfg) -> SeriesInput:
             groups = _only_series(groups, data.only_series)
     else:
         groups = [((), frame)]
+    candidates = []
     for values, group in groups:
-        series_id = series_id_of(values) if keys else data.dataset
-        key = dict(zip(keys, values))
+        def typed(group=group) -> pd.DataFrame:
+            return validate_frame(group, data.date_column, data.kpi, cfg.channels,
+                                  cfg.controls, delimiter, cfg.holdout_weeks,
+                                  headers=renamed_from)
+
+        candidates.append((series_id_of(values) if keys else data.dataset,
+                           dict(zip(keys, values)), len(group), typed))
+    return gather_series(candidates, keys, cfg.data.date_column, refused=rows)
+
+
+def gather_series(candidates: Iterable[tuple[str, dict, int, Callable[[], pd.DataFrame]]],
+                  keys: list[str], date_column: str, refused: list[dict] | None = None
+                  ) -> SeriesInput:
+    """The input from each candidate series ``(series_id, key, n_rows, typed)``: ``typed()``
+    validates it and returns its typed weeks. With series keys, a series whose validation
+    fails is refused with a message naming it and the others go on; without keys the input is
+    one series and its problems are the input's. When no series is left the input is refused
+    as a whole."""
+    rows = list(refused or [])
+    accepted: list[pd.DataFrame] = []
+    for series_id, key, n_rows, typed in candidates:
         try:
-            typed = validate_frame(group, data.date_column, data.kpi, cfg.channels,
-                                   cfg.controls, delimiter, cfg.holdout_weeks,
-                                   headers=renamed_from)
+            weeks = typed()
         except InputError as exc:
             if not keys:
-                raise  # one series: its problems are the input's
-            rows.append({SERIES_ID: series_id, **key, "n_weeks": len(group),
+                raise
+            rows.append({SERIES_ID: series_id, **key, "n_weeks": n_rows,
                          "status": "refused", "message": f"series {series_id}: {exc}"})
             continue
-        rows.append(_accepted_row(series_id, key, typed[data.date_column]))
-        accepted.append(typed.assign(**{SERIES_ID: series_id, **key})[
-            [SERIES_ID, *keys, *typed.columns]])
+        rows.append(_accepted_row(series_id, key, weeks[date_column]))
+        accepted.append(weeks.assign(**{SERIES_ID: series_id, **key})[
+            [SERIES_ID, *keys, *weeks.columns]])
     series = _series_table(rows, keys)
     if not accepted:
         raise InputError("every series was refused: " + "; ".join(series["message"]))
@@ -763,11 +780,16 @@ def _only_series(groups: list, chosen: list[str]) -> list:
     """The groups of the series named in ``data.only_series``; a name the file lacks is an
     error that lists the series it has."""
     found = [series_id_of(values) for values, _ in groups]
+    check_only_series(chosen, found, "the file")
+    return [group for name, group in zip(found, groups) if name in chosen]
+
+
+def check_only_series(chosen: list[str], found: list[str], source: str) -> None:
+    """Raise when ``data.only_series`` names a series the input lacks, listing those it has."""
     unknown = [name for name in chosen if name not in found]
     if unknown:
-        raise InputError(f"data.only_series names series the file does not hold: "
+        raise InputError(f"data.only_series names series {source} does not hold: "
                          f"{', '.join(unknown)}; it holds: {', '.join(found)}")
-    return [group for name, group in zip(found, groups) if name in chosen]
 
 
 def _accepted_row(series_id: str, key: dict, dates: pd.Series) -> dict:
@@ -782,13 +804,6 @@ def _series_table(rows: list[dict], keys: list[str]) -> pd.DataFrame:
                           "n_weeks": "Int64", "first_week": "datetime64[s]",
                           "last_week": "datetime64[s]", "status": "string",
                           "message": "string"})
-
-
-def one_series(typed: pd.DataFrame, cfg) -> SeriesInput:
-    """A validated single-series frame (a warehouse source's weeks) as the input's one series,
-    named by ``data.dataset``."""
-    row = _accepted_row(cfg.data.dataset, {}, typed[cfg.data.date_column])
-    return SeriesInput(as_one_series(typed, cfg.data.dataset), _series_table([row], []))
 
 
 def validate_file(path: str | Path, cfg) -> pd.DataFrame:
@@ -811,8 +826,9 @@ __all__ = [
     "SeriesInput",
     "check_config_names",
     "check_headers",
+    "check_only_series",
+    "gather_series",
     "input_series",
-    "one_series",
     "parse_dates",
     "parse_numbers",
     "profile",

@@ -42,8 +42,3 @@ def series_dir_name(series_id: str) -> str:
         return series_id
     readable = re.sub(r"[^A-Za-z0-9_]+", "_", series_id).strip("_")[:40] or "series"
     return f"{readable}-{hashlib.sha256(series_id.encode()).hexdigest()[:10]}"
-
-
-def as_one_series(frame: pd.DataFrame, series_id: str) -> pd.DataFrame:
-    """``frame`` (one series' weeks) with its ``series_id`` as the first column."""
-    return frame.assign(**{SERIES_ID: series_id})[[SERIES_ID, *frame.columns]]

@@ -65,3 +65,43 @@ def test_the_settings_table_holds_what_the_sql_renders_with():
     assert json.loads(settings["source"]) == "warehouse"
     demo = dict(zip(*settings_frame(PrismConfig()).to_dict("list").values(), strict=True))
     assert json.loads(demo["warehouse"]) is None and json.loads(demo["kpi_column"]) == "revenue"
+
+
+def series_rule(market, shop, accounts):
+    return {"key": {"market": market}, "kpi_where": {"source_relation": [shop]},
+            "spend_where": {"account_id": accounts}}
+
+
+def markets(*rules, **data):
+    raw = warehouse(**{"series_columns": ["market"], **data})
+    raw["data"]["warehouse"]["series_mapping"] = list(rules)
+    return raw
+
+
+def test_series_rules_give_each_shop_its_series_id_and_text_values():
+    cfg = PrismConfig.model_validate(markets(series_rule("de", "shopify_de", [4816200732, "x"]),
+                                             series_rule("nl", "shopify_nl", 7305118422)))
+    rules = cfg.sql_settings()["warehouse_series"]
+    assert [r["series_id"] for r in rules] == ["de", "nl"]
+    assert rules[0]["spend_where"] == {"account_id": ["4816200732", "x"]}  # YAML ids as text
+    assert rules[1]["spend_where"] == {"account_id": ["7305118422"]}
+    assert cfg.sql_settings()["dataset"] == "shop"
+    assert PrismConfig.model_validate(warehouse()).sql_settings()["warehouse_series"] == []
+
+
+@pytest.mark.parametrize("raw, message", [
+    (markets(), "data.series_columns and data.warehouse.series_mapping go together"),
+    (markets(series_rule("de", "s", ["1"]), series_columns=[]), "go together"),
+    (markets(series_rule("de", "a", ["1"]), series_rule("de", "b", ["2"])),
+     "rules 1 and 2 both define series de"),
+    (markets({"key": {"geo": "de"}, "kpi_where": {"shop_id": ["1"]},
+              "spend_where": {"account_id": ["1"]}}), "must give exactly the series columns"),
+    (markets(series_rule("de", "a", [])), "lists no values"),
+    (markets({"key": {"market": "de"}, "kpi_where": {'x"; drop': ["1"]},
+              "spend_where": {"account_id": ["1"]}}), "unsafe series rule column name"),
+    (markets({"key": {"market": "de"}, "kpi_where": {},
+              "spend_where": {"account_id": ["1"]}}), "kpi_where"),
+])
+def test_inconsistent_series_rules_are_refused(raw, message):
+    with pytest.raises(ValidationError, match=message):
+        PrismConfig.model_validate(raw)

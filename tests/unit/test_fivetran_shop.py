@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.fivetran_shop import FIVETRAN_SHOP_DIR, TABLE_FILES, FivetranShop, generate, load
+from bench.fivetran_shop import (
+    FIVETRAN_SHOP_DIR,
+    TABLE_FILES,
+    FivetranShop,
+    generate,
+    generate_markets,
+    load,
+    union,
+)
 from prism_mmm.transforms import MediaTransform
 
 # The layouts staging models will read, pinned here so a generator change cannot move them
@@ -44,8 +52,14 @@ def _monday(day: pd.Series) -> pd.Series:
 
 
 @pytest.fixture(scope="module")
-def committed() -> FivetranShop:
-    return load()
+def markets() -> dict[str, FivetranShop]:
+    return generate_markets(("de", "nl"))
+
+
+# Every property of the files holds for the committed shop and for a market's shop alike.
+@pytest.fixture(scope="module", params=["committed", "market nl"])
+def committed(request, markets) -> FivetranShop:
+    return load() if request.param == "committed" else markets["nl"]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +85,8 @@ def channel_spend(committed):
                          fill_value=0))
 
 
-def test_committed_files_are_what_the_generator_writes(committed, tmp_path):
+def test_committed_files_are_what_the_generator_writes(tmp_path):
+    committed = load()
     regenerated = load(generate().write(tmp_path))
     for table in ("ad_report", "daily_shop", "orders"):
         pd.testing.assert_frame_equal(getattr(regenerated, table), getattr(committed, table))
@@ -93,7 +108,32 @@ def test_ad_report_has_a_row_per_day_and_ad_that_spent(committed):
     assert not ads.duplicated(["source_relation", "date_day", "ad_id"]).any()
     assert set(ads["platform"]) == {"google_ads", "facebook_ads", "tiktok_ads"}
     google = ads[ads["platform"] == "google_ads"]
-    assert set(google["source_relation"]) == {"google_ads_eu", "google_ads_us"}
+    assert google["account_id"].nunique() == 2
+
+
+def test_market_shops_are_told_apart_by_their_series_rules(markets):
+    """Each market's rows are its own: no id is shared, and the series rule of a shop picks
+    exactly its rows out of the union of the markets' tables."""
+    tables = union(markets)
+    for column, table in (("shop_id", "shopify__daily_shop"), ("source_relation", "shopify__orders"),
+                          ("account_id", "ad_reporting__ad_report"),
+                          ("campaign_id", "ad_reporting__ad_report")):
+        owners = [set(getattr(shop, {"shopify__daily_shop": "daily_shop",
+                                     "shopify__orders": "orders",
+                                     "ad_reporting__ad_report": "ad_report"}[table])[column])
+                  for shop in markets.values()]
+        assert not set.intersection(*owners), column
+        assert set.union(*owners) == set(tables[table][column])
+    for market, shop in markets.items():
+        rule = shop.shop.series_rule({"market": market})
+        (kpi_column, kpi_values), = rule["kpi_where"].items()
+        (spend_column, spend_values), = rule["spend_where"].items()
+        picked = tables["shopify__daily_shop"][kpi_column].astype(str).isin(kpi_values)
+        pd.testing.assert_frame_equal(
+            tables["shopify__daily_shop"][picked].reset_index(drop=True), shop.daily_shop)
+        spend = tables["ad_reporting__ad_report"][spend_column].astype(str).isin(spend_values)
+        assert spend.sum() == len(shop.ad_report)
+        assert shop.truth["true_roi"] != markets["de" if market == "nl" else "nl"].truth["true_roi"]
 
 
 def test_valid_orders_sum_to_daily_net_sales(committed):
