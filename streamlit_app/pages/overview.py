@@ -7,6 +7,7 @@ import streamlit as st
 
 import charts
 import data
+import widgets
 from prism_mmm.formatting import MISSING, fmt_interval, fmt_money, fmt_pct, fmt_roi
 
 run = data.selected_run()
@@ -62,11 +63,7 @@ with data.section():
     run = data.require_run()
     agreement = data.agreement(run)
     roi = data.channel_roi(run)
-    reference = (
-        cfg.optimizer.model
-        if cfg.optimizer.model in set(roi["model"])
-        else (roi["model"].iloc[0] if len(roi) else None)
-    )
+    reference = widgets.default_model(roi["model"], cfg.optimizer.model) if len(roi) else None
     confirmed = agreement[agreement["confirmed"].fillna(False).astype(bool)]
     if confirmed.empty:
         st.info(

@@ -7,8 +7,8 @@ import streamlit as st
 
 import charts
 import data
+import widgets
 from prism_mmm.formatting import fmt_interval, fmt_roi
-from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -33,15 +33,7 @@ with data.section():
             "compares several. Name the id columns in prism.yml (data.series_columns).",
             icon=":material/info:",
         )
-    models = in_model_order(rows["model"])
-    default = models.index(cfg.optimizer.model) if cfg.optimizer.model in models else 0
-    model = (
-        st.segmented_control(
-            "Model", models, default=models[default], format_func=charts.model_label,
-            key="portfolio_model",
-        )
-        or models[default]
-    )
+    model = widgets.model_picker(rows["model"], cfg.optimizer.model, key="portfolio_model")
     shown = rows[rows["model"] == model]
     outlying = shown[shown["versus_portfolio"].isin(["above", "below"])]
     st.metric("Series", n_series, border=True)

@@ -12,6 +12,7 @@ import streamlit as st
 
 import charts
 import data
+import widgets
 from prism_mmm.formatting import fmt_money, fmt_roi
 from prism_mmm.models import in_model_order
 from prism_mmm.optimizer import BudgetError, current_allocation, user_scenario
@@ -34,16 +35,10 @@ with data.section():
     if curves.empty:
         raise data.NotBuilt("No response curves for this run — run `prism build`.")
     channels = sorted(curves["channel"].unique())
-    models = in_model_order(curves["model"])
-    default = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
     left, right = st.columns([2, 3])
     channel = left.selectbox("Channel", channels, format_func=charts.label, key="curve_channel")
-    model = (
-        right.segmented_control(
-            "Model", models, default=default, format_func=charts.model_label, key="curve_model"
-        )
-        or default
-    )
+    model = widgets.model_picker(curves["model"], cfg.optimizer.model, key="curve_model",
+                                 container=right)
     st.plotly_chart(charts.response_curve(curves, channel, model, currency))
     st.caption(
         "The shaded band is the chosen model's 90% interval and the diamond today's average "
@@ -57,8 +52,7 @@ with data.section():
     scenarios = data.budget_scenarios(run)
     if scenarios.empty:
         raise data.NotBuilt("No budget scenarios for this run — run `prism build`.")
-    models = in_model_order(scenarios["model"])
-    model = cfg.optimizer.model if cfg.optimizer.model in models else models[0]
+    model = widgets.default_model(scenarios["model"], cfg.optimizer.model)
     rows = scenarios[scenarios["model"] == model]
     # Scenario-level figures repeat on every channel row: read them once per scenario.
     summary = rows.groupby(["scenario_id", "scenario"], sort=False).first().reset_index()
@@ -110,11 +104,10 @@ with data.section():
     fitted = in_model_order(data.channel_roi(run)["model"])
     if not fitted:
         raise data.NotBuilt("No fitted model in this run — run `prism build`.")
-    default_model = cfg.optimizer.model if cfg.optimizer.model in fitted else fitted[0]
     model = st.selectbox(
         "Model",
         fitted,
-        index=fitted.index(default_model),
+        index=fitted.index(widgets.default_model(fitted, cfg.optimizer.model)),
         format_func=charts.model_label,
         key="opt_model",
     )

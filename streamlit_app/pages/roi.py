@@ -7,8 +7,8 @@ import streamlit as st
 
 import charts
 import data
+import widgets
 from prism_mmm.formatting import fmt_interval, fmt_money, fmt_roi
-from prism_mmm.models import in_model_order
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -26,18 +26,7 @@ with data.section():
     roi = data.channel_roi(run)
     if roi.empty:
         raise data.NotBuilt("No ROI rows for this run — run `prism build`.")
-    models = in_model_order(roi["model"])
-    default = models.index(cfg.optimizer.model) if cfg.optimizer.model in models else 0
-    model = (
-        st.segmented_control(
-            "Model",
-            models,
-            default=models[default],
-            format_func=charts.model_label,
-            key="roi_model",
-        )
-        or models[default]
-    )
+    model = widgets.model_picker(roi["model"], cfg.optimizer.model, key="roi_model")
     rows = roi[roi["model"] == model].sort_values("roi", ascending=False)
     for start in range(0, len(rows), 4):
         cols = st.columns(4)
