@@ -62,6 +62,7 @@ class Document:
     summary: str
     messages: list[Section]
     appendix: list[Section]
+    appendix_note: str = "Model and table names appear only in this appendix."
 
 
 # --- report.md -------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def markdown(doc: Document) -> str:
     out += ["", "## Executive summary", "", doc.summary, ""]
     for section in doc.messages:
         out += [f"## {section.title}", ""] + _md_section(section)
-    out += [f"## {APPENDIX}", "", "Model and table names appear only in this appendix.", ""]
+    out += [f"## {APPENDIX}", "", doc.appendix_note, ""]
     for section in doc.appendix:
         title = section.title.removeprefix(f"{APPENDIX}: ")
         out += [f"### {title[0].upper()}{title[1:]}", ""] + _md_section(section, all_=True)

@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="write the portfolio report of a built run (no agent loop)",
         description="Reads the warehouse only: portfolio_roi across the series, then each "
-        "series' tables. Writes reports/<run_id>/portfolio.md.")
+        "series' tables. Writes reports/<run_id>/portfolio.md and portfolio.pptx.")
     parser.add_argument("--run-id", default=None, help="the run (default: the latest finished)")
     add_allow_failed_models(parser)
     parser.set_defaults(func=run)
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     except WarehouseError as exc:
         raise PrismError(str(exc)) from None
     print(f"report: {report.path}")
+    print(f"slides: {report.pptx_path}")
     print(f"proofreader · {report.proof.summary()}")
     code = 0
     if report.failed_series:

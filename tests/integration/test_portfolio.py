@@ -12,7 +12,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from pptx import Presentation
 
+from agents.report_layout import slide_text
 from prism_mmm.formatting import fmt_interval, fmt_roi
 from prism_mmm.models import model_names
 from tests.integration.test_other_datasets import prism
@@ -140,8 +142,15 @@ def test_the_portfolio_report_has_a_page_across_series_and_a_section_each(built)
         for r in expected.itertuples()]
     for market in MARKETS:
         section = text.split(f"## Series {market}\n")[1].split("## Series")[0]
-        assert "Critic: **" in section and "Holdout error (sMAPE): Ridge" in section
+        assert "Critic: " in section and "Holdout error (sMAPE): Ridge" in section
     assert ("## Series m04\n\nThe build refused this series: series m04: column 'date' has "
             "20 weeks") in text
+    # The slides carry the same sections (proofread with the text above).
+    slides = slide_text(Presentation(project.project_dir / "reports" / "markets" /
+                                     "portfolio.pptx"))
+    assert "portfolio report" in slides and "ROI across the portfolio" in slides
+    assert all(f"Series {market}" in slides for market in [*MARKETS, "m04"])
+    assert "Series fitted" in slides and "3 of 4" in slides
+    assert (project.project_dir / "reports" / "markets" / "figures" / "portfolio_roi.png").exists()
     allowed = prism(project, "report", "--run-id", "markets", "--allow-failed-models")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
