@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench.datasets import KnownTruth, portfolio
+from bench.datasets import REPO, KnownTruth, portfolio
 from bench.report import markdown_table
+from prism_mmm.project import PROJECT_ENV
 
 INTERVAL = (0.05, 0.95)
 ENGINES = ("local", "spark")
@@ -141,15 +142,21 @@ def _peer(truth: KnownTruth, csv: Path, settings: dict, workdir: Path,
           log) -> tuple[dict, pd.DataFrame]:
     series = sorted(truth.frame["geo"].unique())
     log(f"[portfolio] pymc-marketing, {len(series)} fits one after another ...", flush=True)
+    # The workers run in the scratch directory: the repository must be on their path for
+    # ``python -m bench.portfolio`` and named as the project ``bench`` runs in.
+    env = {**os.environ, PROJECT_ENV: str(REPO), "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     start, peak, rows, failed = time.perf_counter(), 0.0, [], 0
     for series_id in series:
         out = workdir / f"peer-{series_id}.json"
+        log_path = workdir / f"peer-{series_id}.log"
         measured = _measured([sys.executable, "-m", "bench.portfolio", str(csv), series_id,
-                              json.dumps(settings), str(out)], dict(os.environ), workdir,
-                             workdir / f"peer-{series_id}.log")
+                              json.dumps(settings), str(out)], env, workdir, log_path)
         peak = max(peak, measured["peak_rss_mb"])
         if measured["exit"] or not out.exists():
             failed += 1
+            tail = log_path.read_text().strip().splitlines()[-1:] or ["no output"]
+            log(f"[portfolio] pymc-marketing failed on {series_id}: {tail[0]}", flush=True)
             continue
         rows += json.loads(out.read_text())
     wall = time.perf_counter() - start
