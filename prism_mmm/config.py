@@ -24,6 +24,7 @@ from prism_mmm.series import series_id_of
 # The bundled demo: its seed and the dataset key its knowledge is filed under.
 DEMO_SEED = "conjura_apparel_weekly"
 DEMO_DATASET = "conjura_apparel"
+DEMO_BRAND = "Conjura apparel brand"
 
 
 def default_dataset(source: str, seed: str, path: str | None) -> str:
@@ -172,7 +173,8 @@ class DataConfig(_Frozen):
         default_factory=list, description="fit only these series (their series_id, e.g. m02) "
         "of a file with series_columns: what the agent loop's --series sets. Empty: every series")
     currency: str = Field("LCU", description="currency label for reports (the seed's is unstated)")
-    brand: str = Field("Conjura apparel brand", description="display name")
+    brand: str = Field(DEMO_BRAND, description="display name in reports and the app. Unset: "
+                       "the bundled demo's brand for its dataset, else the dataset key")
     max_input_bytes: int = Field(
         64 * 2**20, gt=0, description="largest input file accepted, in bytes (checked before "
         "reading, so an oversized file is refused instead of exhausting memory)")
@@ -188,6 +190,9 @@ class DataConfig(_Frozen):
                 raise ValueError("data.dataset must be set for a warehouse source: it keys the "
                                  "data's knowledge (knowledge/<dataset>/)")
             raw = {**raw, "dataset": default_dataset(source, seed, raw.get("path"))}
+        if isinstance(raw, dict) and raw.get("brand") is None and raw.get("dataset") != DEMO_DATASET:
+            # Another dataset's report must not carry the demo's name.
+            raw = {**raw, "brand": str(raw.get("dataset"))}
         return raw
 
     @field_validator("dataset")

@@ -105,3 +105,9 @@ def test_series_rules_give_each_shop_its_series_id_and_text_values():
 def test_inconsistent_series_rules_are_refused(raw, message):
     with pytest.raises(ValidationError, match=message):
         PrismConfig.model_validate(raw)
+
+
+def test_another_datasets_report_never_carries_the_demos_brand():
+    assert PrismConfig().data.brand == "Conjura apparel brand"  # the demo's own
+    assert PrismConfig.model_validate(warehouse()).data.brand == "shop"  # its dataset key
+    assert PrismConfig.model_validate(warehouse(brand="Acme")).data.brand == "Acme"
