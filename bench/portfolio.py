@@ -164,13 +164,22 @@ def _peer(truth: KnownTruth, csv: Path, settings: dict, workdir: Path, log,
             pd.DataFrame(rows))
 
 
-def _truth_scores(roi: pd.DataFrame, truth: KnownTruth) -> dict:
+def _pairs(roi: pd.DataFrame, truth: KnownTruth) -> pd.DataFrame:
+    """Each (series, channel) estimate beside its true ROI: covered, relative error."""
     if roi.empty:
-        return {"pairs": 0, "covered_share": float("nan"), "mean_abs_roi_error": float("nan")}
+        return pd.DataFrame(columns=["series_id", "channel", "roi", "roi_low", "roi_high",
+                                     "true_roi", "covered", "abs_error"])
     true = np.array([truth.true_roi[f"{r.series_id}/{r.channel}"] for r in roi.itertuples()])
-    covered = (roi["roi_low"].to_numpy() <= true) & (true <= roi["roi_high"].to_numpy())
-    return {"pairs": len(roi), "covered_share": float(covered.mean()),
-            "mean_abs_roi_error": float(np.mean(np.abs(roi["roi"].to_numpy() / true - 1)))}
+    return roi[["series_id", "channel", "roi", "roi_low", "roi_high"]].assign(
+        true_roi=true, covered=(roi["roi_low"].to_numpy() <= true) & (true <= roi["roi_high"].to_numpy()),
+        abs_error=np.abs(roi["roi"].to_numpy() / true - 1))
+
+
+def _truth_scores(pairs: pd.DataFrame) -> dict:
+    if pairs.empty:
+        return {"pairs": 0, "covered_share": float("nan"), "mean_abs_roi_error": float("nan")}
+    return {"pairs": len(pairs), "covered_share": float(pairs["covered"].mean()),
+            "mean_abs_roi_error": float(pairs["abs_error"].mean())}
 
 
 def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series: int = 24,
@@ -179,7 +188,7 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                         log=print, peer_series: int | None = None) -> pd.DataFrame:
     truth = portfolio(f"portfolio_{n_series}x{n_weeks}x{n_channels}", n_series, n_weeks,
                       n_channels)
-    rows = []
+    rows, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         csv = workdir / "markets.csv"
@@ -190,22 +199,27 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
             runs.append(("pymc-marketing loop",
                          *_peer(truth, csv, settings, workdir, log, peer_series)))
         for name, measured, roi in runs:
+            scored = _pairs(roi, truth)
+            pairs.append(scored.assign(run=name))
             rows.append({"run": name, **measured,
                          "series_per_min": measured["series"] / measured["wall_s"] * 60,
-                         **_truth_scores(roi, truth)})
+                         **_truth_scores(scored)})
     table = pd.DataFrame(rows)
-    report = _report(table, settings, n_series, n_weeks, n_channels)
+    by_pair = pd.concat(pairs, ignore_index=True)
+    report = _report(table, by_pair, settings, n_series, n_weeks, n_channels)
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     table.to_csv(results_dir / f"portfolio_{stamp}.csv", index=False)
+    # Every pair's estimate and truth, so a miss can be traced to its channel and market.
+    by_pair.to_csv(results_dir / f"portfolio_{stamp}_pairs.csv", index=False)
     (results_dir / f"portfolio_{stamp}.md").write_text(report)
     (results_dir / "portfolio_latest.md").write_text(report)
     log(report)
     return table
 
 
-def _report(table: pd.DataFrame, settings: dict, n_series: int, n_weeks: int,
-            n_channels: int) -> str:
+def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series: int,
+            n_weeks: int, n_channels: int) -> str:
     peer = table[table["run"] == "pymc-marketing loop"]
     lines = [
         "# Portfolio: a whole `prism build` over many series, against a loop of pymc-marketing",
@@ -219,6 +233,11 @@ def _report(table: pd.DataFrame, settings: dict, n_series: int, n_weeks: int,
         "",
         markdown_table(table, list(table.columns)),
     ]
+    if len(by_pair):
+        coverage = (by_pair.pivot_table(index="channel", columns="run", values="covered",
+                                        aggfunc="mean").reset_index())
+        lines += ["", "Share of markets whose true ROI is inside the 90% interval, per channel:",
+                  "", markdown_table(coverage, list(coverage.columns))]
     if len(peer) and np.isfinite(peer["wall_s"].iloc[0]):
         if peer["series"].iloc[0] < n_series:
             lines.append(f"\nThe peer loop ran over the first {peer['series'].iloc[0]} of the "
