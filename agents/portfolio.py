@@ -34,7 +34,7 @@ from agents.warehouse import (
 )
 from prism_mmm.config import PrismConfig
 from prism_mmm.formatting import fmt_interval, fmt_name, fmt_pct, fmt_roi
-from prism_mmm.models import in_model_order, model_label, model_names
+from prism_mmm.models import in_model_order, model_label, model_names, shown_model
 from prism_mmm.series import SERIES_ID
 from prism_mmm.warehouse import read_table
 
@@ -69,7 +69,7 @@ def write_portfolio_report(con, cfg: PrismConfig, run_id: str, round_: int,
     # One row per series: what the headline counts (and the Proofreader traces them to).
     series_status = pd.DataFrame({SERIES_ID: series, "status": [
         "failed" if s in failed else "fitted" for s in series]})
-    model = _planning_model(cfg, portfolio)
+    model = shown_model(portfolio["model"], cfg.optimizer.model) if len(portfolio) else None
     planned = (portfolio[portfolio["model"] == model].sort_values(["channel", SERIES_ID])
                if model else portfolio.iloc[0:0])
     data = load_data(con)
@@ -107,13 +107,6 @@ def write_portfolio_report(con, cfg: PrismConfig, run_id: str, round_: int,
     return PortfolioReport(path, pptx_path, markdown,
                            proofread(f"{markdown}\n{slide_text}", trace, identifiers),
                            tuple(failed))
-
-
-def _planning_model(cfg: PrismConfig, portfolio: pd.DataFrame) -> str | None:
-    if portfolio.empty:
-        return None
-    fitted = in_model_order(portfolio["model"])
-    return cfg.optimizer.model if cfg.optimizer.model in fitted else fitted[0]
 
 
 def _headlines(series_status: pd.DataFrame, planned: pd.DataFrame) -> list[Headline]:

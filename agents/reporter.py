@@ -54,7 +54,7 @@ from prism_mmm.formatting import (
     fmt_signed_money,
     fmt_signed_pct,
 )
-from prism_mmm.models import REGISTRY, in_model_order, model_colour, model_label
+from prism_mmm.models import REGISTRY, in_model_order, model_colour, model_label, shown_model
 from prism_mmm.warehouse import AGENT_TABLES
 
 SUMMARY_WORDS = 120
@@ -284,10 +284,9 @@ def _channel_returns(tables: RoundTables) -> pd.DataFrame:
 
 
 def _planning_model(inputs: ReportInputs, frame: pd.DataFrame) -> str | None:
-    if frame.empty:
+    if frame.empty:  # a table that was never written has no model column
         return None
-    models = in_model_order(frame["model"])
-    return inputs.cfg.optimizer.model if inputs.cfg.optimizer.model in models else models[0]
+    return shown_model(frame["model"], inputs.cfg.optimizer.model)
 
 
 def _budget_plan(inputs: ReportInputs) -> BudgetPlan | str:

@@ -72,6 +72,15 @@ def in_model_order(names: Iterable[str]) -> list[str]:
     return registered + sorted(unique - set(registered))
 
 
+def shown_model(names: Iterable[str], planning_model: str) -> str | None:
+    """The model a report or page shows first: the planning model (``optimizer.model``) when
+    it was fitted, else the first fitted one in registry order; None when none was."""
+    fitted = in_model_order(names)
+    if not fitted:
+        return None
+    return planning_model if planning_model in fitted else fitted[0]
+
+
 def model_label(name: str) -> str:
     """Display name of a model (``bayes -> 'Bayesian'``); an unregistered name as it is."""
     return REGISTRY[name].label if name in REGISTRY else name

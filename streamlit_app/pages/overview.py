@@ -7,8 +7,8 @@ import streamlit as st
 
 import charts
 import data
-import widgets
 from prism_mmm.formatting import MISSING, fmt_interval, fmt_money, fmt_pct, fmt_roi
+from prism_mmm.models import shown_model
 
 run = data.selected_run()
 cfg = data.run_config(run)
@@ -63,7 +63,7 @@ with data.section():
     run = data.require_run()
     agreement = data.agreement(run)
     roi = data.channel_roi(run)
-    reference = widgets.default_model(roi["model"], cfg.optimizer.model) if len(roi) else None
+    reference = shown_model(roi["model"], cfg.optimizer.model) if len(roi) else None
     confirmed = agreement[agreement["confirmed"].fillna(False).astype(bool)]
     if confirmed.empty:
         st.info(

@@ -14,7 +14,7 @@ import charts
 import data
 import widgets
 from prism_mmm.formatting import fmt_money, fmt_roi
-from prism_mmm.models import in_model_order
+from prism_mmm.models import in_model_order, shown_model
 from prism_mmm.optimizer import BudgetError, current_allocation, user_scenario
 
 run = data.selected_run()
@@ -52,7 +52,7 @@ with data.section():
     scenarios = data.budget_scenarios(run)
     if scenarios.empty:
         raise data.NotBuilt("No budget scenarios for this run — run `prism build`.")
-    model = widgets.default_model(scenarios["model"], cfg.optimizer.model)
+    model = shown_model(scenarios["model"], cfg.optimizer.model)
     rows = scenarios[scenarios["model"] == model]
     # Scenario-level figures repeat on every channel row: read them once per scenario.
     summary = rows.groupby(["scenario_id", "scenario"], sort=False).first().reset_index()
@@ -107,7 +107,7 @@ with data.section():
     model = st.selectbox(
         "Model",
         fitted,
-        index=fitted.index(widgets.default_model(fitted, cfg.optimizer.model)),
+        index=fitted.index(shown_model(fitted, cfg.optimizer.model)),
         format_func=charts.model_label,
         key="opt_model",
     )
