@@ -30,7 +30,15 @@ import pandas as pd
 
 SNAP = Path(__file__).resolve().parent.parent  # the checkout this module belongs to
 RESULTS = SNAP / "bench" / "results" / "media_share"
-CANDIDATES = {"a": [0.05, 0.60], "b": [0.05, 0.80], "c": [0.10, 0.90], "d": None}
+# Candidate defaults: bayes.media_share and bayes.roi_spread (1 = every channel's ROI prior
+# is the brand's average, as before roi_spread existed).
+CANDIDATES = {
+    "a": {"media_share": [0.05, 0.60], "roi_spread": 1.0},
+    "b": {"media_share": [0.05, 0.80], "roi_spread": 1.0},
+    "c": {"media_share": [0.10, 0.90], "roi_spread": 1.0},
+    "d": {"media_share": None, "roi_spread": 1.0},
+    "e": {"media_share": [0.05, 0.80], "roi_spread": 10.0},
+}
 DATASETS = ["awkward_3ch", "brand_4ch", "pymc_example", "pymc_roas", "confounded_lift",
             "fivetran_shop"]
 
@@ -113,10 +121,11 @@ def fit_one(name: str, candidate: str, settings: dict, seed: int) -> dict:
     from prism_mmm.priors import lognormal_from_interval  # noqa: F401  (documents the prior)
 
     frame, date_col, kpi, channels, controls, truth = dataset_frame(name)
-    share = CANDIDATES[candidate]
-    cfg = load_config(overrides={"bayes": {"sampling": settings, "media_share": share},
+    share = CANDIDATES[candidate]["media_share"]
+    cfg = load_config(overrides={"bayes": {"sampling": settings, **CANDIDATES[candidate]},
                                  "random_seed": seed})
     assert (list(cfg.bayes.media_share) if cfg.bayes.media_share else None) == share
+    assert cfg.bayes.roi_spread == CANDIDATES[candidate]["roi_spread"]
     data = from_frame(frame, date_column=date_col, kpi=kpi, channels=channels,
                       controls=controls, holdout_weeks=0, fourier_order=cfg.fourier_order)
     start = time.perf_counter()
@@ -138,7 +147,8 @@ def fit_one(name: str, candidate: str, settings: dict, seed: int) -> dict:
                      "abs_error": abs(point / true_roi - 1),
                      "covered": bool(low <= true_roi <= high)})
     return {
-        "dataset": name, "candidate": candidate, "media_share": share, "settings": settings,
+        "dataset": name, "candidate": candidate, "media_share": share,
+        "roi_spread": CANDIDATES[candidate]["roi_spread"], "settings": settings,
         "seed": seed, "wall_s": wall, "weeks": len(frame), "channels": len(truth),
         "true_share": true_share,
         "post_share": float(share_draws.mean()),
@@ -188,7 +198,7 @@ def holdout_one(candidate: str, settings: dict, seed: int, knowledge: bool) -> d
     work = Path(tempfile.mkdtemp(prefix="mediashare-holdout-"))
     try:
         project = copy_project(SNAP, work / "project", {
-            "bayes": {"sampling": dict(settings), "media_share": CANDIDATES[candidate],
+            "bayes": {"sampling": dict(settings), **CANDIDATES[candidate],
                       "use_knowledge_roi_priors": knowledge},
             "validation": {"origins": 3},  # rolling-origin CV, product refit settings
             "random_seed": seed})
@@ -216,7 +226,7 @@ def holdout_one(candidate: str, settings: dict, seed: int, knowledge: bool) -> d
             if "model" in roi and "share" in roi:
                 row["media_share_post"] = float(roi.loc[roi["model"] == model, "share"].sum())
             rows.append(row)
-        return {"candidate": candidate, "media_share": CANDIDATES[candidate],
+        return {"candidate": candidate, **CANDIDATES[candidate],
                 "knowledge": knowledge, "settings": settings, "seed": seed,
                 "build_s": built["build_s"], "rows": rows}
     finally:
@@ -294,8 +304,8 @@ def report(_args) -> None:
                     holdout.append({"candidate": r["candidate"], "media_share": r["media_share"],
                                     **row})
                 continue
-            rows.append({k: r[k] for k in ("dataset", "candidate", "media_share", "true_share",
-                                           "post_share", "post_share_low", "post_share_high",
+            rows.append({k: r[k] for k in ("dataset", "candidate", "media_share", "roi_spread",
+                                           "true_share", "post_share", "post_share_low", "post_share_high",
                                            "mean_abs_roi_error", "mean_rel_roi_error",
                                            "covered", "channels", "r_hat_max", "divergences",
                                            "ess_bulk_min", "wall_s")})

@@ -404,6 +404,10 @@ class BayesSamplingConfig(_Frozen):
 # The Critic's plausible band of the media share (5-80% of the KPI), as a central 90% prior
 # interval; chosen on the known-truth datasets (bench/results/media_share_latest.md).
 DEFAULT_MEDIA_SHARE = (0.05, 0.80)
+# How far one channel's ROI may sit from the brand's average, as the ratio of a central 90%
+# interval: 10 lets a search channel return several times what radio does. Chosen on the
+# known-truth data (bench/results/media_share_latest.md).
+DEFAULT_ROI_SPREAD = 10.0
 
 
 class BayesModelConfig(_Frozen):
@@ -424,6 +428,11 @@ class BayesModelConfig(_Frozen):
         DEFAULT_MEDIA_SHARE,
         description="central 90% interval of the media share of the KPI that the default ROI "
         "prior of channels without their own range implies (None: HalfNormal coefficients)",
+    )
+    roi_spread: float = Field(
+        DEFAULT_ROI_SPREAD, ge=1.0,
+        description="ratio of the central 90% interval of a channel's ROI around the brand's "
+        "average ROI, added to the media-share uncertainty (1: every channel alike)",
     )
     likelihood: Literal["normal", "student_t"] = "normal"
     trend: Literal["none", "linear", "piecewise"] = "linear"
@@ -452,6 +461,13 @@ class BayesConfig(_Frozen):
         "total spend (the same for every channel), so priors follow each dataset's scale. "
         "null: HalfNormal coefficient priors instead",
     )
+    roi_spread: float = Field(
+        DEFAULT_ROI_SPREAD, ge=1.0,
+        description="how much channels' ROIs differ from one another: the ratio of the high to "
+        "the low end of a central 90% interval around the brand's average ROI (10: one channel "
+        "may return ten times another). It widens the default ROI prior of channels without "
+        "their own range; 1 gives every channel the brand's average",
+    )
     likelihood: Literal["normal", "student_t"] = Field(
         "normal", description="noise distribution; student_t lets a few odd weeks (a stock-out, "
         "an unrecorded promotion) weigh less")
@@ -471,6 +487,7 @@ class BayesConfig(_Frozen):
             priors=self.priors,
             roi_priors=(roi_priors or {}) if self.use_knowledge_roi_priors else {},
             media_share=self.media_share,
+            roi_spread=self.roi_spread,
             likelihood=self.likelihood,
             trend=self.trend,
             changepoints=self.changepoints,

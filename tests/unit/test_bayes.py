@@ -25,7 +25,7 @@ from prism_mmm.models.bayesian import graph, posterior
 from prism_mmm.models.bayesian.design import Scales, design
 from prism_mmm.models.bayesian.posterior import hdi
 from prism_mmm.models.bayesian.priors import resolved_priors, roi_terms
-from prism_mmm.priors import lognormal_from_interval
+from prism_mmm.priors import Z90, lognormal_from_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 TRUTH_CSV = ROOT / "data" / "known_truth" / "pymc_marketing_mmm_example.csv"
@@ -188,18 +188,29 @@ def test_roi_prior_shifts_the_prior():
     terms = roi_terms(model_config, data, scales)
     priors = resolved_priors(model_config, data, scales)
     assert model._structure(data, priors, terms).roi_mode == "mixed"
-    # by default every channel gets an ROI prior, scaled to the data: media at 5-80% of
-    # the KPI at equal ROI, whatever the currency or KPI unit
-    default = BayesMMM()._model()
-    terms = roi_terms(default, data, scales)
-    assert BayesMMM()._structure(data, resolved_priors(default, data, scales),
-                                 terms).roi_mode == "all"
+    # a channel's own range is its prior as given, whatever the spread
+    assert np.exp(terms["roi_mu"][0] + np.array([-1, 1]) * Z90 * terms["roi_sigma"][0]) == \
+        pytest.approx([100.0, 200.0])
+    # by default every channel gets an ROI prior, scaled to the data: with roi_spread 1, media
+    # at 5-80% of the KPI at equal ROI, whatever the currency or KPI unit
     per_spend = data.y[data.fit_mask].sum() / data.spend[data.fit_mask].sum()
+
+    def interval(model_config, c):
+        terms = roi_terms(model_config, data, scales)
+        return np.exp(terms["roi_mu"][c] + np.array([-1, 1]) * Z90 * terms["roi_sigma"][c])
+
+    alike = BayesMMM(model_config={"roi_spread": 1.0})._model()
     for c in range(2):
-        low_roi, high_roi = np.exp(terms["roi_mu"][c] + np.array([-1, 1]) * 1.6448536 *
-                                   terms["roi_sigma"][c])
-        assert low_roi == pytest.approx(0.05 * per_spend) and high_roi == pytest.approx(
-            0.80 * per_spend)
+        assert interval(alike, c) == pytest.approx([0.05 * per_spend, 0.80 * per_spend])
+    # the default adds the channels' spread around that average: the same median, and on the
+    # log scale the two widths add in quadrature (one channel may return 10x another)
+    default = BayesMMM()._model()
+    assert BayesMMM()._structure(data, resolved_priors(default, data, scales),
+                                 roi_terms(default, data, scales)).roi_mode == "all"
+    for c in range(2):
+        low_roi, high_roi = interval(default, c)
+        assert np.sqrt(low_roi * high_roi) == pytest.approx(np.sqrt(0.05 * 0.80) * per_spend)
+        assert np.log(high_roi / low_roi) == pytest.approx(np.hypot(np.log(16.0), np.log(10.0)))
 
 
 def test_for_tests_is_cheap_and_overridable():

@@ -16,8 +16,10 @@ brand, currency or KPI unit (rules in docs/STATISTICS.md):
 - media: every channel's ROI ``~ LogNormal`` (the Meridian parametrisation). Without a range
   from the knowledge layer, the prior is the same for every channel: the ROI at which media
   would make up ``bayes.media_share`` (a central 90% interval, default 5-80%) of the KPI, i.e.
-  ``share * KPI / total spend``. With ``media_share: null`` channels without a range get
-  ``beta ~ HalfNormal`` on their full-saturation effect instead.
+  ``share * KPI / total spend``, widened by ``bayes.roi_spread`` (channels' ROIs differ
+  from one another: by default one may return ten times another). With
+  ``media_share: null`` channels without a range get ``beta ~ HalfNormal`` on their
+  full-saturation effect instead.
 
 The transforms own the priors of their parameters (``Param.prior``). Every prior may be
 overridden by name in ``prism.yml`` (``bayes.priors``); an override replaces the data-scaled
@@ -31,7 +33,7 @@ import numpy as np
 from prism_mmm.config import BayesModelConfig
 from prism_mmm.data import MMMData
 from prism_mmm.models.bayesian.design import TREND, Scales, baseline_design, media_transform
-from prism_mmm.priors import Prior, lognormal_from_interval
+from prism_mmm.priors import Z90, Prior, lognormal_from_interval
 from prism_mmm.transforms import typical_spend
 
 # Priors whose defaults do not depend on the data. nu: the Student-t degrees of freedom,
@@ -95,7 +97,7 @@ def roi_terms(
     ``roi_factor`` = fit-week spend / y scale (so beta = ROI * factor / sum of saturation).
 
     A channel's own range (knowledge layer) wins; otherwise, with a media-share prior, the
-    ROI at which media would be that share of the KPI."""
+    ROI at which media would be that share of the KPI, widened by ``roi_spread``."""
     roi = model_config.roi_priors
     unknown = set(roi) - set(data.channels)
     if unknown:
@@ -108,10 +110,25 @@ def roi_terms(
         low, high = model_config.media_share
         default = (low * per_spend, high * per_spend)
     ranges = {ch: roi.get(ch, default) for ch in data.channels}
-    mus_sigmas = [lognormal_from_interval(*r) if r else (0.0, 1.0) for r in ranges.values()]
+    mus_sigmas = [_roi_prior(r, ch in roi, model_config.roi_spread) if r else (0.0, 1.0)
+                  for ch, r in ranges.items()]
     return {
         "use_roi": np.array([float(r is not None) for r in ranges.values()]),
         "roi_mu": np.array([m for m, _ in mus_sigmas]),
         "roi_sigma": np.array([sd for _, sd in mus_sigmas]),
         "roi_factor": spend_fit / scales.y,
     }
+
+
+def _roi_prior(interval: tuple[float, float], own_range: bool, spread: float
+               ) -> tuple[float, float]:
+    """(mu, sigma) of a channel's LogNormal ROI prior. A channel's own range is taken as
+    given. The shared default is the brand's average ROI: the uncertainty of the media share
+    and the spread of channels around that average are independent on the log scale, so
+    their variances add (one channel may return several times what another does; without the
+    spread, a high-ROI channel whose effect the data cannot pin down is pulled to the
+    average)."""
+    mu, sigma = lognormal_from_interval(*interval)
+    if own_range:
+        return mu, sigma
+    return mu, float(np.hypot(sigma, np.log(spread) / (2 * Z90)))
