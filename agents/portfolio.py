@@ -14,14 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on servers and in tests
-
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from agents import analyst, critic, report_layout
+from agents.figures import plt, save_figure, tidy_axes
 from agents.proofreader import ProofResult, build_trace_set, proofread
 from agents.report_layout import APPENDIX, Document, Headline, Section, Table
 from agents.warehouse import (
@@ -183,15 +179,11 @@ def _portfolio_chart(planned: pd.DataFrame, path: Path) -> Path | None:
         ax.set_title(fmt_name(channel), fontsize=11)
         ax.set_yticks(range(len(series)), series)
         ax.invert_yaxis()
-        ax.spines[["top", "right"]].set_visible(False)
+        tidy_axes(ax)
     for ax in list(axes.flat)[len(channels):]:
         ax.set_visible(False)
     fig.supxlabel("Return per unit spent")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _series_section(series_id: str, tables: RoundTables, data: DataTables,

@@ -26,17 +26,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on servers and in tests
-
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from agents import report_layout
 from agents.analyst import Analysis, word_count
+from agents.figures import plt, save_figure, tidy_axes
 from agents.report_layout import APPENDIX, Document, Headline, Section, Table
 from agents.scoring import MODELS, failed_models, holdout_smape_by_model
 from agents.warehouse import DATA_TABLES, ROUND_TABLES, DataTables, RoundTables
@@ -923,8 +919,8 @@ def _roi_chart(inputs: ReportInputs, path: Path) -> Path | None:
     ax.legend(handles=[Line2D([], [], color=CONFIRMED_COLOUR, marker="o", label="confirmed"),
                        Line2D([], [], color=UNCERTAIN_COLOUR, marker="o",
                               label="models disagree")], loc="lower right", frameon=False)
-    _tidy(ax)
-    return _save(fig, path)
+    tidy_axes(ax)
+    return save_figure(fig, path)
 
 
 def _roi_by_model_chart(tables: RoundTables, path: Path) -> Path | None:
@@ -945,8 +941,8 @@ def _roi_by_model_chart(tables: RoundTables, path: Path) -> Path | None:
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("ROI (KPI per unit of spend), point and 90% interval")
     ax.legend(loc="lower right")
-    _tidy(ax)
-    return _save(fig, path)
+    tidy_axes(ax)
+    return save_figure(fig, path)
 
 
 def _contribution_chart(inputs: ReportInputs, path: Path) -> Path | None:
@@ -962,8 +958,8 @@ def _contribution_chart(inputs: ReportInputs, path: Path) -> Path | None:
                 fmt="none", ecolor="#333333", capsize=4, lw=1)
     ax.set_xticks(list(x), [fmt_name(c) for c in share.index], rotation=30, ha="right")
     ax.set_ylabel(f"share of {_kpi_name(inputs)} (%)")
-    _tidy(ax)
-    return _save(fig, path)
+    tidy_axes(ax)
+    return save_figure(fig, path)
 
 
 def _curves_chart(inputs: ReportInputs, path: Path) -> Path | None:
@@ -992,12 +988,12 @@ def _curves_chart(inputs: ReportInputs, path: Path) -> Path | None:
         _money_axis(ax.xaxis)
         _money_axis(ax.yaxis)
         ax.xaxis.set_major_locator(MaxNLocator(3))
-        _tidy(ax)
+        tidy_axes(ax)
     for ax in axes.ravel()[len(channels):]:
         ax.axis("off")
     fig.supxlabel(f"weekly spend ({inputs.cfg.data.currency})", fontsize=9)
     fig.supylabel(f"weekly {_kpi_name(inputs)}", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _budget_chart(inputs: ReportInputs, path: Path) -> Path | None:
@@ -1016,23 +1012,12 @@ def _budget_chart(inputs: ReportInputs, path: Path) -> Path | None:
     ax.set_ylabel(f"weekly spend ({inputs.cfg.data.currency})")
     _money_axis(ax.yaxis)
     ax.legend(frameon=False)
-    _tidy(ax)
-    return _save(fig, path)
+    tidy_axes(ax)
+    return save_figure(fig, path)
 
 
 def _money_axis(axis: object) -> None:
     axis.set_major_formatter(FuncFormatter(lambda value, _: fmt_money(value)))
-
-
-def _tidy(ax: plt.Axes) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
 
 
 def _in_model_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
