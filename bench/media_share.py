@@ -103,7 +103,23 @@ def replicate_frame(name: str):
     return frame, found.date_column, found.kpi, found.channels, found.controls, truth.true_roi
 
 
+def portfolio_market_frame(name: str):
+    """``portfolio@mNN``: market mNN of the portfolio benchmark's brand (24 markets x 156
+    weeks x 8 channels, bench.portfolio's defaults), truth keyed by channel."""
+    from bench.datasets import portfolio
+
+    market = name.split("@")[1]
+    truth = portfolio(n_series=24, n_weeks=156, n_channels=8)
+    frame = truth.frame[truth.frame["geo"] == market].drop(columns="geo")
+    frame = frame.reset_index(drop=True).assign(date=lambda f: pd.to_datetime(f["date"]))
+    channels = [c for c in frame.columns if c not in ("date", "revenue")]
+    return (frame, "date", "revenue", channels, [],
+            {c: truth.true_roi[f"{market}/{c}"] for c in channels})
+
+
 def dataset_frame(name: str):
+    if name.startswith("portfolio@"):
+        return portfolio_market_frame(name)
     if "@s" in name:
         return replicate_frame(name)
     if name == "fivetran_shop":
