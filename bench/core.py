@@ -323,9 +323,16 @@ def plan(settings: dict[str, int], only: str | None = None,
     return cases
 
 
-def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
+def code_env() -> dict[str, str]:
+    """This environment, with this checkout's code first on the path: the venv's prism_mmm may
+    be installed from another checkout, and a child process must run the code measured."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _env(case: Case, cache_root: Path | None) -> dict[str, str]:
+    env = code_env()
     if cache_root is not None:  # fresh, per-case (shared by a cold case and its warm twin)
         cache = cache_root / case.cache_key
         # base_compiledir, not compiledir: pytensor keeps its numba kernel cache in

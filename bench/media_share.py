@@ -38,6 +38,11 @@ CANDIDATES = {
     "c": {"media_share": [0.10, 0.90], "roi_spread": 1.0},
     "d": {"media_share": None, "roi_spread": 1.0},
     "e": {"media_share": [0.05, 0.80], "roi_spread": 10.0},
+    # e with a Hill shape prior centred on a concave curve (Meridian fixes the slope at 1):
+    # the S-shaped default decides how an always-on channel's ROI extrapolates below its
+    # lowest week.
+    "f": {"media_share": [0.05, 0.80], "roi_spread": 10.0,
+          "priors": {"shape": {"distribution": "gamma", "params": {"mu": 1.0, "sigma": 0.4}}}},
 }
 DATASETS = ["awkward_3ch", "brand_4ch", "pymc_example", "pymc_roas", "confounded_lift",
             "fivetran_shop"]

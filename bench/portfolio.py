@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from bench.core import code_env
 from bench.datasets import REPO, KnownTruth, portfolio
 from bench.report import markdown_table
 from prism_mmm.project import PROJECT_ENV
@@ -92,7 +93,7 @@ def _ours(truth: KnownTruth, csv: Path, engine: str, settings: dict, workdir: Pa
     from prism_mmm.project import copy_project, project_dir
 
     project = copy_project(project_dir(), workdir / f"project-{engine}")
-    env = {**os.environ, **project.env()}
+    env = {**code_env(), **project.env()}
     env.pop("PRISM_CONFIG", None)
     cli = [sys.executable, "-m", "prism_mmm.cli"]
     subprocess.run([*cli, "init", "--data", str(csv), "--force"], env=env,
@@ -144,8 +145,7 @@ def _peer(truth: KnownTruth, csv: Path, settings: dict, workdir: Path, log,
     log(f"[portfolio] pymc-marketing, {len(series)} fits one after another ...", flush=True)
     # The workers run in the scratch directory: the repository must be on their path for
     # ``python -m bench.portfolio`` and named as the project ``bench`` runs in.
-    env = {**os.environ, PROJECT_ENV: str(REPO), "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    env = {**code_env(), PROJECT_ENV: str(REPO)}
     start, peak, rows, failed = time.perf_counter(), 0.0, [], 0
     for series_id in series:
         out = workdir / f"peer-{series_id}.json"
