@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peer-series", type=int, default=None,
                         help="portfolio: fit the peer on the first N series only (its speed is "
                         "compared per series)")
+    parser.add_argument("--config-overrides", type=json.loads, default=None,
+                        help="portfolio: JSON merged into our project's prism.yml, e.g. "
+                        "'{\"bayes\": {\"roi_spread\": 10}}'")
     parser.add_argument("--bayes-settings", choices=["full", "fast"], default="full",
                         help="pipeline: prism.yml bayes settings (full) or the tests' fast ones")
 
@@ -115,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         table = run_portfolio_bench(
             settings_from(args), args.results_dir, n_series=args.series, n_weeks=args.weeks,
             n_channels=args.channels, engines=tuple(e for e in args.engines.split(",") if e),
-            peer=args.only != "ours", peer_series=args.peer_series)
+            peer=args.only != "ours", peer_series=args.peer_series,
+            overrides=args.config_overrides)
         return 1 if (table["exit"] != 0).any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench

@@ -88,7 +88,7 @@ def _measured(command: list[str], env: dict[str, str], cwd: Path, log_path: Path
 
 
 def _ours(truth: KnownTruth, csv: Path, engine: str, settings: dict, workdir: Path,
-          log) -> tuple[dict, pd.DataFrame]:
+          log, overrides: dict) -> tuple[dict, pd.DataFrame]:
     from prism_mmm.config import deep_merge
     from prism_mmm.project import copy_project, project_dir
 
@@ -99,7 +99,7 @@ def _ours(truth: KnownTruth, csv: Path, engine: str, settings: dict, workdir: Pa
     subprocess.run([*cli, "init", "--data", str(csv), "--force"], env=env,
                    cwd=project.project_dir, check=True, capture_output=True)
     config_file = project.project_dir / "prism.yml"
-    config = deep_merge(yaml.safe_load(config_file.read_text()), {
+    config = deep_merge(deep_merge(yaml.safe_load(config_file.read_text()), overrides), {
         "bayes": {"sampling": settings},
         "engine": {"kind": engine, **({"spark_master": "local[2]"} if engine == "spark" else {})},
     })
@@ -185,7 +185,10 @@ def _truth_scores(pairs: pd.DataFrame) -> dict:
 def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series: int = 24,
                         n_weeks: int = 156, n_channels: int = 8,
                         engines: tuple[str, ...] = ENGINES, peer: bool = True,
-                        log=print, peer_series: int | None = None) -> pd.DataFrame:
+                        log=print, peer_series: int | None = None,
+                        overrides: dict | None = None) -> pd.DataFrame:
+    """``overrides``: merged into our project's prism.yml (e.g. a prior option under test)."""
+    overrides = overrides or {}
     truth = portfolio(f"portfolio_{n_series}x{n_weeks}x{n_channels}", n_series, n_weeks,
                       n_channels)
     rows, pairs = [], []
@@ -194,7 +197,8 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
         csv = workdir / "markets.csv"
         truth.frame.to_csv(csv, index=False)
         runs = [(f"ours ({engine})", {"series": n_series} | measured, roi) for engine in engines
-                for measured, roi in [_ours(truth, csv, engine, settings, workdir, log)]]
+                for measured, roi in [_ours(truth, csv, engine, settings, workdir, log,
+                                            overrides)]]
         if peer:
             runs.append(("pymc-marketing loop",
                          *_peer(truth, csv, settings, workdir, log, peer_series)))
@@ -206,7 +210,7 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                          **_truth_scores(scored)})
     table = pd.DataFrame(rows)
     by_pair = pd.concat(pairs, ignore_index=True)
-    report = _report(table, by_pair, settings, n_series, n_weeks, n_channels)
+    report = _report(table, by_pair, settings, n_series, n_weeks, n_channels, overrides)
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     table.to_csv(results_dir / f"portfolio_{stamp}.csv", index=False)
@@ -219,7 +223,7 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
 
 
 def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series: int,
-            n_weeks: int, n_channels: int) -> str:
+            n_weeks: int, n_channels: int, overrides: dict) -> str:
     peer = table[table["run"] == "pymc-marketing loop"]
     lines = [
         "# Portfolio: a whole `prism build` over many series, against a loop of pymc-marketing",
@@ -229,7 +233,8 @@ def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series
          f"{settings['tune']} tune / {settings['draws']} draws; {os.cpu_count()} cores; "
          "command: `python -m bench portfolio`. Ours fits three models per series (Ridge, "
          "Bayesian, NLS) and writes every table; the peer fits one Bayesian model per series. "
-         "Truth: our Bayesian model's and the peer's central 90% ROI interval."),
+         "Truth: our Bayesian model's and the peer's central 90% ROI interval."
+         + (f" Our prism.yml overrides: `{json.dumps(overrides)}`." if overrides else "")),
         "",
         markdown_table(table, list(table.columns)),
     ]

@@ -404,10 +404,10 @@ class BayesSamplingConfig(_Frozen):
 # The Critic's plausible band of the media share (5-80% of the KPI), as a central 90% prior
 # interval; chosen on the known-truth datasets (bench/results/media_share_latest.md).
 DEFAULT_MEDIA_SHARE = (0.05, 0.80)
-# How far one channel's ROI may sit from the brand's average, as the ratio of a central 90%
-# interval: 10 lets a search channel return several times what radio does. Chosen on the
+# How far one channel's ROI may sit from the brand's average (the ratio of a central 90%
+# interval). 1, every channel's prior the brand's average: a spread of 10 did not win on the
 # known-truth data (bench/results/media_share_latest.md).
-DEFAULT_ROI_SPREAD = 10.0
+DEFAULT_ROI_SPREAD = 1.0
 
 
 class BayesModelConfig(_Frozen):
@@ -466,7 +466,7 @@ class BayesConfig(_Frozen):
         description="how much channels' ROIs differ from one another: the ratio of the high to "
         "the low end of a central 90% interval around the brand's average ROI (10: one channel "
         "may return ten times another). It widens the default ROI prior of channels without "
-        "their own range; 1 gives every channel the brand's average",
+        "their own range; 1 (default) gives every channel the brand's average",
     )
     likelihood: Literal["normal", "student_t"] = Field(
         "normal", description="noise distribution; student_t lets a few odd weeks (a stock-out, "

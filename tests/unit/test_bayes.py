@@ -191,24 +191,24 @@ def test_roi_prior_shifts_the_prior():
     # a channel's own range is its prior as given, whatever the spread
     assert np.exp(terms["roi_mu"][0] + np.array([-1, 1]) * Z90 * terms["roi_sigma"][0]) == \
         pytest.approx([100.0, 200.0])
-    # by default every channel gets an ROI prior, scaled to the data: with roi_spread 1, media
-    # at 5-80% of the KPI at equal ROI, whatever the currency or KPI unit
+    # by default every channel gets an ROI prior, scaled to the data: media at 5-80% of the
+    # KPI at equal ROI, whatever the currency or KPI unit
     per_spend = data.y[data.fit_mask].sum() / data.spend[data.fit_mask].sum()
 
     def interval(model_config, c):
         terms = roi_terms(model_config, data, scales)
         return np.exp(terms["roi_mu"][c] + np.array([-1, 1]) * Z90 * terms["roi_sigma"][c])
 
-    alike = BayesMMM(model_config={"roi_spread": 1.0})._model()
-    for c in range(2):
-        assert interval(alike, c) == pytest.approx([0.05 * per_spend, 0.80 * per_spend])
-    # the default adds the channels' spread around that average: the same median, and on the
-    # log scale the two widths add in quadrature (one channel may return 10x another)
     default = BayesMMM()._model()
     assert BayesMMM()._structure(data, resolved_priors(default, data, scales),
                                  roi_terms(default, data, scales)).roi_mode == "all"
     for c in range(2):
-        low_roi, high_roi = interval(default, c)
+        assert interval(default, c) == pytest.approx([0.05 * per_spend, 0.80 * per_spend])
+    # roi_spread adds the channels' spread around that average: the same median, and on the
+    # log scale the two widths add in quadrature (one channel may return 10x another)
+    spread = BayesMMM(model_config={"roi_spread": 10.0})._model()
+    for c in range(2):
+        low_roi, high_roi = interval(spread, c)
         assert np.sqrt(low_roi * high_roi) == pytest.approx(np.sqrt(0.05 * 0.80) * per_spend)
         assert np.log(high_roi / low_roi) == pytest.approx(np.hypot(np.log(16.0), np.log(10.0)))
 

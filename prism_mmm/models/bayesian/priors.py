@@ -16,8 +16,8 @@ brand, currency or KPI unit (rules in docs/STATISTICS.md):
 - media: every channel's ROI ``~ LogNormal`` (the Meridian parametrisation). Without a range
   from the knowledge layer, the prior is the same for every channel: the ROI at which media
   would make up ``bayes.media_share`` (a central 90% interval, default 5-80%) of the KPI, i.e.
-  ``share * KPI / total spend``, widened by ``bayes.roi_spread`` (channels' ROIs differ
-  from one another: by default one may return ten times another). With
+  ``share * KPI / total spend``, widened by ``bayes.roi_spread`` when set (how much
+  channels' ROIs differ from one another; off by default). With
   ``media_share: null`` channels without a range get ``beta ~ HalfNormal`` on their
   full-saturation effect instead.
 
