@@ -177,7 +177,7 @@ def worker(argv: list[str]) -> int:
 # -- the run -----------------------------------------------------------------------------------
 def run_holdout(settings: dict[str, int], results_dir: Path, seed: int = 1,
                 peer: bool = True, timeout: float | None = None, log=print) -> pd.DataFrame:
-    from bench.core import REPO
+    from bench.core import REPO, code_env
     from prism_mmm.project import copy_project
 
     load_avg = f"{os.getloadavg()[0]:.1f}"
@@ -188,7 +188,7 @@ def run_holdout(settings: dict[str, int], results_dir: Path, seed: int = 1,
         project = copy_project(REPO, work / "project",
                                {"bayes": {"sampling": dict(settings)}, "random_seed": seed})
         _one_thread(project.project_dir / "profiles.yml")
-        env = {**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**code_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         out = work / "build.json"
         log("[holdout] prism build of a project copy (ours: ridge, bayes, nls) ...", flush=True)
         error = _run([sys.executable, "-m", "bench.holdout", "build",

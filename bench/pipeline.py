@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.core import REPO
+from bench.core import REPO, code_env
 from bench.report import markdown_table
 
 
@@ -131,7 +131,7 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
     work = Path(tempfile.mkdtemp(prefix="prism-bench-pipeline-"))
     try:
         project = copy_project(REPO, work / "project", settings)
-        env = {**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**code_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         log("[pipeline] python + dbt startup ...", flush=True)
         startup = _fresh_seconds(["-m", "dbt.cli.main", "--version"], env)
         imports = _fresh_seconds(["-c", "import pymc, numpyro, prism_mmm.models.bayes"], env)
