@@ -93,6 +93,7 @@ def test_loop_keeps_improvements_reverts_the_rest_and_stops(warehouse):
         assert len(pictures[title]) == 1, title
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_loop_redoes_nothing(warehouse, tmp_path, monkeypatch):
     log = tmp_path / "builds.log"
     monkeypatch.setenv("PRISM_FAKE_BUILD_LOG", str(log))
@@ -117,6 +118,7 @@ def test_report_says_not_available_without_curves_and_budget(warehouse):
     assert result.proof_ok
 
 
+@pytest.mark.slow
 def test_sigkill_mid_round_resumes_without_redoing_or_duplicating(copy_built_warehouse):
     """A real `prism loop` (real dbt builds of the three models) is SIGKILLed inside round 2's
     build; the same command then resumes: round 1 is not refitted, round 2 is redone cleanly,

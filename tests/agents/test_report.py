@@ -66,6 +66,15 @@ def no_llm(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
 
 
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory) -> LoopResult:
+    """One loop and report on the healthy fixture warehouse, without a key: read, never
+    changed, by the tests of what such a report says."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        return _run(tmp_path_factory.mktemp("healthy"), monkeypatch)
+
+
 def _slides(result: LoopResult) -> list[dict]:
     """Per slide: title, all text (table cells included), pictures and tables."""
     out = []
@@ -106,6 +115,7 @@ def _appendix_terms(text: str) -> list[str]:
 
 # --- the healthy report ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_title_slide_carries_four_headline_figures_that_trace(tmp_path, monkeypatch, no_llm):
     result = _run(tmp_path, monkeypatch, rounds=2)
     assert result.proof_ok, result.proof_summary
@@ -137,8 +147,8 @@ def test_title_slide_carries_four_headline_figures_that_trace(tmp_path, monkeypa
     assert proof.ok and proof.checked >= 8, proof.summary()
 
 
-def test_summary_is_short_plain_and_the_same_in_both_files(tmp_path, monkeypatch, no_llm):
-    result = _run(tmp_path, monkeypatch)
+def test_summary_is_short_plain_and_the_same_in_both_files(healthy):
+    result = healthy
     markdown = result.report_path.read_text()
     summary = _summary(markdown)
     assert 0 < len(summary.split()) <= reporter.SUMMARY_WORDS
@@ -173,8 +183,8 @@ def test_summary_stays_within_the_limit_with_long_names():
     assert "the gain is uncertain" in summary and "not proof" in summary
 
 
-def test_model_and_table_names_only_in_the_appendix(tmp_path, monkeypatch, no_llm):
-    result = _run(tmp_path, monkeypatch)
+def test_model_and_table_names_only_in_the_appendix(healthy):
+    result = healthy
     markdown, deck = _before_appendix(result)
     assert _appendix_terms(markdown) == [] and reporter.appendix_terms_in(markdown) == []
     assert _appendix_terms(deck) == [] and reporter.appendix_terms_in(deck) == []
@@ -187,8 +197,8 @@ def test_model_and_table_names_only_in_the_appendix(tmp_path, monkeypatch, no_ll
                for s in _slides(result))
 
 
-def test_one_message_per_slide(tmp_path, monkeypatch, no_llm):
-    result = _run(tmp_path, monkeypatch)
+def test_one_message_per_slide(healthy):
+    result = healthy
     slides = _slides(result)
     content = slides[2:]
     assert all(s["title"].strip() for s in slides)
@@ -471,8 +481,8 @@ def test_lift_tests_the_models_miss_are_said_plainly(tmp_path):
     assert proof.ok, proof.summary()
 
 
-def test_no_lift_tests_no_lift_test_sections(tmp_path, monkeypatch, no_llm):
-    result = _run(tmp_path, monkeypatch)
+def test_no_lift_tests_no_lift_test_sections(healthy):
+    result = healthy
     markdown = result.report_path.read_text()
     assert "lift test" not in markdown.lower()
     assert not any("lift test" in s["text"].lower() for s in _slides(result))

@@ -78,6 +78,7 @@ def browser(tmp_path_factory) -> Iterator[Browser]:
         chromium.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_in_chromium(served_app, browser, path):
     state = browser.open(f"{served_app}/{path}")

@@ -71,6 +71,7 @@ def test_build_with_bad_input_leaves_the_warehouse_intact(
     con.close()
 
 
+@pytest.mark.slow
 def test_locked_warehouse_is_reported_and_untouched(copy_built_warehouse, monkeypatch, capsys):
     project = copy_built_warehouse
     project.activate(monkeypatch)
@@ -94,6 +95,7 @@ def test_locked_warehouse_is_reported_and_untouched(copy_built_warehouse, monkey
     assert _digest(project.duckdb_path) == before
 
 
+@pytest.mark.slow
 def test_dbt_refuses_an_unsafe_channel_name_from_the_settings_table(built_warehouse, tmp_path):
     """The Jinja twin of the identifier check stops a name before it is rendered into SQL,
     even one that did not come through prism.yml's validation."""

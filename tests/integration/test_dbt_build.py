@@ -111,6 +111,7 @@ def test_curves_cover_twice_the_max_spend(warehouse):
     assert (merged["n_current"] == 1).all()
 
 
+@pytest.mark.slow
 def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_channels(warehouse):
     """The known-issue flag on 2022-05-30 (knowledge layer -> mmm_input) becomes an event
     control in every model. Without it, the week where revenue (z 4.1) and Google spend spike
@@ -138,6 +139,7 @@ def test_promo_flag_from_the_data_layer_keeps_the_spike_out_of_google_channels(w
     assert with_flag < 5.0 and without_flag > 20.0
 
 
+@pytest.mark.slow
 def test_a_warehouse_from_before_a_result_column_gains_it(copy_built_warehouse):
     """experiment_lifts gained `calibrated` after warehouses existed: the next build adds the
     column (older rows null) instead of failing on the schema change."""
@@ -150,6 +152,7 @@ def test_a_warehouse_from_before_a_result_column_gains_it(copy_built_warehouse):
     assert "calibrated" in columns
 
 
+@pytest.mark.slow
 def test_a_rebuild_reuses_only_the_fits_whose_inputs_did_not_change(copy_built_warehouse):
     """Same data and settings: the fits' rows come back as they were, said to be reused, with
     their artefacts. A changed Ridge setting refits Ridge alone."""

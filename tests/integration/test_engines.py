@@ -45,6 +45,7 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=RUN_DEPENDENT).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_local_and_spark_give_identical_rows_for_three_series(portfolio, tmp_path):
     fit = _fit("nls", tmp_path, "local")
     local = fit_series(portfolio, fit, EngineConfig(kind="local", workers=2))
@@ -66,6 +67,7 @@ def test_local_and_spark_give_identical_rows_for_three_series(portfolio, tmp_pat
                 / "response_surface.json").exists()
 
 
+@pytest.mark.slow
 def test_a_series_fits_the_same_alone_as_in_a_portfolio(portfolio, tmp_path):
     together = fit_series(portfolio, _fit("ridge", tmp_path, "all"), EngineConfig(workers=2))
     alone = fit_series(portfolio[portfolio["series_id"] == "small_market"],
@@ -74,6 +76,7 @@ def test_a_series_fits_the_same_alone_as_in_a_portfolio(portfolio, tmp_path):
         _comparable(together[together["series_id"] == "small_market"]), _comparable(alone))
 
 
+@pytest.mark.slow
 def test_a_failing_series_fails_alone_and_says_so(portfolio, tmp_path):
     broken = portfolio.copy()
     broken.loc[broken["series_id"] == "noisy_market", "kpi"] = np.nan

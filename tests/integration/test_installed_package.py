@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from tests.project import REPO, copy_project
 
 
+@pytest.mark.slow
 def test_non_editable_install_builds_a_project_found_from_the_working_directory(tmp_path):
     site = tmp_path / "site"
     install = subprocess.run(

@@ -55,6 +55,7 @@ def _yaml(path: Path, key: str) -> list[dict]:
     return yaml.safe_load(path.read_text())[key]
 
 
+@pytest.mark.slow
 def test_init_scaffolds_neutral_knowledge_that_reaches_the_warehouse(project, tmp_path, capsys):
     root = project.project_dir / "knowledge"
     demo_before = _files(root / DEMO)
@@ -155,6 +156,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_knowledge_naming_what_the_data_lacks_fails_build_and_dbt(project, tmp_path, capsys):
     csv = acme_csv(tmp_path / "acme.csv")
     assert main(["init", "--data", str(csv), "--force"]) == 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from prism_mmm.dbt import run_dbt
 from prism_mmm.models import model_names
 from tests.project import copy_project
 
 
+@pytest.mark.slow
 def test_result_marts_follow_the_models_var(tmp_path, monkeypatch):
     project = copy_project(tmp_path / "project")
     project.activate(monkeypatch)

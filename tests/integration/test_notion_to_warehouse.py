@@ -17,6 +17,7 @@ from tests.knowledge.fake_notion import FakeNotion
 from tests.project import build
 
 
+@pytest.mark.slow
 def test_notion_known_issue_and_roi_range_reach_the_warehouse(
     copy_built_warehouse, monkeypatch, capsys, tmp_path
 ):
@@ -63,6 +64,7 @@ def test_notion_known_issue_and_roi_range_reach_the_warehouse(
     assert ranges["google_video"] == (2.0, 3.0)
 
 
+@pytest.mark.slow
 def test_notion_events_and_experiments_reach_the_warehouse(
     copy_built_warehouse, monkeypatch, capsys
 ):

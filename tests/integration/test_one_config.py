@@ -10,6 +10,7 @@ import sys
 
 import duckdb
 import pandas as pd
+import pytest
 import yaml
 
 from bench.datasets import user_csv
@@ -38,6 +39,7 @@ def table(path, name: str) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_dbt_build_and_prism_build_build_the_same_data(tmp_path):
     project = copy_project(tmp_path / "project")
     # An export with awkward headers (renamed), currency signs and a day-first date format:
@@ -64,6 +66,7 @@ def test_dbt_build_and_prism_build_build_the_same_data(tmp_path):
     assert len(mmm_input) == len(pd.read_csv(csv))
 
 
+@pytest.mark.slow
 def test_dbt_build_refuses_bad_input_with_the_validation_message(tmp_path):
     project = copy_project(tmp_path / "project")
     csv = user_csv("brand_4ch", tmp_path / "their data")

@@ -115,6 +115,7 @@ def check_results(project, config: dict, truth: dict[str, float], built) -> dict
     return gates
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_init_then_build_gives_three_working_models_and_the_truth(tmp_path, name):
     project, config, built = init_and_build(tmp_path, name, QUICK_SETTINGS, lift_test=True)
@@ -137,6 +138,7 @@ def test_production_settings_converge_and_recover_the_truth(tmp_path, name):
     assert gates.loc["min_ess_bulk", "value"] >= 400
 
 
+@pytest.mark.slow
 def test_a_failed_model_is_loud_and_only_the_flag_accepts_it(tmp_path):
     """More time-series CV folds than training weeks: Ridge cannot fit this data. `prism
     build` names the model and the reason and exits 1; the other models' results land (the

@@ -124,6 +124,7 @@ def test_portfolio_roi_puts_each_market_beside_the_median(built):
         assert rows["versus_portfolio"].tolist() == expected.tolist()
 
 
+@pytest.mark.slow
 def test_the_portfolio_report_has_a_page_across_series_and_a_section_each(built):
     project = built[0]
     result = prism(project, "report", "--run-id", "markets")

@@ -20,6 +20,7 @@ def portfolio_copy(built_portfolio, tmp_path) -> Project:
     return Project(project_dir=target, duckdb_path=target / "warehouse" / "prism.duckdb")
 
 
+@pytest.mark.slow
 def test_a_portfolio_loop_needs_a_series(portfolio_copy):
     result = prism(portfolio_copy, "loop", "--rounds", "1", "--run-id", "all")
     assert result.returncode != 0
@@ -32,6 +33,7 @@ def test_a_portfolio_loop_needs_a_series(portfolio_copy):
             "m03, m04") in unknown.stdout + unknown.stderr
 
 
+@pytest.mark.slow
 def test_the_loop_tunes_and_reports_on_one_series(portfolio_copy):
     result = prism(portfolio_copy, "loop", "--rounds", "1", "--run-id", "m02-loop",
                    "--series", "m02")
@@ -59,6 +61,7 @@ def test_the_loop_tunes_and_reports_on_one_series(portfolio_copy):
         other.stderr)
 
 
+@pytest.mark.slow
 def test_optimize_plans_the_chosen_series(portfolio_copy):
     refused = prism(portfolio_copy, "optimize", "--budget", "30000", "--run-id", "markets")
     assert refused.returncode != 0

@@ -62,6 +62,7 @@ def true_weeks(shop) -> pd.DataFrame:
                          for w in shop.truth["weekly"] if w["full_week"]])
 
 
+@pytest.mark.slow
 def test_init_names_the_shops_then_each_shop_is_a_series_and_a_bad_one_is_refused_alone(
         tmp_path, markets):
     tables = union(markets)
@@ -132,6 +133,7 @@ def build_shops(tmp_path, markets, settings: dict | None = None):
     return shops, roi
 
 
+@pytest.mark.slow
 def test_each_shop_gets_its_own_fits(tmp_path, markets):
     """Quick sampler settings: the wiring (every model fits every shop, on that shop's
     weeks); recovery is checked at production settings below."""

@@ -72,6 +72,7 @@ def expected_weeks() -> pd.DataFrame:
                          for w in truth["weekly"] if w["full_week"]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["shopify__daily_shop", "shopify__orders"])
 def test_daily_long_tables_become_the_true_weeks(tmp_path, layout):
     project, _ = warehouse_project(tmp_path, layout)
@@ -94,6 +95,7 @@ def test_daily_long_tables_become_the_true_weeks(tmp_path, layout):
     assert f"spend outside the KPI's full weeks left out: {edge_spend:,.2f} EUR" in built.stdout
 
 
+@pytest.mark.slow
 def test_a_sunday_week_start_regroups_the_days(tmp_path):
     project, config = warehouse_project(tmp_path)
     config["data"]["warehouse"]["week_start"] = "sunday"
@@ -108,6 +110,7 @@ def test_a_sunday_week_start_regroups_the_days(tmp_path):
     assert mmm_input["kpi"].iloc[0] == pytest.approx(week["net_sales"].sum())
 
 
+@pytest.mark.slow
 def test_the_models_recover_the_true_roi_from_warehouse_tables(tmp_path):
     project, config = warehouse_project(tmp_path, settings=QUICK_SETTINGS)
     built = prism(project, "build", "--run-id", "e2e")
@@ -119,6 +122,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_bad_source_data_is_refused_naming_every_problem(tmp_path):
     """An unmapped campaign, a day with two currencies' rows, a missing day and negative spend:
     one refusal lists them all, and the warehouse is byte-for-byte as before."""
@@ -148,6 +152,7 @@ def test_bad_source_data_is_refused_naming_every_problem(tmp_path):
     assert _digest(project.duckdb_path) == before
 
 
+@pytest.mark.slow
 def test_a_missing_relation_or_column_is_named(tmp_path):
     project, config = warehouse_project(
         tmp_path, edit=lambda table, frame: frame.drop(columns=["currency"])
@@ -165,6 +170,7 @@ def test_a_missing_relation_or_column_is_named(tmp_path):
         "data.warehouse.spend_relation) is not in the warehouse" in built.stdout + built.stderr
 
 
+@pytest.mark.slow
 def test_a_campaign_report_without_campaign_rules_maps_by_platform(tmp_path):
     """Coarser reports drop columns: platform rules alone need no campaign_name."""
     def edit(table, frame):
@@ -190,6 +196,7 @@ def test_a_campaign_report_without_campaign_rules_maps_by_platform(tmp_path):
                             "where setting = 'channels'").iloc[0, 0]) == ["google", "meta", "tiktok"]
 
 
+@pytest.mark.slow
 def test_init_proposes_a_configuration_from_the_tables(tmp_path):
     """`prism init` on warehouse relations: the orders layout detected, one channel per
     platform, the shop's currency; `prism build` then builds the true weeks."""

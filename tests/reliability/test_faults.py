@@ -107,6 +107,7 @@ def _markers(path: Path) -> int:
     return query(path, "select count(*) from kill_marker")[0][0] if exists else 0
 
 
+@pytest.mark.slow
 def test_kill_at_every_step_of_a_write(project):
     """The same staged copy serves builds, loop rounds and `prism optimize`."""
     path = project.duckdb_path
@@ -148,6 +149,7 @@ def test_rows_a_crashed_notebook_left_in_the_log_survive_the_next_write(project)
 
 
 # -- a build ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_kill_a_build_during_the_copy_dbt_and_the_swap(project):
     path = project.duckdb_path
     before = digest(path)
@@ -210,6 +212,7 @@ def test_kill_a_build_during_the_copy_dbt_and_the_swap(project):
     assert_one_consistent_latest_run(path)
 
 
+@pytest.mark.slow
 def test_a_full_build_killed_after_the_swap_has_the_new_run(project):
     """A whole build (three real fits) killed right after its swap: the new run is complete."""
     killed = _driver(project, ("fsync", 2), "cli", "build", "--run-id", "killed-after-swap")
@@ -242,6 +245,7 @@ def test_whole_builds_killed_at_random_moments(project):
         assert staging_files(path) == []
 
 
+@pytest.mark.slow
 def test_a_failing_data_test_after_the_copy_leaves_the_warehouse_untouched(project):
     path = project.duckdb_path
     before = digest(path)
@@ -269,6 +273,7 @@ def _limit_file_size(limit: int):
     return apply
 
 
+@pytest.mark.slow
 def test_a_write_size_limit_fails_the_build_cleanly(project):
     """A file size limit on the build process (RLIMIT_FSIZE) smaller than the warehouse: the
     copy cannot be written. A clear error, the old file byte for byte, no copy left."""
@@ -288,6 +293,7 @@ def test_a_write_size_limit_fails_the_build_cleanly(project):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root")
 def test_a_full_small_filesystem_fails_the_build_cleanly(project, tmp_path):
     """The warehouse on a tmpfs made for the test: first with no room for the copy, then with
@@ -336,6 +342,7 @@ def _decisions(path: Path) -> list[tuple]:
                        'order by 1, 2')
 
 
+@pytest.mark.slow
 def test_kill_a_loop_round_mid_write_then_resume(tmp_path):
     """The loop with its real writes (and stand-in fits from tests/agents), killed at each
     point and resumed with the same run id: it ends exactly like an uninterrupted loop."""

@@ -70,6 +70,7 @@ def check_validation(spec: Spec, folder: Path) -> None:
                                        err_msg=spec.describe())
 
 
+@pytest.mark.slow
 @QUICK
 @given(spec=specs())
 def test_generated_csvs_validate_exactly_or_name_column_and_row(spec, tmp_path_factory):
@@ -165,6 +166,7 @@ def check_build(spec: Spec, built: Project, tmp: Path) -> None:
             message and re.search(rf"\b{model}\s+FAILED", done.stdout)), statuses
 
 
+@pytest.mark.slow
 @settings(max_examples=2, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(spec=specs(valid=True, years=(1995, 2035)))
@@ -172,6 +174,7 @@ def test_generated_valid_csvs_build(spec, built_warehouse, tmp_path_factory):
     check_build(spec, built_warehouse, tmp_path_factory.mktemp("build", numbered=True))
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(spec=specs(valid=False, years=(1995, 2035)))

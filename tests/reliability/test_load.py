@@ -30,6 +30,7 @@ def _check(result, project) -> None:
     assert staging_files(project.duckdb_path) == []
 
 
+@pytest.mark.slow
 def test_readers_see_old_or_new_complete_runs_during_a_build_and_a_loop_round(
         copy_built_warehouse):
     project = copy_built_warehouse

@@ -78,6 +78,7 @@ def test_duckdb_locking_is_what_the_warehouse_relies_on(tmp_path):
         reader.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_readers_do_not_stop_a_build(copy_built_warehouse, tmp_path):
     """The case from the issue: three held read-only connections and three readers
     reconnecting every 50 ms. The build goes through; no reader sees an error."""
@@ -99,6 +100,7 @@ def test_readers_do_not_stop_a_build(copy_built_warehouse, tmp_path):
     assert all(out.strip().endswith("errors 0") for out in outputs), outputs
 
 
+@pytest.mark.slow
 def test_a_build_keeps_write_connections_out_until_it_has_swapped(copy_built_warehouse):
     """While a build works on its copy, a notebook can read the warehouse but cannot open it
     for writing (its changes would be overwritten by the swap)."""
@@ -121,6 +123,7 @@ def test_a_build_keeps_write_connections_out_until_it_has_swapped(copy_built_war
     duckdb.connect(str(project.duckdb_path)).close()  # after the build, it opens again
 
 
+@pytest.mark.slow
 def test_a_second_writer_waits_briefly_then_names_the_first(copy_built_warehouse):
     project = copy_built_warehouse
     before = digest(project.duckdb_path)

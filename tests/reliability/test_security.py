@@ -54,6 +54,7 @@ def _every_value_in_the_warehouse(path: Path) -> list[str]:
     return values
 
 
+@pytest.mark.slow
 def test_tokens_never_appear_in_logs_tables_reports_or_errors(copy_built_warehouse, tmp_path):
     """Knowledge sync (one good, one refused by the server), a loop round with Notion and
     Claude configured (its build writes dbt's logs), a budget scenario, a failing command:
@@ -156,6 +157,7 @@ def test_table_names_pass_the_identifier_check(tmp_path):
         read_table(con, 'agent_rounds"; drop table x; --')
 
 
+@pytest.mark.slow
 def test_channel_names_that_reach_dbt_are_checked_there_too(built_warehouse, tmp_path):
     """Names that reach the SQL without passing prism.yml's validation (a hand-edited
     prism_settings table) meet the Jinja twin of the check; see also

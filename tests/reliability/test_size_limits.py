@@ -82,6 +82,7 @@ def _validation_rss(tmp_path, data: dict) -> dict:
                    tmp_path)
 
 
+@pytest.mark.slow
 def test_validation_memory_at_every_limit_and_on_the_portfolio_shape(tmp_path):
     """The largest allowed wide file (rows, columns and bytes all at their limits) validates
     in a bounded peak RSS; a 20-series x 5-year daily long file (the portfolio shape) is

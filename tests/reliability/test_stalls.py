@@ -7,6 +7,7 @@ import shutil
 import time
 
 import duckdb
+import pytest
 import yaml
 
 from agents.runner import LoopRunner
@@ -19,6 +20,7 @@ from tests.reliability.checks import assert_loop_tables_consistent, staging_file
 TIMEOUT_S = 1.0
 
 
+@pytest.mark.slow
 def test_stalled_notion_and_llm_servers_do_not_stall_the_loop(tmp_path, monkeypatch):
     path = fixture_warehouse.create_warehouse(tmp_path / "w.duckdb")
     knowledge = shutil.copytree(REPO / "knowledge", tmp_path / "knowledge")

@@ -66,6 +66,7 @@ def test_ratios_against_each_and_fastest_peer():
     assert targets.filter(like="fastest sampler", axis=0)["met"].iloc[0] == "yes"
 
 
+@pytest.mark.slow
 def test_quick_run_of_our_model_writes_results(tmp_path):
     """Real subprocess measurements with tiny draws and empty compile caches (the default
     numpyro sampler compiles in seconds): cold + warm in the same process, and the truth data

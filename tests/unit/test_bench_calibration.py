@@ -23,6 +23,7 @@ TINY = {"chains": 2, "draws": 30, "tune": 30}
 FAST = {"ridge": {"n_boot": 5, "cv_splits": 2, "alphas": [1.0]}, "nls": {"n_boot": 5}}
 
 
+@pytest.mark.slow
 def test_plain_and_calibrated_fits_of_ours_give_every_channel_row_and_a_report(tmp_path):
     engines = ("ridge", "nls")
     table = run_calibration(TINY, tmp_path, engines=engines, overrides=FAST,

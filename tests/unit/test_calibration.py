@@ -94,6 +94,7 @@ def _confounded():
     return truth, data, experiments(truth.lift_tests)
 
 
+@pytest.mark.slow
 def test_lift_tests_pull_the_bayesian_model_toward_the_truth():
     """Search spend follows a demand driver the data lack (bench/datasets.py
     confounded_lift): uncalibrated, the Bayesian model credits search with demand (ROI

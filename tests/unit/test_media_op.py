@@ -74,6 +74,7 @@ def test_numba_backend_equals_plain_graph(saturation):
     ("apparel", "hill", "knowledge"),  # production: ROI priors on some channels (mixed)
     ("truth", "logistic", None),
 ])
+@pytest.mark.slow
 def test_model_logp_and_gradient_equal_plain_model(dataset, saturation, roi):
     """The whole nutpie model (with the Op) and the PyMC/numpyro model (plain graph) have the
     same log density and gradient at random points."""

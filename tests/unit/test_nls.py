@@ -197,6 +197,7 @@ def test_recovers_known_truth_on_pymc_marketing_example(example_fit):
     assert example_fit.diagnostics()["baseline_floor_weeks"] == 0
 
 
+@pytest.mark.slow
 def test_roas_data_with_unobserved_confounder():
     """mmm_roas_data: true ROAS x1 93.39, x2 171.41; z (unobserved) drives x1 and y.
 
