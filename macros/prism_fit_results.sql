@@ -47,7 +47,7 @@ select * from final
 
 {#- The (run_id, round) this build writes, as SQL literals. -#}
 {% macro prism_current_run_filter() %}
-run_id = {{ prism_sql_string(var('run_id')) }} and round = {{ var('round') | int }}
+run_id = {{ prism_sql_string(env_var('PRISM_RUN_ID', var('run_id'))) }} and round = {{ env_var('PRISM_ROUND', var('round')) | int }}
 {% endmacro %}
 
 {#- channel_roi rows of the (run_id, round) being built, from the fits that did not fail (a

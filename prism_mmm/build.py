@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from prism_mmm.config import PrismConfig
-from prism_mmm.dbt import build_vars, run_dbt
+from prism_mmm.dbt import build_vars, run_dbt, run_env
 from prism_mmm.warehouse import (
     connect_read,
     read_table,
@@ -71,10 +71,9 @@ def build_warehouse(
     overrides = dict(config_overrides or {})
     if allow_failed_models:
         overrides["diagnostics_gating"] = "warn"
-    dbt_vars = build_vars(run_id=run_id, round=round_, config_overrides=overrides)
     with staged_copy(target) as staging:
-        run_dbt(["build"], dbt_vars=dbt_vars, select=select, duckdb_path=staging,
-                in_process=in_process)
+        run_dbt(["build"], dbt_vars=build_vars(), run=run_env(run_id, round_, overrides),
+                select=select, duckdb_path=staging, in_process=in_process)
     return target
 
 

@@ -28,11 +28,21 @@ class DbtError(RuntimeError):
 
 
 
-def build_vars(**run: Any) -> dict[str, Any]:
-    """dbt vars for a build: the registry's models plus the run's identity and the Tuner's
-    overrides. Nothing from prism.yml: the dbt models read it themselves (``prism_settings``),
-    so a direct ``dbt build`` builds what ``prism build`` builds."""
-    return {"models": list(model_names()), **{k: v for k, v in run.items() if v is not None}}
+def build_vars() -> dict[str, Any]:
+    """dbt vars of every build: the registry's models, which dbt needs while parsing. Nothing
+    from prism.yml (the dbt models read it themselves, ``prism_settings``, so a direct ``dbt
+    build`` builds what ``prism build`` builds) and nothing that changes from run to run:
+    dbt re-parses the whole project when its vars change (see :func:`run_env`)."""
+    return {"models": list(model_names())}
+
+
+def run_env(run_id: str, round_: int, config_overrides: dict[str, Any] | None) -> dict[str, str]:
+    """What identifies a build (run, round, the Tuner's overrides of prism.yml), passed to
+    dbt as environment variables, which the models read with ``env_var()``: dbt then keeps
+    its parse from one build to the next and re-parses only the files that read them, where
+    vars that change every round would make it parse the whole project again."""
+    return {"PRISM_RUN_ID": str(run_id), "PRISM_ROUND": str(int(round_)),
+            "PRISM_CONFIG_OVERRIDES": json.dumps(config_overrides or {}, sort_keys=True)}
 
 
 def _failed_nodes(since: float) -> str:
@@ -107,6 +117,7 @@ def _invoke_in_process(command: list[str], cli_args: list[str], env: dict[str, s
 def run_dbt(
     command: list[str],
     dbt_vars: dict[str, Any] | None = None,
+    run: dict[str, str] | None = None,
     select: str | None = None,
     quiet: bool = False,
     duckdb_path: Path | None = None,
@@ -129,7 +140,7 @@ def run_dbt(
     if select:
         cli_args += ["--select", select]
     env = {"PRISM_PROJECT_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "PRISM_DUCKDB_PATH": str(duckdb_path)}
+           "PRISM_DUCKDB_PATH": str(duckdb_path), **(run or {})}
     if in_process:
         _invoke_in_process(command, cli_args, env)
         return None

@@ -38,7 +38,6 @@ import fcntl
 import os
 import struct
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -402,8 +401,9 @@ def staged_copy(target: str | Path | None = None) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     with _writer_lock(target), _no_foreign_writer(target) as source_fd:
         remove_stale_staging(target)
-        staging = target.with_name(
-            f"{_staging_prefix(target)}{os.getpid()}-{uuid.uuid4().hex[:8]}{target.suffix}")
+        # One name per warehouse (the lock admits one writer): dbt keeps its partial parse
+        # only while the profile's path stays the same from one build to the next.
+        staging = target.with_name(f"{_staging_prefix(target)}copy{target.suffix}")
         try:
             if source_fd is not None:
                 try:

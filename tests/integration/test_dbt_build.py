@@ -10,7 +10,7 @@ import yaml
 
 from prism_mmm.models import model_names
 from prism_mmm.pipeline import artifact_dir
-from tests.project import build
+from tests.project import build, copy_project
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,23 @@ def test_a_rebuild_reuses_only_the_fits_whose_inputs_did_not_change(copy_built_w
                            ).df().set_index("model")["message"].fillna("")
     assert not runs["ridge"].startswith("reused")
     assert runs["nls"].startswith("reused the fit of run")
+
+
+@pytest.mark.slow
+def test_a_new_run_and_round_keep_dbts_partial_parse(tmp_path):
+    """The run's identity and the Tuner's change reach dbt as environment variables, and the
+    staging copy keeps one name: a loop round's build re-parses only the files that read them,
+    not the whole project."""
+    project = copy_project(tmp_path / "project")
+    build(project, run_id="first", select="+tag:data_layer")
+    log = project.project_dir / "logs" / "dbt.log"
+    assert "saved manifest not found" in log.read_text()  # the first build parses everything
+    log.write_text("")
+    build(project, run_id="second", round_=2, select="+tag:data_layer",
+          config_overrides={"holdout_weeks": 10})
+    text = log.read_text()
+    assert "Unable to do partial parsing" not in text, text[:2000]
+    assert "Partial parsing enabled" in text
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        holdout = con.execute("select count(*) from mmm_input where split = 'holdout'").fetchone()[0]
+    assert holdout == 10  # the override reached the SQL (the bundled default is 13)
