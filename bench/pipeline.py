@@ -5,13 +5,16 @@ the real ``prism build`` machinery (:func:`prism_mmm.build.build_warehouse`) in 
 and reports where the time goes:
 
 - ``python + dbt startup``: ``dbt --version`` in a fresh interpreter (paid by every dbt call);
-- per dbt invocation (seed, build): wall seconds;
+- per dbt invocation (seed, build): wall seconds, and the seconds dbt spent parsing the project
+  (from its log: a full parse, or a partial one when nothing it depends on changed);
 - per node, from ``target/run_results.json``: execution seconds (SQL models, tests, seeds,
   Python models), grouped into data layer / fits / tests / other;
 - per fit: ``fit_seconds`` from ``model_fit_metrics``;
 - ``import pymc + numpyro + prism_mmm.models.bayes`` in a fresh interpreter (paid once per dbt
   process that runs a Python model);
-- peak RSS of the build (max over the child and its dbt subprocesses).
+- peak RSS of the build (max over the child and its dbt subprocesses);
+- the same build repeated in a new process under a new run id, as a second ``prism build`` on
+  the same machine: dbt's partial parse and the fits whose inputs did not change are reused.
 
 Nodes run on 3 dbt threads, so node seconds can add up to more than the wall time.
 """
@@ -34,8 +37,27 @@ import pandas as pd
 from bench.core import REPO, code_env
 from bench.report import markdown_table
 
+PARSE_START, PARSE_END = "Running with dbt=", "Found "
 
-def _child(project_dir: Path, out: Path) -> int:
+
+def _parse_seconds(log_text: str) -> float | None:
+    """Seconds from dbt's start to the end of its parse, from the lines of one invocation in
+    ``logs/dbt.log`` (``HH:MM:SS.ffffff`` stamps)."""
+    import re
+    from datetime import datetime
+
+    stamps = {}
+    for line in log_text.splitlines():
+        match = re.search(r"(\d\d:\d\d:\d\d\.\d{6})", line)
+        for key, marker in (("start", PARSE_START), ("end", PARSE_END)):
+            if match and marker in line and key not in stamps:
+                stamps[key] = datetime.strptime(match.group(1), "%H:%M:%S.%f")
+    if len(stamps) < 2:
+        return None
+    return (stamps["end"] - stamps["start"]).total_seconds() % 86400
+
+
+def _child(project_dir: Path, out: Path, run_id: str) -> int:
     """Run the build in ``project_dir`` timing each dbt call; write timings to ``out``."""
     sys.path.insert(0, str(REPO))
     from prism_mmm import build as build_module
@@ -45,7 +67,10 @@ def _child(project_dir: Path, out: Path) -> int:
     calls: list[dict[str, Any]] = []
     original = build_module.run_dbt
 
+    log_file = project_dir / "logs" / "dbt.log"
+
     def timed_run_dbt(command, *args, **kwargs):
+        offset = log_file.stat().st_size if log_file.exists() else 0
         start = time.perf_counter()
         try:
             return original(command, *args, **kwargs)
@@ -57,11 +82,15 @@ def _child(project_dir: Path, out: Path) -> int:
                 for r in json.loads(results.read_text())["results"]:
                     nodes.append({"unique_id": r["unique_id"], "status": r["status"],
                                   "execution_time": r["execution_time"]})
-            calls.append({"command": " ".join(command), "seconds": seconds, "nodes": nodes})
+            with open(log_file, errors="replace") as log:
+                log.seek(offset)
+                parse = _parse_seconds(log.read())
+            calls.append({"command": " ".join(command), "seconds": seconds, "nodes": nodes,
+                          "parse": parse})
 
     build_module.run_dbt = timed_run_dbt
     start = time.perf_counter()
-    project.build("bench-pipeline")
+    project.build(run_id)
     total = time.perf_counter() - start
     import duckdb
 
@@ -139,10 +168,18 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
         out = work / "timings.json"
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bench.pipeline", "child", str(project.project_dir),
-                        str(out)], cwd=str(REPO), env=env, check=True)
+                        str(out), "bench-pipeline"], cwd=str(REPO), env=env, check=True)
         wall = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
         timings = json.loads(out.read_text())
+        log("[pipeline] the same build again in a new process ...", flush=True)
+        repeat_out = work / "repeat.json"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bench.pipeline", "child", str(project.project_dir),
+                        str(repeat_out), "bench-pipeline-repeat"], cwd=str(REPO), env=env,
+                       check=True)
+        repeat_wall = time.perf_counter() - start
+        repeat = json.loads(repeat_out.read_text())
         extra = []
         project_env = {**env, **project.env(), "PRISM_CONFIG": str(project.project_dir / "prism.yml")}
         if app:
@@ -170,6 +207,9 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
              "seconds": imports}]
     for call in timings["calls"]:
         rows.append({"part": f"dbt {call['command']} (wall)", "seconds": call["seconds"]})
+        if call.get("parse") is not None:
+            rows.append({"part": f"  {call['command']}: dbt start + parse (full: a new project)",
+                         "seconds": call["parse"]})
         nodes = pd.DataFrame(call["nodes"])
         if nodes.empty:
             continue
@@ -184,6 +224,12 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
                      "seconds": fit["fit_seconds"]})
     rows.append({"part": "whole build (validate + seed + build + swap)", "seconds": timings["total"]})
     rows.append({"part": "whole build incl. child interpreter", "seconds": wall})
+    for call in repeat["calls"]:
+        if call.get("parse") is not None:
+            rows.append({"part": f"repeat build, new process: dbt {call['command']} start + parse "
+                         "(partial)", "seconds": call["parse"]})
+    rows.append({"part": "repeat build, new process, new run id (fits with unchanged inputs "
+                 "reused), incl. child interpreter", "seconds": repeat_wall})
     rows.extend(extra)
     table = pd.DataFrame(rows)
     header = (f"Pipeline timing {time.strftime('%Y-%m-%d %H:%M:%S')}; bayes settings: "
@@ -206,6 +252,6 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "child":
-        sys.exit(_child(Path(sys.argv[2]), Path(sys.argv[3])))
-    sys.exit("usage: python -m bench.pipeline child PROJECT_DIR OUT_JSON")
+    if len(sys.argv) == 5 and sys.argv[1] == "child":
+        sys.exit(_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]))
+    sys.exit("usage: python -m bench.pipeline child PROJECT_DIR OUT_JSON RUN_ID")

@@ -115,3 +115,16 @@ def test_portfolio_bench_measures_the_whole_process_tree(tmp_path):
                          tmp_path / "log.txt")
     assert measured["exit"] == 0 and measured["wall_s"] >= 1.5
     assert 280 < measured["peak_rss_mb"] < 600, measured
+
+
+def test_pipeline_bench_reads_dbts_parse_time_from_its_log():
+    from bench.pipeline import _parse_seconds
+
+    log = ("\x1b[0m20:28:10.691881 [info ] [MainThread]: Running with dbt=1.11.16\n"
+           "\x1b[0m20:28:11.000000 [debug] [MainThread]: Partial parsing enabled: 6 files changed.\n"
+           "\x1b[0m20:28:13.329365 [info ] [MainThread]: Found 42 models, 248 data tests\n"
+           "\x1b[0m20:28:20.000000 [info ] [MainThread]: Found nothing else to say\n")
+    assert _parse_seconds(log) == pytest.approx(2.637484)
+    assert _parse_seconds("\x1b[0m23:59:59.500000 Running with dbt=1\n"
+                          "\x1b[0m00:00:00.250000 Found 42 models\n") == pytest.approx(0.75)
+    assert _parse_seconds("no dbt here") is None
