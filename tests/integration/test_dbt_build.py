@@ -187,6 +187,12 @@ def test_a_rebuild_reuses_only_the_fits_whose_inputs_did_not_change(copy_built_w
                            ).df().set_index("model")["message"].fillna("")
     assert not runs["ridge"].startswith("reused")
     assert runs["nls"].startswith("reused the fit of run")
+    # budget_scenarios (a Python incremental model) was built into an existing table twice:
+    # dbt-duckdb's intermediate tables must not stay behind for BI tools to find.
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        leftovers = con.execute("select table_name from information_schema.tables "
+                                "where contains(table_name, '__dbt_tmp')").fetchall()
+    assert leftovers == []
 
 
 @pytest.mark.slow
