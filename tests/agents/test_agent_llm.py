@@ -13,7 +13,8 @@ from tests.agents.fake_anthropic import TIMEOUT_S
 from tests.agents.fixture_warehouse import as_data_tables, as_round_tables, round_frames
 
 
-def _prose():
+def _prose_inputs():
+    """The fallback text, its proofreading check and the agents' settings of a prose call."""
     tables = as_round_tables(round_frames())
     trace = build_trace_set(tables, as_data_tables())
     fallback = analyse(tables).text
@@ -22,9 +23,16 @@ def _prose():
         proof = proofread(text, trace, ["search", "social", "display"])
         return None if proof.ok else proof.summary()
 
-    cfg = AgentsConfig(llm_model="claude-test", llm_timeout_seconds=TIMEOUT_S)
-    return write_prose("an analysis", {"channel_roi": []}, fallback, check, cfg,
-                       max_retries=0), fallback
+    return fallback, check, AgentsConfig(llm_model="claude-test", llm_timeout_seconds=TIMEOUT_S)
+
+
+def _write(fallback, check, cfg):
+    return write_prose("an analysis", {"channel_roi": []}, fallback, check, cfg, max_retries=0)
+
+
+def _prose():
+    fallback, check, cfg = _prose_inputs()
+    return _write(fallback, check, cfg), fallback
 
 
 def test_normal_answer_is_used_and_recorded(fake_api):
@@ -75,8 +83,9 @@ def test_a_server_dripping_its_answer_falls_back_at_the_deadline(fake_api):
     from agents.llm import call_deadline
 
     fake_api.mode, fake_api.delay = "drip", 0.3
+    fallback, check, cfg = _prose_inputs()  # built before the clock starts: it times the call
     started = time.perf_counter()
-    outcome, fallback = _prose()
+    outcome = _write(fallback, check, cfg)
     assert time.perf_counter() - started < call_deadline(TIMEOUT_S, 0) + 1.0
     assert outcome.text == fallback
     assert outcome.decision("analyst")["why"].startswith("timeout: no complete answer")
