@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +45,6 @@ PARSE_START, PARSE_END = "Running with dbt=", "Found "
 def _parse_seconds(log_text: str) -> float | None:
     """Seconds from dbt's start to the end of its parse, from the lines of one invocation in
     ``logs/dbt.log`` (``HH:MM:SS.ffffff`` stamps)."""
-    import re
-    from datetime import datetime
-
     stamps = {}
     for line in log_text.splitlines():
         match = re.search(r"(\d\d:\d\d:\d\d\.\d{6})", line)
@@ -104,6 +103,15 @@ def _child(project_dir: Path, out: Path, run_id: str) -> int:
     out.write_text(json.dumps({"total": total, "calls": calls,
                                "fits": fits.to_dict(orient="records")}, default=float))
     return 0
+
+
+def _build_in_child(project_dir: Path, out: Path, run_id: str,
+                    env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """Wall seconds and timings (:func:`_child`) of one build in a new process."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bench.pipeline", "child", str(project_dir), str(out),
+                    run_id], cwd=str(REPO), env=env, check=True)
+    return time.perf_counter() - start, json.loads(out.read_text())
 
 
 def _fresh_seconds(code: list[str], env: dict[str, str] | None = None) -> float:
@@ -165,21 +173,12 @@ def run_pipeline_bench(results_dir: Path, quick: bool = False, bayes: str = "ful
         startup = _fresh_seconds(["-m", "dbt.cli.main", "--version"], env)
         imports = _fresh_seconds(["-c", "import pymc, numpyro, prism_mmm.models.bayes"], env)
         log("[pipeline] dbt seed + dbt build (real prism build machinery) ...", flush=True)
-        out = work / "timings.json"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bench.pipeline", "child", str(project.project_dir),
-                        str(out), "bench-pipeline"], cwd=str(REPO), env=env, check=True)
-        wall = time.perf_counter() - start
+        wall, timings = _build_in_child(project.project_dir, work / "timings.json",
+                                        "bench-pipeline", env)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-        timings = json.loads(out.read_text())
         log("[pipeline] the same build again in a new process ...", flush=True)
-        repeat_out = work / "repeat.json"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bench.pipeline", "child", str(project.project_dir),
-                        str(repeat_out), "bench-pipeline-repeat"], cwd=str(REPO), env=env,
-                       check=True)
-        repeat_wall = time.perf_counter() - start
-        repeat = json.loads(repeat_out.read_text())
+        repeat_wall, repeat = _build_in_child(project.project_dir, work / "repeat.json",
+                                              "bench-pipeline-repeat", env)
         extra = []
         project_env = {**env, **project.env(), "PRISM_CONFIG": str(project.project_dir / "prism.yml")}
         if app:
