@@ -18,7 +18,7 @@ never redone. Every write goes through :mod:`prism_mmm.warehouse` (copy, write, 
 app and BI readers are never blocked by the loop and never see half a round.
 
 The model build is a function ``(cfg, run_id, round, overrides) -> None``: ``dbt build`` of
-``+tag:mmm_results`` (``dbt_builder``). Unit tests of the loop's control flow pass a builder
+``+tag:mmm_results`` (:class:`DbtBuilder`). Unit tests of the loop's control flow pass a builder
 that writes fixture tables; `prism loop` and its SIGKILL/resume test always run the real one.
 """
 
@@ -52,19 +52,34 @@ REJECTED_ACTIONS = ("revert", "superseded")  # changes the Tuner must never prop
 MAX_ROUNDS_WITHOUT_IMPROVEMENT = 2
 
 
-def dbt_builder(cfg: PrismConfig, run_id: str, round_: int, overrides: dict[str, Any]) -> None:
+class DbtBuilder:
     """Fit the three models and write their result tables for (run_id, round).
 
     ``build_warehouse`` builds into a copy and swaps it in only on success, so a loop killed
     mid-build leaves the warehouse (agent tables included) as it was. dbt runs in this
     process so the Bayesian model's compiled sampler is reused from round to round instead
     of being recompiled by every new dbt process (measured in bench/).
-    """
-    from prism_mmm.build import build_warehouse
 
-    scored = deep_merge(overrides, {"validation": {"origins": cfg.agents.cv_origins}})
-    build_warehouse(cfg, run_id, round_, config_overrides=scored,
-                    select="+tag:mmm_results", in_process=True)
+    The data layer (everything upstream of the fits, with its data tests) is built only when
+    this builder has not built it already for the same settings
+    (:meth:`PrismConfig.data_layer_hash`): a round whose change touches only the models'
+    settings refits on the data the loop loaded, instead of rebuilding and retesting it.
+    ``data_layer``: the hash of a data layer already built before the loop (``prism run``).
+    """
+
+    def __init__(self, data_layer: str | None = None) -> None:
+        self._data_layer = data_layer
+
+    def __call__(self, cfg: PrismConfig, run_id: str, round_: int,
+                 overrides: dict[str, Any]) -> None:
+        from prism_mmm.build import build_warehouse
+
+        current = cfg.data_layer_hash()
+        select = "tag:mmm_results" if current == self._data_layer else "+tag:mmm_results"
+        scored = deep_merge(overrides, {"validation": {"origins": cfg.agents.cv_origins}})
+        build_warehouse(cfg, run_id, round_, config_overrides=scored, select=select,
+                        in_process=True)
+        self._data_layer = current
 
 
 @dataclass(frozen=True)
@@ -169,7 +184,7 @@ class LoopRunner:
     duckdb_path: Path
     reports_dir: Path
     config_path: Path | None = None
-    builder: Builder = dbt_builder
+    builder: Builder = field(default_factory=DbtBuilder)
     echo: Callable[[str], None] = print
     llm_max_retries: int = 2
     fixed_overrides: dict[str, Any] = field(default_factory=dict)
@@ -335,7 +350,7 @@ class LoopRunner:
     def _attempt(self, round_: int, attempt: int, overrides: dict[str, Any],
                  data: DataTables) -> _Attempt:
         cfg = self.resolve(overrides)
-        self._timed(round_, "dbt build" if self.builder is dbt_builder else "build",
+        self._timed(round_, "dbt build" if isinstance(self.builder, DbtBuilder) else "build",
                     lambda: self.builder(cfg, self.run_id, round_, self._with_fixed(overrides)))
         tables = self._load_round(round_)
         analysis = self._timed(round_, "analyst", lambda: self._analyse(round_, tables, data, cfg))

@@ -629,6 +629,12 @@ class KnowledgeConfig(_Frozen):
     notion: NotionConfig = Field(default_factory=NotionConfig)
 
 
+# Sections only the model fits (and the nodes after them) read: a change to them leaves the
+# data layer as it was. Any other setting, including one added later, may change the data.
+FIT_ONLY_SECTIONS = ("transforms", "random_seed", "fit_cache", "ridge", "nls", "bayes",
+                     "validation", "calibration", "optimizer", "agents", "engine")
+
+
 class PrismConfig(_Frozen):
     data: DataConfig = Field(default_factory=lambda: DataConfig(channels=DEFAULT_CHANNELS))
     transforms: TransformConfig = Field(default_factory=TransformConfig)
@@ -672,6 +678,13 @@ class PrismConfig(_Frozen):
 
     def config_hash(self) -> str:
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def data_layer_hash(self) -> str:
+        """Identity of what the data layer (staging to ``mmm_input``, events, knowledge) builds
+        from this configuration: every setting except the sections only the fits read."""
+        payload = json.dumps(self.model_dump(mode="json", exclude=set(FIT_ONLY_SECTIONS)),
+                             sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def sql_settings(self) -> dict[str, Any]:

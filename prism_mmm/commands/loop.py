@@ -64,7 +64,7 @@ def add_allow_failed_models(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.runner import LoopRunner, dbt_builder
+    from agents.runner import DbtBuilder, LoopRunner
     from prism_mmm.config import load_config
     from prism_mmm.dbt import DbtError
     from prism_mmm.identifiers import UnsafeIdentifierError
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         duckdb_path=duckdb_path,
         reports_dir=project_dir() / "reports",
         config_path=Path(args.config) if args.config else None,
-        builder=dbt_builder,
+        builder=DbtBuilder(data_layer=getattr(args, "data_layer", None)),
         echo=lambda line: print(line, flush=True),
         fixed_overrides=fixed,
     )

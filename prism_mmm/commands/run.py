@@ -37,9 +37,9 @@ def run(args) -> int:
     started = time.perf_counter()
     run_id = args.run_id or new_run_id()
     print(f"prism run · {run_id} · step 1/2: data layer (dbt build: seed, models, tests)", flush=True)
+    cfg = load_config(overrides=fixed)
     try:
-        path = build_warehouse(load_config(overrides=fixed), run_id, config_overrides=fixed,
-                               select="+tag:data_layer")
+        path = build_warehouse(cfg, run_id, config_overrides=fixed, select="+tag:data_layer")
     except (InputError, UnsafeIdentifierError, WarehouseError, DbtError, ValueError) as exc:
         raise PrismError(f"{exc}\nThe existing warehouse was left unchanged.") from None
     print(
@@ -48,7 +48,8 @@ def run(args) -> int:
     print(f"prism run · {run_id} · step 2/2: agent loop (models fitted in every round)", flush=True)
     code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None,
                                        series=args.series,
-                                       allow_failed_models=args.allow_failed_models))
+                                       allow_failed_models=args.allow_failed_models,
+                                       data_layer=cfg.data_layer_hash()))
     print(f"\nprism run · finished in {time.perf_counter() - started:.1f} s")
     print(f"  warehouse : {path}  (tables: channel_roi, model_agreement, budget_scenarios, ...)")
     print("  open next : ./prism.sh app   (or `prism app`), then http://127.0.0.1:8501")

@@ -17,8 +17,8 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from agents.reporter import APPENDIX
-from agents.runner import LoopRunner
-from prism_mmm.config import deep_merge
+from agents.runner import DbtBuilder, LoopRunner
+from prism_mmm.config import deep_merge, load_config
 from tests.agents import fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,6 +194,37 @@ def test_loop_on_the_real_pipeline(copy_built_warehouse, monkeypatch):
     statuses = _query(project.duckdb_path, "select status from agent_rounds where run_id = 'real'")
     assert statuses in ([("completed",), ("completed",)], [("completed",), ("stopped",)])
     assert Presentation(str(result.pptx_path)).slides[1].shapes.title.text == "Executive summary"
+
+
+def _built_models(project) -> set[str]:
+    """The models dbt's last invocation in ``project`` built."""
+    results = json.loads((project.project_dir / "target" / "run_results.json").read_text())
+    return {r["unique_id"].split(".")[-1] for r in results["results"]
+            if r["unique_id"].startswith("model.")}
+
+
+@pytest.mark.slow
+def test_a_round_that_changes_only_model_settings_keeps_the_data_layer(copy_built_warehouse,
+                                                                      monkeypatch):
+    """The loop's builder rebuilds (and retests) the data layer only when a setting it reads
+    changed: a model-only change refits on the data already built, a data setting rebuilds."""
+    project = copy_built_warehouse
+    project.activate(monkeypatch)
+    config = project.project_dir / "prism.yml"
+    builder = DbtBuilder(data_layer=load_config(config).data_layer_hash())
+
+    def round_(number: int, overrides: dict) -> set[str]:
+        builder(load_config(config, overrides), "test-run", number, overrides)
+        return _built_models(project)
+
+    models_only = round_(2, {"optimizer": {"horizon_weeks": 8}})
+    assert {"fit_bayes", "fit_nls", "fit_ridge", "budget_scenarios"} <= models_only
+    assert not models_only & {"mmm_input", "stg_input__weeks", "prism_settings"}
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        assert con.execute("select count(*) from budget_scenarios where round = 2").fetchone()[0]
+    data_change = round_(3, {"anomaly_z": 2.5})
+    assert {"mmm_input", "prism_settings", "int_marketing_weeks_flagged", "fit_bayes"} <= data_change
+    assert round_(4, {"anomaly_z": 2.5, "optimizer": {"horizon_weeks": 6}}) & {"mmm_input"} == set()
 
 
 def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
