@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weeks", type=int, default=156, help="portfolio: weeks per series")
     parser.add_argument("--channels", type=int, default=8, help="portfolio: channels")
     parser.add_argument("--engines", default="local,spark", help="portfolio: engines to build on")
+    parser.add_argument("--dataset", default=None,
+                        help="portfolio: a committed known-truth dataset with a geo column "
+                        "(e.g. geo_brand_8m) instead of a generated portfolio")
     parser.add_argument("--peer-series", type=int, default=None,
                         help="portfolio: fit the peer on the first N series only (its speed is "
                         "compared per series)")
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             settings_from(args), args.results_dir, n_series=args.series, n_weeks=args.weeks,
             n_channels=args.channels, engines=tuple(e for e in args.engines.split(",") if e),
             peer=args.only != "ours", peer_series=args.peer_series,
-            overrides=args.config_overrides)
+            overrides=args.config_overrides, dataset=args.dataset)
         return 1 if (table["exit"] != 0).any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench

@@ -2,8 +2,8 @@
 true ROI of every channel, for end-to-end tests and the recovery benchmark.
 
 Two come from pymc-marketing (Apache-2.0; see data/SOURCES.md), reduced to the columns a user
-would have (the upstream files also carry the generating components). Three are generated here,
-deterministically (a fixed seed), by the processes documented on each generator:
+would have (the upstream files also carry the generating components). The others are generated
+here, deterministically (a fixed seed), by the processes documented on each generator:
 
 - ``brand_4ch``: a brand with 4 channels of different shapes (flighted TV, seasonal always-on
   search, social, sparse display) and a price control; geometric adstock + Hill, as PrismMMM
@@ -14,6 +14,8 @@ deterministically (a fixed seed), by the processes documented on each generator:
 - ``awkward_3ch``: the kind of export that arrives by e-mail: headers with spaces, currency
   signs, dots and dashes, constant brand and market id columns, a KPI in a different unit
   range; logistic saturation and long carry-over (a misspecified case for the Hill default).
+- ``geo_brand_8m``: one brand in 8 markets whose media effects are drawn around brand-level
+  values, with thin markets (channels that spend in a few weeks only): the pooling benchmark.
 
 ``python -m bench.datasets`` writes the generated files to ``data/known_truth`` (and the
 Fivetran-layout shop of ``bench.fivetran_shop`` to ``data/known_truth/fivetran_shop``); a test
@@ -47,6 +49,7 @@ class KnownTruth:
     true_roi: dict[str, float]
     description: str
     lift_tests: tuple[dict, ...] = ()  # rows as a user enters them in experiments.yml
+    thin: tuple[str, ...] = ()  # "<geo>/<channel>" pairs with few active weeks
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -55,6 +58,8 @@ class KnownTruth:
         truth = {"true_roi": self.true_roi, "description": self.description}
         if self.lift_tests:
             truth["lift_tests"] = list(self.lift_tests)
+        if self.thin:
+            truth["thin"] = list(self.thin)
         (directory / f"{self.name}.truth.json").write_text(
             json.dumps(truth, indent=1, sort_keys=True) + "\n")
         return path
@@ -315,8 +320,83 @@ def portfolio(name: str = "portfolio_3geo", n_series: int = 3, n_weeks: int = 12
                       "(column geo), geometric adstock + Hill, ROI differs by market")
 
 
+def geo_brand(seed: int = 16) -> KnownTruth:
+    """One brand in 8 markets (column ``geo``) x 104 weeks (2023-01-02 on) x 8 channels, its
+    media effects drawn hierarchically, with thin markets: the case partial pooling is for.
+
+    Brand level, per channel c (``PORTFOLIO_CHANNELS``): adstock decay d_c, half-saturation
+    h_c, shape k_c and a coefficient per unit of market size coef_c. Market g (size s_g =
+    exp(u_g), u_g evenly spaced over [log 0.3, log 2], shuffled):
+
+    - decay_gc = logistic(logit(d_c) + Normal(0, 0.3)), half_sat_gc = h_c exp(Normal(0, 0.2)),
+      shape k_c (shared), coef_gc = coef_c s_g exp(Normal(0, 0.25)): markets deviate from the
+      brand, so ROI differs by market around a brand level;
+    - revenue_gt = 300k s_g (1 + b_g t/T + a_g sin(2 pi doy/365.25 + phi_g))
+      + sum_c coef_gc * hill(adstock(spend_gct / max_gc; decay_gc); half_sat_gc, k_c)
+      + Normal(0, 8k s_g), with its own trend b_g ~ U(-0.05, 0.15), season a_g ~ U(0.03, 0.1)
+      and phase phi_g;
+    - spend as in :func:`portfolio` (always-on, variable with off weeks, flights), times s_g.
+
+    Thin data: in the three smallest markets, four channels (social, tv, display, video)
+    spend in only 6-10 weeks (one short burst each), the rest of the time nothing; those
+    (market, channel) pairs are listed in ``thin``. True ROI per market is keyed
+    ``<geo>/<channel>`` (PrismMMM's definition: contribution over spend, every week).
+    """
+    rng = np.random.default_rng(seed)
+    n_markets, n_weeks = 8, 104
+    weeks = _weeks("2023-01-02", n_weeks)
+    doy = weeks.day_of_year.to_numpy(dtype=float)
+    names = [k[0] for k in PORTFOLIO_CHANNELS]
+    decay = np.array([k[1] for k in PORTFOLIO_CHANNELS])
+    half_sat = np.array([k[2] for k in PORTFOLIO_CHANNELS])
+    shape = np.array([k[3] for k in PORTFOLIO_CHANNELS])
+    coef = np.array([k[4] for k in PORTFOLIO_CHANNELS])
+    sizes = np.exp(rng.permutation(np.linspace(np.log(0.3), np.log(2.0), n_markets)))
+    smallest = set(np.argsort(sizes)[:3])
+    thin_channels = ("social", "tv", "display", "video")
+    media = MediaTransform("geometric", "hill", max_lag=8)
+    frames, truth, thin = [], {}, []
+    for g, size in enumerate(sizes):
+        geo = f"m{g + 1:02d}"
+        phase = rng.uniform(0, 2 * np.pi)
+        season = rng.uniform(0.03, 0.1) * np.sin(2 * np.pi * doy / 365.25 + phase)
+        columns = []
+        for name in names:
+            if g in smallest and name in thin_channels:
+                burst = np.zeros(n_weeks)
+                length, start = int(rng.integers(6, 11)), int(rng.integers(8, n_weeks - 20))
+                burst[start:start + length] = rng.uniform(20e3, 60e3, length)
+                columns.append(burst)
+                thin.append(f"{geo}/{name}")
+            elif name in ("tv", "video"):
+                columns.append(_flights(rng, n_weeks, first=int(rng.integers(1, 6)),
+                                        lengths=(3, 7), gaps=(3, 8), spend=(40e3, 90e3)))
+            elif name in ("social", "display", "radio"):
+                columns.append(rng.uniform(6e3, 25e3, n_weeks) * (rng.uniform(size=n_weeks) > 0.2))
+            else:
+                columns.append(rng.uniform(10e3, 20e3, n_weeks) * (1 + 2 * season))
+        spend = np.column_stack(columns) * size
+        logit = np.log(decay / (1 - decay)) + rng.normal(0, 0.3, len(names))
+        contributions = _contributions(
+            spend, coef * size * np.exp(rng.normal(0, 0.25, len(names))), media,
+            decay=1 / (1 + np.exp(-logit)), half_sat=half_sat * np.exp(rng.normal(0, 0.2, len(names))),
+            shape=shape)
+        base = 300e3 * size * (1 + rng.uniform(-0.05, 0.15) * np.arange(n_weeks) / n_weeks + season)
+        revenue = base + contributions.sum(axis=1) + rng.normal(0, 8e3 * size, n_weeks)
+        frames.append(pd.DataFrame({"geo": geo, "date": weeks.strftime("%Y-%m-%d"),
+                                    "revenue": revenue.round(2),
+                                    **{c: spend[:, i].round(2) for i, c in enumerate(names)}}))
+        truth.update({f"{geo}/{channel}": roi for channel, roi in
+                      _roi(contributions, spend, names).items()})
+    return KnownTruth("geo_brand_8m", pd.concat(frames, ignore_index=True), truth,
+                      "generated: one brand in 8 markets x 104 weeks x 8 channels (column geo), "
+                      "media effects drawn around brand-level values; in the 3 smallest markets "
+                      "4 channels spend in 6-10 weeks only", thin=tuple(thin))
+
+
 GENERATED = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch,
-             "confounded_lift": confounded_lift, "portfolio_3geo": portfolio}
+             "confounded_lift": confounded_lift, "portfolio_3geo": portfolio,
+             "geo_brand_8m": geo_brand}
 # The end-to-end and recovery sets; confounded_lift is the calibration benchmark's.
 DATASETS = {"brand_4ch": brand_4ch, "awkward_3ch": awkward_3ch, "pymc_example": pymc_example,
             "pymc_roas": pymc_roas}
@@ -328,7 +408,7 @@ def load(name: str) -> KnownTruth:
         path = KNOWN_TRUTH_DIR / f"{name}.csv"
         truth = json.loads((KNOWN_TRUTH_DIR / f"{name}.truth.json").read_text())
         return KnownTruth(name, pd.read_csv(path), truth["true_roi"], truth["description"],
-                          tuple(truth.get("lift_tests", ())))
+                          tuple(truth.get("lift_tests", ())), tuple(truth.get("thin", ())))
     try:
         return DATASETS[name]()
     except KeyError:

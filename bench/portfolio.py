@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from bench.core import code_env
-from bench.datasets import REPO, KnownTruth, portfolio
+from bench.datasets import REPO, KnownTruth, load, portfolio
 from bench.report import markdown_table
 from prism_mmm.project import PROJECT_ENV
 
@@ -186,11 +186,19 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                         n_weeks: int = 156, n_channels: int = 8,
                         engines: tuple[str, ...] = ENGINES, peer: bool = True,
                         log=print, peer_series: int | None = None,
-                        overrides: dict | None = None) -> pd.DataFrame:
-    """``overrides``: merged into our project's prism.yml (e.g. a prior option under test)."""
+                        overrides: dict | None = None, dataset: str | None = None
+                        ) -> pd.DataFrame:
+    """``overrides``: merged into our project's prism.yml (e.g. a prior option under test).
+    ``dataset``: a committed known-truth dataset with a ``geo`` column (e.g. ``geo_brand_8m``)
+    instead of a generated portfolio of ``n_series`` x ``n_weeks`` x ``n_channels``."""
     overrides = overrides or {}
-    truth = portfolio(f"portfolio_{n_series}x{n_weeks}x{n_channels}", n_series, n_weeks,
-                      n_channels)
+    if dataset:
+        truth = load(dataset)
+        n_series, n_weeks = truth.frame["geo"].nunique(), truth.frame["date"].nunique()
+        n_channels = len(truth.frame.columns) - 3  # geo, date, revenue
+    else:
+        truth = portfolio(f"portfolio_{n_series}x{n_weeks}x{n_channels}", n_series, n_weeks,
+                          n_channels)
     rows, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -204,13 +212,16 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                          *_peer(truth, csv, settings, workdir, log, peer_series)))
         for name, measured, roi in runs:
             scored = _pairs(roi, truth)
+            scored["thin"] = [f"{r.series_id}/{r.channel}" in truth.thin
+                              for r in scored.itertuples()]
             pairs.append(scored.assign(run=name))
             rows.append({"run": name, **measured,
                          "series_per_min": measured["series"] / measured["wall_s"] * 60,
                          **_truth_scores(scored)})
     table = pd.DataFrame(rows)
     by_pair = pd.concat(pairs, ignore_index=True)
-    report = _report(table, by_pair, settings, n_series, n_weeks, n_channels, overrides)
+    report = _report(table, by_pair, settings, n_series, n_weeks, n_channels, overrides,
+                     truth.name if dataset else "bench.datasets.portfolio")
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     table.to_csv(results_dir / f"portfolio_{stamp}.csv", index=False)
@@ -223,13 +234,13 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
 
 
 def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series: int,
-            n_weeks: int, n_channels: int, overrides: dict) -> str:
+            n_weeks: int, n_channels: int, overrides: dict, source: str) -> str:
     peer = table[table["run"] == "pymc-marketing loop"]
     lines = [
         "# Portfolio: a whole `prism build` over many series, against a loop of pymc-marketing",
         "",
         (f"{time.strftime('%Y-%m-%d %H:%M')}; {n_series} series x {n_weeks} weeks x "
-         f"{n_channels} channels (bench.datasets.portfolio); {settings['chains']} chains x "
+         f"{n_channels} channels ({source}); {settings['chains']} chains x "
          f"{settings['tune']} tune / {settings['draws']} draws; {os.cpu_count()} cores; "
          "command: `python -m bench portfolio`. Ours fits three models per series (Ridge, "
          "Bayesian, NLS) and writes every table; the peer fits one Bayesian model per series. "
@@ -243,6 +254,13 @@ def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series
                                         aggfunc="mean").reset_index())
         lines += ["", "Share of markets whose true ROI is inside the 90% interval, per channel:",
                   "", markdown_table(coverage, list(coverage.columns))]
+    if by_pair["thin"].any():
+        thin = (by_pair.assign(pairs=by_pair["thin"].map({True: "thin", False: "other"}))
+                .groupby(["run", "pairs"]).agg(n=("covered", "size"), covered_share=("covered", "mean"),
+                                              mean_abs_roi_error=("abs_error", "mean"))
+                .reset_index())
+        lines += ["", "Thin (market, channel) pairs (spend in a few weeks only) against the others:",
+                  "", markdown_table(thin, list(thin.columns))]
     if len(peer) and np.isfinite(peer["wall_s"].iloc[0]):
         if peer["series"].iloc[0] < n_series:
             lines.append(f"\nThe peer loop ran over the first {peer['series'].iloc[0]} of the "
