@@ -61,10 +61,11 @@ class DbtBuilder:
     of being recompiled by every new dbt process (measured in bench/).
 
     The data layer (everything upstream of the fits, with its data tests) is built only when
-    this builder has not built it already for the same settings
-    (:meth:`PrismConfig.data_layer_hash`): a round whose change touches only the models'
-    settings refits on the data the loop loaded, instead of rebuilding and retesting it.
-    ``data_layer``: the hash of a data layer already built before the loop (``prism run``).
+    this builder has not built it already from the same settings and files
+    (:func:`prism_mmm.build.data_layer_identity`): a round whose change touches only the
+    models' settings refits on the data the loop loaded, instead of rebuilding and retesting
+    it; a knowledge sync that changed the YAML, or an edited input file, rebuilds it.
+    ``data_layer``: the identity of a data layer already built before the loop (``prism run``).
     """
 
     def __init__(self, data_layer: str | None = None) -> None:
@@ -72,9 +73,9 @@ class DbtBuilder:
 
     def __call__(self, cfg: PrismConfig, run_id: str, round_: int,
                  overrides: dict[str, Any]) -> None:
-        from prism_mmm.build import build_warehouse
+        from prism_mmm.build import build_warehouse, data_layer_identity
 
-        current = cfg.data_layer_hash()
+        current = data_layer_identity(cfg)
         select = "tag:mmm_results" if current == self._data_layer else "+tag:mmm_results"
         scored = deep_merge(overrides, {"validation": {"origins": cfg.agents.cv_origins}})
         build_warehouse(cfg, run_id, round_, config_overrides=scored, select=select,

@@ -10,6 +10,8 @@ connection) stops it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +44,27 @@ def validate_input(cfg: PrismConfig) -> None:
     if cfg.data.input_path() is not None:
         input_series(cfg)  # refuses the input only when no series is left
     check_knowledge(cfg)  # knowledge naming a channel or column the data lacks stops here
+
+
+def data_layer_identity(cfg: PrismConfig) -> str:
+    """What the data layer (everything upstream of the fits) is built from: its settings
+    (:meth:`PrismConfig.data_layer_hash`) and the files it reads, the input file and the
+    dataset's knowledge YAML (a Notion sync rewrites them), by size and modification time.
+    Equal identities build the same data layer; warehouse-table sources are read where they
+    are, so a change to them between two builds of one loop is not seen."""
+    from prism_mmm.knowledge.local import knowledge_directory
+
+    knowledge = knowledge_directory(cfg)
+    files = [cfg.data.input_path(), *(sorted(knowledge.iterdir()) if knowledge.is_dir() else [])]
+    stats = []
+    for path in filter(None, files):
+        try:
+            stat = path.stat()
+            stats.append([str(path), stat.st_size, stat.st_mtime_ns])
+        except FileNotFoundError:
+            stats.append([str(path), None, None])
+    payload = json.dumps([cfg.data_layer_hash(), stats])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def build_warehouse(

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from prism_mmm.build import build_warehouse, new_run_id
+    from prism_mmm.build import build_warehouse, data_layer_identity, new_run_id
     from prism_mmm.commands import loop
     from prism_mmm.config import load_config
     from prism_mmm.dbt import DbtError
@@ -49,7 +49,7 @@ def run(args) -> int:
     code = loop.run(argparse.Namespace(run_id=run_id, rounds=args.rounds, config=None,
                                        series=args.series,
                                        allow_failed_models=args.allow_failed_models,
-                                       data_layer=cfg.data_layer_hash()))
+                                       data_layer=data_layer_identity(cfg)))
     print(f"\nprism run · finished in {time.perf_counter() - started:.1f} s")
     print(f"  warehouse : {path}  (tables: channel_roi, model_agreement, budget_scenarios, ...)")
     print("  open next : ./prism.sh app   (or `prism app`), then http://127.0.0.1:8501")

@@ -18,7 +18,9 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from agents.reporter import APPENDIX
 from agents.runner import DbtBuilder, LoopRunner
+from prism_mmm.build import data_layer_identity
 from prism_mmm.config import deep_merge, load_config
+from prism_mmm.knowledge.local import knowledge_directory
 from tests.agents import fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -211,7 +213,7 @@ def test_a_round_that_changes_only_model_settings_keeps_the_data_layer(copy_buil
     project = copy_built_warehouse
     project.activate(monkeypatch)
     config = project.project_dir / "prism.yml"
-    builder = DbtBuilder(data_layer=load_config(config).data_layer_hash())
+    builder = DbtBuilder(data_layer=data_layer_identity(load_config(config)))
 
     def round_(number: int, overrides: dict) -> set[str]:
         builder(load_config(config, overrides), "test-run", number, overrides)
@@ -225,6 +227,10 @@ def test_a_round_that_changes_only_model_settings_keeps_the_data_layer(copy_buil
     data_change = round_(3, {"anomaly_z": 2.5})
     assert {"mmm_input", "prism_settings", "int_marketing_weeks_flagged", "fit_bayes"} <= data_change
     assert round_(4, {"anomaly_z": 2.5, "optimizer": {"horizon_weeks": 6}}) & {"mmm_input"} == set()
+    # A knowledge file rewritten between rounds (as a Notion sync does) rebuilds it too.
+    knowledge = knowledge_directory(load_config(config)) / "business_context.yml"
+    knowledge.write_text(knowledge.read_text() + "\n")
+    assert {"knowledge_business_context", "mmm_input"} <= round_(5, {"anomaly_z": 2.5})
 
 
 def test_each_round_refreshes_knowledge_from_notion(tmp_path, monkeypatch):
