@@ -235,6 +235,8 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
 
 def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series: int,
             n_weeks: int, n_channels: int, overrides: dict, source: str) -> str:
+    command = "python -m bench portfolio" + (
+        "" if source.startswith("bench.") else f" --dataset {source}")
     peer = table[table["run"] == "pymc-marketing loop"]
     lines = [
         "# Portfolio: a whole `prism build` over many series, against a loop of pymc-marketing",
@@ -242,7 +244,7 @@ def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series
         (f"{time.strftime('%Y-%m-%d %H:%M')}; {n_series} series x {n_weeks} weeks x "
          f"{n_channels} channels ({source}); {settings['chains']} chains x "
          f"{settings['tune']} tune / {settings['draws']} draws; {os.cpu_count()} cores; "
-         "command: `python -m bench portfolio`. Ours fits three models per series (Ridge, "
+         f"command: `{command}`. Ours fits three models per series (Ridge, "
          "Bayesian, NLS) and writes every table; the peer fits one Bayesian model per series. "
          "Truth: our Bayesian model's and the peer's central 90% ROI interval."
          + (f" Our prism.yml overrides: `{json.dumps(overrides)}`." if overrides else "")),
