@@ -332,7 +332,8 @@ def geo_brand(seed: int = 16) -> KnownTruth:
       shape k_c (shared), coef_gc = coef_c s_g exp(Normal(0, 0.25)): markets deviate from the
       brand, so ROI differs by market around a brand level;
     - revenue_gt = 300k s_g (1 + b_g t/T + a_g sin(2 pi doy/365.25 + phi_g))
-      + sum_c coef_gc * hill(adstock(spend_gct / max_gc; decay_gc); half_sat_gc, k_c)
+      + sum_c coef_gc * hill(adstock(spend_gct / (r_c s_g); decay_gc); half_sat_gc, k_c),
+      r_c the brand's reference weekly spend (90k for tv and video, 25k for the others)
       + Normal(0, 8k s_g), with its own trend b_g ~ U(-0.05, 0.15), season a_g ~ U(0.03, 0.1)
       and phase phi_g;
     - spend as in :func:`portfolio` (always-on, variable with off weeks, flights), times s_g.
@@ -353,6 +354,7 @@ def geo_brand(seed: int = 16) -> KnownTruth:
     half_sat = np.array([k[2] for k in PORTFOLIO_CHANNELS])
     shape = np.array([k[3] for k in PORTFOLIO_CHANNELS])
     coef = np.array([k[4] for k in PORTFOLIO_CHANNELS])
+    reference = np.array([90e3 if n in ("tv", "video") else 25e3 for n in names])
     sizes = np.exp(rng.permutation(np.linspace(np.log(0.3), np.log(2.0), n_markets)))
     smallest = set(np.argsort(sizes)[:3])
     thin_channels = ("social", "tv", "display", "video")
@@ -379,10 +381,12 @@ def geo_brand(seed: int = 16) -> KnownTruth:
                 columns.append(rng.uniform(10e3, 20e3, n_weeks) * (1 + 2 * season))
         spend = np.column_stack(columns) * size
         logit = np.log(decay / (1 - decay)) + rng.normal(0, 0.3, len(names))
-        contributions = _contributions(
-            spend, coef * size * np.exp(rng.normal(0, 0.25, len(names))), media,
-            decay=1 / (1 + np.exp(-logit)), half_sat=half_sat * np.exp(rng.normal(0, 0.2, len(names))),
-            shape=shape)
+        # The curves' spend scale is the brand's reference weekly spend times the market's
+        # size, not each market's own largest week, so that a half-saturation means the same
+        # spend everywhere and a market that spends little sits low on the curve.
+        contributions = coef * size * np.exp(rng.normal(0, 0.25, len(names))) * media.features(
+            spend, reference * size, decay=1 / (1 + np.exp(-logit)),
+            half_sat=half_sat * np.exp(rng.normal(0, 0.2, len(names))), shape=shape)
         base = 300e3 * size * (1 + rng.uniform(-0.05, 0.15) * np.arange(n_weeks) / n_weeks + season)
         revenue = base + contributions.sum(axis=1) + rng.normal(0, 8e3 * size, n_weeks)
         frames.append(pd.DataFrame({"geo": geo, "date": weeks.strftime("%Y-%m-%d"),
