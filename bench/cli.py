@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default=None,
                         help="portfolio: a committed known-truth dataset with a geo column "
                         "(e.g. geo_brand_8m) instead of a generated portfolio")
+    parser.add_argument("--pooled-peer", action="store_true",
+                        help="portfolio: also fit pymc-marketing's multidimensional MMM over all "
+                        "markets at once (partial pooling)")
     parser.add_argument("--peer-series", type=int, default=None,
                         help="portfolio: fit the peer on the first N series only (its speed is "
                         "compared per series)")
@@ -122,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
             settings_from(args), args.results_dir, n_series=args.series, n_weeks=args.weeks,
             n_channels=args.channels, engines=tuple(e for e in args.engines.split(",") if e),
             peer=args.only != "ours", peer_series=args.peer_series,
-            overrides=args.config_overrides, dataset=args.dataset)
+            overrides=args.config_overrides, dataset=args.dataset,
+            pooled_peer=args.pooled_peer)
         return 1 if (table["exit"] != 0).any() else 0
     if args.target == "pipeline":
         from bench.pipeline import run_pipeline_bench

@@ -139,6 +139,76 @@ def peer_worker(argv: list[str]) -> int:
     return 0
 
 
+def pooled_peer_worker(argv: list[str]) -> int:
+    """``python -m bench.portfolio --pooled CSV SETTINGS_JSON OUT_JSON``: pymc-marketing's
+    multidimensional MMM over every market at once (``dims=("geo",)``), media effects partially
+    pooled: each (market, channel) saturation coefficient is LogNormal around a channel-level
+    median (Normal(-0.5, 1) on the log scale) with a channel-level spread (HalfNormal(0.5))
+    (pymc-extras' Prior supports no non-centred LogNormal); logistic saturation ``lam`` and geometric adstock ``alpha`` (l_max 8) per
+    channel, shared by the markets; per-market intercept, noise, yearly seasonality 2 and a
+    linear trend control; numpyro. ROI per market and channel: posterior contribution in the
+    KPI's units over the market's spend, central 90% interval."""
+    import warnings
+
+    from pymc_extras.prior import Prior
+    from pymc_marketing.mmm import GeometricAdstock, LogisticSaturation
+    from pymc_marketing.mmm.multidimensional import MMM
+
+    from bench.recovery import PEER_L_MAX
+
+    csv, settings, out = argv
+    settings = json.loads(settings)
+    frame = pd.read_csv(csv)
+    frame["date"] = pd.to_datetime(frame["date"])
+    channels = [c for c in frame.columns if c not in ("geo", "date", "revenue")]
+    frame["trend"] = frame.groupby("geo").cumcount() / (frame["date"].nunique() - 1)
+    beta = Prior("LogNormal", mu=Prior("Normal", mu=-0.5, sigma=1, dims="channel"),
+                 sigma=Prior("HalfNormal", sigma=0.5, dims="channel"), dims=("geo", "channel"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        mmm = MMM(date_column="date", channel_columns=channels, target_column="revenue",
+                  control_columns=["trend"], dims=("geo",), yearly_seasonality=2,
+                  adstock=GeometricAdstock(l_max=PEER_L_MAX),
+                  saturation=LogisticSaturation(priors={"beta": beta}))
+    x, y = frame.drop(columns="revenue"), frame["revenue"]
+    mmm.build_model(X=x, y=y)
+    mmm.add_original_scale_contribution_variable(var=["channel_contribution"])
+    mmm.fit(X=x, y=y, chains=settings["chains"], draws=settings["draws"], tune=settings["tune"],
+            random_seed=1, progressbar=False, nuts_sampler="numpyro")
+    totals = (mmm.idata.posterior["channel_contribution_original_scale"].sum("date")
+              .stack(sample=("chain", "draw")))
+    spend = frame.groupby("geo")[channels].sum()
+    rows = []
+    for geo in spend.index:
+        for channel in channels:
+            draws = totals.sel(geo=geo, channel=channel).to_numpy() / spend.loc[geo, channel]
+            low, high = np.quantile(draws, INTERVAL)
+            rows.append({"series_id": geo, "channel": channel, "roi": float(draws.mean()),
+                         "roi_low": float(low), "roi_high": float(high)})
+    from bench.core import sampler_diagnostics
+
+    diag = sampler_diagnostics(mmm.idata, [rv.name for rv in mmm.model.free_RVs])
+    Path(out).write_text(json.dumps({"roi": rows, "diagnostics": diag}, default=float))
+    return 0
+
+
+def _pooled_peer(csv: Path, settings: dict, workdir: Path, log, n_series: int
+                 ) -> tuple[dict, pd.DataFrame]:
+    log("[portfolio] pymc-marketing multidimensional MMM (partial pooling) ...", flush=True)
+    out, log_path = workdir / "peer-pooled.json", workdir / "peer-pooled.log"
+    env = {**code_env(), PROJECT_ENV: str(REPO)}
+    measured = _measured([sys.executable, "-m", "bench.portfolio", "--pooled", str(csv),
+                          json.dumps(settings), str(out)], env, workdir, log_path)
+    if measured["exit"] or not out.exists():
+        tail = log_path.read_text().strip().splitlines()[-1:] or ["no output"]
+        log(f"[portfolio] pooled pymc-marketing failed: {tail[0]}", flush=True)
+        return {"series": n_series, **measured, "exit": measured["exit"] or 1}, pd.DataFrame()
+    result = json.loads(out.read_text())
+    return {"series": n_series, **measured, **{f"peer_{k}": v for k, v in
+                                               result["diagnostics"].items()}}, \
+        pd.DataFrame(result["roi"])
+
+
 def _peer(truth: KnownTruth, csv: Path, settings: dict, workdir: Path, log,
           n_series: int | None = None) -> tuple[dict, pd.DataFrame]:
     series = sorted(truth.frame["geo"].unique())[:n_series]
@@ -186,11 +256,13 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                         n_weeks: int = 156, n_channels: int = 8,
                         engines: tuple[str, ...] = ENGINES, peer: bool = True,
                         log=print, peer_series: int | None = None,
-                        overrides: dict | None = None, dataset: str | None = None
-                        ) -> pd.DataFrame:
+                        overrides: dict | None = None, dataset: str | None = None,
+                        pooled_peer: bool = False) -> pd.DataFrame:
     """``overrides``: merged into our project's prism.yml (e.g. a prior option under test).
     ``dataset``: a committed known-truth dataset with a ``geo`` column (e.g. ``geo_brand_8m``)
-    instead of a generated portfolio of ``n_series`` x ``n_weeks`` x ``n_channels``."""
+    instead of a generated portfolio of ``n_series`` x ``n_weeks`` x ``n_channels``.
+    ``pooled_peer``: also fit pymc-marketing's multidimensional MMM over all markets at once
+    (:func:`pooled_peer_worker`), the peer for partial pooling."""
     overrides = overrides or {}
     if dataset:
         truth = load(dataset)
@@ -210,6 +282,9 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
         if peer:
             runs.append(("pymc-marketing loop",
                          *_peer(truth, csv, settings, workdir, log, peer_series)))
+        if pooled_peer:
+            runs.append(("pymc-marketing pooled",
+                         *_pooled_peer(csv, settings, workdir, log, n_series)))
         for name, measured, roi in runs:
             scored = _pairs(roi, truth)
             scored["thin"] = [f"{r.series_id}/{r.channel}" in truth.thin
@@ -267,11 +342,13 @@ def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series
         if peer["series"].iloc[0] < n_series:
             lines.append(f"\nThe peer loop ran over the first {peer['series'].iloc[0]} of the "
                          f"{n_series} series (--peer-series); speeds compare series per minute.")
-        for row in table[table["run"] != "pymc-marketing loop"].itertuples():
+        for row in table[table["run"].str.startswith("ours")].itertuples():
             lines.append(f"\n{row.run}: {row.series_per_min / peer['series_per_min'].iloc[0]:.2f}x "
                          "the peer loop's speed (series per minute), end to end.")
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--pooled"]:
+        sys.exit(pooled_peer_worker(sys.argv[2:]))
     sys.exit(peer_worker(sys.argv[1:]))
