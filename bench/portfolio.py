@@ -12,7 +12,8 @@ weeks x C channels, known ROI per market), what the user waits for, one run.
   the mean absolute ROI error, for our Bayesian model and for the peer.
 
 ``python -m bench portfolio [--series 24 --weeks 156 --channels 8] [--quick]``; results in
-``bench/results/portfolio_<stamp>.md`` and ``portfolio_latest.md``.
+``bench/results/portfolio_<stamp>.md`` and ``portfolio_latest.md`` (with ``--dataset NAME``,
+``portfolio_NAME_<stamp>.md`` and ``portfolio_NAME_latest.md``).
 """
 
 from __future__ import annotations
@@ -299,11 +300,12 @@ def run_portfolio_bench(settings: dict[str, int], results_dir: Path, *, n_series
                      truth.name if dataset else "bench.datasets.portfolio")
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    table.to_csv(results_dir / f"portfolio_{stamp}.csv", index=False)
+    prefix = f"portfolio_{dataset}" if dataset else "portfolio"  # one "latest" per dataset
+    table.to_csv(results_dir / f"{prefix}_{stamp}.csv", index=False)
     # Every pair's estimate and truth, so a miss can be traced to its channel and market.
-    by_pair.to_csv(results_dir / f"portfolio_{stamp}_pairs.csv", index=False)
-    (results_dir / f"portfolio_{stamp}.md").write_text(report)
-    (results_dir / "portfolio_latest.md").write_text(report)
+    by_pair.to_csv(results_dir / f"{prefix}_{stamp}_pairs.csv", index=False)
+    (results_dir / f"{prefix}_{stamp}.md").write_text(report)
+    (results_dir / f"{prefix}_latest.md").write_text(report)
     log(report)
     return table
 
