@@ -145,9 +145,9 @@ def pooled_peer_worker(argv: list[str]) -> int:
     multidimensional MMM over every market at once (``dims=("geo",)``), media effects partially
     pooled: each (market, channel) saturation coefficient is LogNormal around a channel-level
     median (Normal(-0.5, 1) on the log scale) with a channel-level spread (HalfNormal(0.5))
-    (pymc-extras' Prior supports no non-centred LogNormal); logistic saturation ``lam`` and geometric adstock ``alpha`` (l_max 8) per
-    channel, shared by the markets; per-market intercept, noise, yearly seasonality 2 and a
-    linear trend control; numpyro. ROI per market and channel: posterior contribution in the
+    (pymc-extras' Prior has no non-centred LogNormal); logistic saturation ``lam`` and
+    geometric adstock ``alpha`` (l_max 8) per channel, shared by the markets; per-market
+    intercept, noise, yearly seasonality 2 and a linear trend control; numpyro. ROI per market and channel: posterior contribution in the
     KPI's units over the market's spend, central 90% interval."""
     import warnings
 
@@ -324,7 +324,11 @@ def _report(table: pd.DataFrame, by_pair: pd.DataFrame, settings: dict, n_series
          f"command: `{command}`. Ours fits three models per series (Ridge, "
          "Bayesian, NLS) and writes every table; the peer fits one Bayesian model per series. "
          "Truth: our Bayesian model's and the peer's central 90% ROI interval."
-         + (f" Our prism.yml overrides: `{json.dumps(overrides)}`." if overrides else "")),
+         + (f" Our prism.yml overrides: `{json.dumps(overrides)}`." if overrides else "")
+         + (" `pymc-marketing pooled` (--pooled-peer): its multidimensional MMM over all markets "
+            "at once, each market's coefficients drawn around channel-level medians "
+            "(bench.portfolio.pooled_peer_worker); peer_* columns are its sampler diagnostics."
+            if (table["run"] == "pymc-marketing pooled").any() else "")),
         "",
         markdown_table(table, list(table.columns)),
     ]
