@@ -117,6 +117,30 @@ def test_portfolio_bench_measures_the_whole_process_tree(tmp_path):
     assert 280 < measured["peak_rss_mb"] < 600, measured
 
 
+def test_portfolio_report_splits_thin_pairs_from_the_others():
+    """On a dataset with thin (market, channel) pairs, the portfolio report scores them apart
+    from the rest, from each pair's estimate against the committed truth."""
+    from bench.datasets import load
+    from bench.portfolio import _pairs, _report
+
+    truth = load("geo_brand_8m")
+    estimates = {key: 2 * value if key in truth.thin else value
+                 for key, value in truth.true_roi.items()}
+    pairs = pd.DataFrame([{"series_id": key.split("/")[0], "channel": key.split("/")[1],
+                           "roi": roi, "roi_low": 0.8 * roi, "roi_high": 1.2 * roi}
+                          for key, roi in estimates.items()])
+    scored = _pairs(pairs, truth)
+    scored["thin"] = [f"{r.series_id}/{r.channel}" in truth.thin for r in scored.itertuples()]
+    table = pd.DataFrame([{"run": "ours (local)", "series": 8, "wall_s": 1.0}])
+    report = _report(table, scored.assign(run="ours (local)"), TINY, 8, 104, 8, {},
+                     "geo_brand_8m")
+    assert len(truth.thin) == 12
+    assert "`python -m bench portfolio --dataset geo_brand_8m`" in report
+    # thin pairs: estimated at twice the truth, which is outside their interval: error 1
+    assert "| ours (local) | thin | 12 | 0.000 | 1.000 |" in report
+    assert "| ours (local) | other | 52 | 1.000 | 0.000 |" in report
+
+
 def test_pipeline_bench_reads_dbts_parse_time_from_its_log():
     from bench.pipeline import _parse_seconds
 
