@@ -332,10 +332,10 @@ def geo_brand(seed: int = 16) -> KnownTruth:
       shape k_c (shared), coef_gc = coef_c s_g exp(Normal(0, 0.25)): markets deviate from the
       brand, so ROI differs by market around a brand level;
     - revenue_gt = 300k s_g (1 + b_g t/T + a_g sin(2 pi doy/365.25 + phi_g))
-      + sum_c coef_gc * hill(adstock(spend_gct / (r_c s_g); decay_gc); half_sat_gc, k_c),
-      r_c the brand's reference weekly spend (90k for tv and video, 25k for the others)
-      + Normal(0, 8k s_g), with its own trend b_g ~ U(-0.05, 0.15), season a_g ~ U(0.03, 0.1)
-      and phase phi_g;
+      + sum_c coef_gc * hill(adstock(spend_gct / (r_c s_g); decay_gc); half_sat_gc, k_c)
+      + Normal(0, 8k s_g), with r_c the brand's reference weekly spend (90k for tv and video,
+      25k for the others), and the market's own trend b_g ~ U(-0.05, 0.15), season
+      a_g ~ U(0.03, 0.1) and phase phi_g;
     - spend as in :func:`portfolio` (always-on, variable with off weeks, flights), times s_g.
 
     Thin data: in the three smallest markets, four channels (social, tv, display, video)

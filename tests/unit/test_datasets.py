@@ -16,3 +16,4 @@ def test_committed_files_match_the_generator(name):
         generated.frame.reset_index(drop=True), committed.frame, check_dtype=False)
     assert committed.true_roi == pytest.approx(generated.true_roi)
     assert committed.lift_tests == generated.lift_tests
+    assert committed.thin == generated.thin
