@@ -629,10 +629,11 @@ class KnowledgeConfig(_Frozen):
     notion: NotionConfig = Field(default_factory=NotionConfig)
 
 
-# Sections only the model fits (and the nodes after them) read: a change to them leaves the
-# data layer as it was. Any other setting, including one added later, may change the data.
-FIT_ONLY_SECTIONS = ("transforms", "random_seed", "fit_cache", "ridge", "nls", "bayes",
-                     "validation", "calibration", "optimizer", "agents", "engine")
+# Sections only the model fits (and the nodes after them) read, besides each registered model's
+# own section: a change to them leaves the data layer as it was. Any other setting, including
+# one added later, may change the data.
+FIT_ONLY_SECTIONS = ("transforms", "random_seed", "fit_cache", "validation", "calibration",
+                     "optimizer", "agents", "engine")
 
 
 class PrismConfig(_Frozen):
@@ -683,8 +684,10 @@ class PrismConfig(_Frozen):
     def data_layer_hash(self) -> str:
         """Identity of what the data layer (staging to ``mmm_input``, events, knowledge) builds
         from this configuration: every setting except the sections only the fits read."""
-        payload = json.dumps(self.model_dump(mode="json", exclude=set(FIT_ONLY_SECTIONS)),
-                             sort_keys=True)
+        from prism_mmm.models import model_names
+
+        fit_only = {*FIT_ONLY_SECTIONS, *model_names()}
+        payload = json.dumps(self.model_dump(mode="json", exclude=fit_only), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def sql_settings(self) -> dict[str, Any]:
